@@ -1,0 +1,128 @@
+"""Settings: the only reader of the environment and `.env` (prefix ``B1_``).
+
+Every field documents itself in ``.env.example``; a test keeps the two in step. ``load_settings``
+turns pydantic's validation errors into one line per variable that names the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connector.errors import ConfigError
+
+_SL_ROOT = re.compile(r"^https?://[^/\s]+(/[^\s]*)?/b1s/v[12]$")
+
+#: What each variable is for, used to write the fix into error messages.
+_HINTS: dict[str, str] = {
+    "sl_url": "the Service Layer root including the version, e.g. https://sap-host:50000/b1s/v2",
+    "company_db": "the company database name, e.g. SBODEMOUS",
+    "username": "the B1 user the connector logs in as",
+    "password": "that user's password",
+    "verify_tls": "true or false",
+    "ca_bundle": "the path of a PEM file with the Service Layer's CA certificate",
+    "connect_timeout_s": "seconds, a number > 0",
+    "read_timeout_s": "seconds, a number > 0 (a receipt with a large bill of materials can take a while)",
+    "page_size": "rows per page, 1-1000",
+    "mapping": "the path of a mapping file, e.g. mappings/default.yaml",
+    "ledger_path": "the path of the SQLite ledger file",
+    "poll_interval_s": "seconds between cycles, >= 5",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "log_format": "logfmt or json",
+}
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Secrets are ``SecretStr``: they never print."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="B1_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    sl_url: str = Field(description="Service Layer root including /b1s/v1 or /b1s/v2")
+    company_db: str = Field(min_length=1)
+    username: str = Field(min_length=1)
+    password: SecretStr
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=60.0, gt=0)
+    page_size: int = Field(default=100, ge=1, le=1000)
+    retry_attempts: int = Field(default=4, ge=1, le=20)
+    retry_max_wait_s: float = Field(default=30.0, gt=0)
+    retry_total_s: float = Field(default=120.0, gt=0)
+    #: Re-login this long before SAP's SessionTimeout would expire the session.
+    session_margin_s: float = Field(default=60.0, ge=0)
+    #: After an uncertain POST, wait this long and look the key up a second time before re-posting.
+    unknown_quiet_period_s: float = Field(default=30.0, ge=0)
+    mapping: Path | None = None
+    ledger_path: Path = Path("state/ledger.sqlite3")
+    poll_interval_s: float = Field(default=60.0, ge=5)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["logfmt", "json"] = "logfmt"
+    #: 0 = off. Serves /healthz and /metrics on 127.0.0.1 while `run` is up.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    @field_validator("sl_url")
+    @classmethod
+    def _sl_url_is_a_service_root(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not _SL_ROOT.match(value):
+            raise ValueError("must end with /b1s/v1 or /b1s/v2")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_bundle_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_choice_is_coherent(self) -> Settings:
+        if self.ca_bundle is not None and not self.verify_tls:
+            raise ValueError("B1_CA_BUNDLE is set but B1_VERIFY_TLS=false: choose one (prefer the CA bundle)")
+        return self
+
+    @property
+    def protocol(self) -> Literal["v1", "v2"]:
+        """``v1`` (OData V3) or ``v2`` (OData V4), read off the service root."""
+        return "v1" if self.sl_url.endswith("/v1") else "v2"
+
+    @property
+    def tls_verify(self) -> bool | str:
+        """The value for requests' ``verify``: the CA bundle path when set, else the boolean."""
+        return str(self.ca_bundle) if self.ca_bundle is not None else self.verify_tls
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per bad variable: its name, what is wrong, and what to set."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        variable = f"B1_{field.upper()}" if field else "settings"
+        if error["type"] == "missing":
+            problem = "is missing"
+        else:
+            problem = f"is invalid ({error['msg']})"
+        hint = _HINTS.get(field)
+        fix = f": set it in .env or the environment to {hint}" if hint else ""
+        lines.append(f"{variable} {problem}{fix}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and ``.env``; raise ``ConfigError`` naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
