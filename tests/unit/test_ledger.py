@@ -1,0 +1,96 @@
+"""The ledger: intent before action, one posting in flight per order, durable across reopen."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from connector.errors import LedgerError
+from connector.ledger import Ledger
+
+
+def _intend(ledger: Ledger, key: str = "SBO/101/C4/R0", entry: int = 101) -> None:
+    ledger.intend(key=key, company="SBO", order_entry=entry, order_number=2026000000 + entry, item="FG",
+                  quantity=4.0, rejected_quantity=0.0, payload={"DocumentLines": []})
+
+
+def test_ledger_intent_is_durable_before_the_post(tmp_path):
+    path = tmp_path / "l.sqlite3"
+    ledger = Ledger(path)
+    _intend(ledger)
+    # A second connection (another process after a crash) sees the intent at once.
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT state FROM postings").fetchall() == [("sending",)]
+    assert ledger._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_ledger_refuses_a_second_posting_in_flight_for_one_order(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    _intend(ledger, key="SBO/101/C4/R0")
+    with pytest.raises(LedgerError, match="already has a posting in flight"):
+        _intend(ledger, key="SBO/101/C6/R0")
+    ledger.mark_uncertain("SBO/101/C4/R0", message="read timeout")
+    with pytest.raises(LedgerError, match="in flight"):
+        _intend(ledger, key="SBO/101/C6/R0")
+    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70)
+    _intend(ledger, key="SBO/101/C6/R0")  # settled: the next confirmation may go
+
+
+@pytest.mark.parametrize("state", ["posted", "duplicate", "sending", "uncertain"])
+def test_ledger_never_intends_a_key_that_is_posted_or_unsettled(tmp_path, state):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    _intend(ledger)
+    if state == "posted":
+        ledger.mark_posted("SBO/101/C4/R0", receipt_entry=1, receipt_number=1)
+    elif state == "duplicate":
+        ledger.mark_duplicate("SBO/101/C4/R0", message="2 receipts")
+    elif state == "uncertain":
+        ledger.mark_uncertain("SBO/101/C4/R0", message="dropped")
+    with pytest.raises(LedgerError):
+        _intend(ledger)
+
+
+@pytest.mark.parametrize("state", ["rejected", "void"])
+def test_ledger_allows_a_new_attempt_after_rejection_or_void(tmp_path, state):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    _intend(ledger)
+    if state == "rejected":
+        ledger.mark_rejected("SBO/101/C4/R0", code="-5002", message="stock")
+    else:
+        ledger.mark_void("SBO/101/C4/R0", message="not found twice")
+    _intend(ledger)
+    row = ledger.get("SBO/101/C4/R0")
+    assert row is not None and row.state == "sending" and row.attempts == 2 and row.sl_code is None
+
+
+def test_ledger_uncertain_keeps_the_first_moment_it_became_uncertain(tmp_path):
+    now = [1000.0]
+    ledger = Ledger(tmp_path / "l.sqlite3", clock=lambda: now[0])
+    _intend(ledger)
+    ledger.mark_uncertain("SBO/101/C4/R0", message="drop")
+    now[0] = 1100.0
+    ledger.mark_uncertain("SBO/101/C4/R0", message="still unknown")
+    assert ledger.get("SBO/101/C4/R0").uncertain_since == 1000.0
+    assert [r.key for r in ledger.in_flight()] == ["SBO/101/C4/R0"]
+
+
+def test_ledger_holds_keep_first_held_and_replace_the_rest(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    ledger.replace_holds("SBO", [{"order_entry": 1, "order_number": 11, "item": "FG", "reasons": [{"code": "X"}]}])
+    first = ledger.holds()[0]["first_held"]
+    ledger.replace_holds("SBO", [{"order_entry": 1, "order_number": 11, "item": "FG", "reasons": [{"code": "Y"}]},
+                                 {"order_entry": 2, "order_number": 12, "item": "FG", "reasons": []}])
+    holds = ledger.holds("SBO")
+    assert [h["order_entry"] for h in holds] == [1, 2]
+    assert holds[0]["first_held"] == first and holds[0]["reasons"] == [{"code": "Y"}]
+    ledger.replace_holds("SBO", [])
+    assert ledger.holds() == []
+
+
+def test_ledger_unusable_path_names_the_setting(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(LedgerError, match="B1_LEDGER_PATH"):
+        Ledger(blocker / "sub" / "l.sqlite3")
