@@ -64,8 +64,6 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(default=60.0, ge=5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["logfmt", "json"] = "logfmt"
-    #: 0 = off. Serves /healthz and /metrics on 127.0.0.1 while `run` is up.
-    metrics_port: int = Field(default=0, ge=0, le=65535)
 
     @field_validator("sl_url")
     @classmethod
@@ -124,5 +122,20 @@ def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment and ``.env``; raise ``ConfigError`` naming each bad variable."""
     try:
         return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+class _MappingOnly(BaseSettings):
+    """Just ``B1_MAPPING``, for offline commands that need no Service Layer settings."""
+
+    model_config = SettingsConfigDict(env_prefix="B1_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    mapping: Path | None = None
+
+
+def load_mapping_setting() -> Path | None:
+    """``B1_MAPPING`` alone (``mappings check`` works before the rest is configured)."""
+    try:
+        return _MappingOnly().mapping
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
