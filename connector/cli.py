@@ -1,0 +1,231 @@
+"""The command line (``b1-backflush ...``): the only place that builds Settings and configures logging.
+
+Exit codes: 0 the command ran (held orders are normal business), 2 bad configuration or mapping,
+3 the Service Layer cannot be reached or the login fails, 1 anything unexpected (a bug: the
+traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from connector import __version__
+from connector.errors import (
+    ConfigError,
+    LedgerError,
+    SLAuthError,
+    SLConnectionError,
+    SLError,
+    SLNotFoundError,
+    SLQueryError,
+    SLServerError,
+)
+from connector.ledger import Ledger
+from connector.log import configure_logging, register_secret
+from connector.mapping.loader import load_mapping
+from connector.settings import Settings, load_mapping_setting, load_settings
+from connector.sl.client import ServiceLayerClient
+from connector.worker import Worker
+
+EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL = 0, 1, 2, 3
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATA = REPO_ROOT / "fixtures" / "demo"
+
+log = logging.getLogger("connector.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="b1-backflush", description=(
+        "Posts SAP Business One Receipts from Production exactly once, so backflushed components "
+        "are issued automatically. Settings come from .env and B1_* environment variables."))
+    parser.add_argument("--version", action="version", version=f"b1-backflush {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    once = sub.add_parser("once", help="run one cycle")
+    once.add_argument("--dry-run", action="store_true", help="validate and build, post nothing")
+    once.add_argument("--json", action="store_true", help="last line of stdout is one JSON object")
+
+    explain = sub.add_parser("explain", help="show the verdict and the exact payload for one order; posts nothing")
+    explain.add_argument("order", type=int, help="DocumentNumber (or AbsoluteEntry with --entry)")
+    explain.add_argument("--entry", action="store_true", help="ORDER is the AbsoluteEntry")
+    explain.add_argument("--json", action="store_true")
+
+    sub.add_parser("run", help="the scheduled service (stops cleanly on SIGTERM/SIGINT)")
+
+    status = sub.add_parser("status", help="recent postings, held orders, unsettled postings, last cycles")
+    status.add_argument("--json", action="store_true")
+
+    demo = sub.add_parser("demo", help="start the mock Service Layer with the demo company and run one cycle")
+    demo.add_argument("--protocol", choices=["v1", "v2"], default="v2")
+    demo.add_argument("--mapping", type=Path, default=None, help="mapping file (default: mappings/default.yaml)")
+    demo.add_argument("--json", action="store_true")
+
+    mock = sub.add_parser("mock-sl", help="serve the mock Service Layer (demo, consultants' dry runs)")
+    mock.add_argument("rest", nargs=argparse.REMAINDER, help="options of the mock (see mock-sl --help)")
+
+    mappings = sub.add_parser("mappings", help="mapping file tools")
+    msub = mappings.add_subparsers(dest="mappings_command", required=True, metavar="SUBCOMMAND")
+    check = msub.add_parser("check", help="validate a mapping file (offline; --online also asks SAP)")
+    check.add_argument("file", nargs="?", type=Path, help="default: B1_MAPPING, else the built-in default")
+    check.add_argument("--online", action="store_true", help="check UDFs, warehouses and the key field in SAP")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``b1-backflush`` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "mock-sl":
+        from connector.mock_sl.server import serve_forever_cli
+
+        return serve_forever_cli(args.rest)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except LedgerError as exc:
+        print(f"ledger error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SLAuthError as exc:
+        print(f"login to the Service Layer failed: {exc}. Check B1_USERNAME, B1_PASSWORD and B1_COMPANY_DB.",
+              file=sys.stderr)
+        return EXIT_SL
+    except SLQueryError as exc:
+        print(f"the Service Layer refused a query: {exc}. If the mapping has candidates.extra_filter, "
+              "check it with `b1-backflush mappings check --online`.", file=sys.stderr)
+        return EXIT_CONFIG
+    except SLNotFoundError as exc:
+        print(f"not found: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (SLConnectionError, SLServerError) as exc:
+        print(f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network.", file=sys.stderr)
+        return EXIT_SL
+    except SLError as exc:
+        print(f"Service Layer error: {exc}", file=sys.stderr)
+        return EXIT_SL
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        configure_logging("WARNING")
+        return _demo(args)
+    if args.command == "mappings":
+        return _mappings_check(args)
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    register_secret(settings.password.get_secret_value())
+    if args.command == "status":
+        return _status(settings, as_json=args.json)
+    if args.command == "run":
+        from connector.service import run_service
+
+        return run_service(settings)
+    with ExitStack() as stack:
+        worker = build_worker(settings, stack)
+        if args.command == "once":
+            return _once(worker, dry_run=args.dry_run, as_json=args.json)
+        return _explain(worker, args)
+
+
+def build_worker(settings: Settings, stack: ExitStack, *, stop_event: threading.Event | None = None) -> Worker:
+    """Settings → mapping, ledger, logged-in client and the worker; closed by ``stack``."""
+    mapping = load_mapping(settings.mapping)
+    ledger = Ledger(settings.ledger_path)
+    stack.callback(ledger.close)
+    client = ServiceLayerClient.from_settings(settings, stop_event=stop_event)
+    stack.enter_context(client)
+    client.login()
+    return Worker(client=client, ledger=ledger, mapping=mapping, company=settings.company_db,
+                  page_size=settings.page_size, quiet_period_s=settings.unknown_quiet_period_s,
+                  stop_event=stop_event)
+
+
+def _emit(data: dict[str, Any] | list[Any], text: str, *, as_json: bool) -> None:
+    print(text)
+    if as_json:
+        print(json.dumps(data, default=str))
+
+
+def _once(worker: Worker, *, dry_run: bool, as_json: bool) -> int:
+    report = worker.run_cycle(dry_run=dry_run)
+    _emit(report.to_dict(), report.render_text(), as_json=as_json)
+    return EXIT_OK
+
+
+def _explain(worker: Worker, args: argparse.Namespace) -> int:
+    from connector.explain import explain_dict, explain_text
+
+    if args.entry:
+        assessment = worker.explain(absolute_entry=args.order)
+    else:
+        assessment = worker.explain(document_number=args.order)
+    _emit(explain_dict(assessment), explain_text(assessment), as_json=args.json)
+    return EXIT_OK
+
+
+def _status(settings: Settings, *, as_json: bool) -> int:
+    from connector.status import status_dict, status_text
+
+    ledger = Ledger(settings.ledger_path)
+    try:
+        data = status_dict(ledger, settings.company_db)
+    finally:
+        ledger.close()
+    _emit(data, status_text(data), as_json=as_json)
+    return EXIT_OK
+
+
+def _mappings_check(args: argparse.Namespace) -> int:
+    from connector.mapping.check import run_check
+
+    if not args.online:
+        code, text = run_check(args.file or load_mapping_setting())
+        print(text)
+        return code
+    settings = load_settings()
+    register_secret(settings.password.get_secret_value())
+    with ServiceLayerClient.from_settings(settings) as client:
+        client.login()
+        code, text = run_check(args.file or settings.mapping, client=client)
+    print(text)
+    return code
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from connector.mock_sl.server import MockServiceLayer
+
+    if not DEMO_DATA.is_dir():
+        raise ConfigError(f"the demo company is missing: {DEMO_DATA} (run the demo from a checkout of b1-backflush)")
+    mapping_path = args.mapping or (REPO_ROOT / "mappings" / "default.yaml")
+    with tempfile.TemporaryDirectory(prefix="b1-backflush-demo-") as tmp, \
+            MockServiceLayer(DEMO_DATA, port=0) as sl, ExitStack() as stack:
+        user, password = next(iter(sl.users.items()))
+        settings = Settings(sl_url=sl.root(args.protocol), company_db=sl.company_db, username=user,
+                            password=password, ledger_path=Path(tmp) / "ledger.sqlite3",
+                            mapping=mapping_path, unknown_quiet_period_s=0, _env_file=None)  # type: ignore[call-arg]
+        worker = build_worker(settings, stack)
+        print(f"Demo: mock Service Layer at {sl.root(args.protocol)} (company {sl.company_db}), "
+              f"mapping {mapping_path.relative_to(REPO_ROOT) if mapping_path.is_relative_to(REPO_ROOT) else mapping_path}")
+        print()
+        first = worker.run_cycle()
+        print(first.render_text())
+        second = worker.run_cycle()
+        print()
+        print(f"Second cycle right after: {len(second.posted)} posted "
+              f"(every confirmation was already received exactly once), {len(second.held)} still held.")
+        if args.json:
+            print(json.dumps(first.to_dict(), default=str))
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Posting a receipt exactly once: intent, POST, settle; and settling what a crash or a lost answer left.
+
+The rules are those of shared/docs/exactly-once.md. The key is deterministic and written on the
+receipt (``mapping.idempotency.key_field``), so SAP itself answers "was this posted?":
+
+* before the POST the intent is committed to the ledger (state ``sending``);
+* a 201 settles it ``posted``; an SAP business error ``rejected``; a failure before anything was
+  sent ``void``; anything else — the answer may be lost — ``uncertain``;
+* an in-flight row (``sending`` after a crash, or ``uncertain``) is settled by looking the key up:
+  one document → posted; none → wait a quiet period (the SL may still be committing a slow
+  receipt) and look again; still none → ``void`` and the order may be posted again; two or more →
+  ``duplicate``: alert, never post.
+
+``crash_point(name)`` marks the places the reliability tests kill the worker at.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLRequestError
+from connector.ledger import Ledger, PostingRow
+from connector.sl import odata
+from connector.sl.client import ServiceLayerClient
+
+log = logging.getLogger(__name__)
+
+RECEIPTS = "InventoryGenEntries"
+
+#: Installed by the crash-point tests only (a function that SIGKILLs the process at a named point).
+CRASH_HOOK: Callable[[str], None] | None = None
+
+
+def crash_point(name: str) -> None:
+    """A named point in the posting path where a crash must never cause a duplicate or a loss."""
+    if CRASH_HOOK is not None:
+        CRASH_HOOK(name)
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    """How one posting attempt ended."""
+
+    state: str  # posted | rejected | uncertain | void
+    receipt_entry: int | None = None
+    receipt_number: int | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class Poster:
+    """Everything the exactly-once path needs; one per cycle (or per service run)."""
+
+    client: ServiceLayerClient
+    ledger: Ledger
+    company: str
+    key_field: str
+    quiet_period_s: float
+    clock: Callable[[], float] = time.time
+    stop_event: threading.Event | None = None
+
+    def _sleep(self, seconds: float) -> None:
+        # Waits on the stop event so SIGTERM never has to sit out a quiet period.
+        if seconds <= 0:
+            return
+        if self.stop_event is not None:
+            self.stop_event.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+    def lookup(self, key: str) -> list[dict[str, Any]]:
+        """Receipts in SAP that carry ``key`` in the key field."""
+        return list(
+            self.client.iter_collection(
+                RECEIPTS, filter=odata.eq(self.key_field, key), select=["DocEntry", "DocNum", self.key_field]
+            )
+        )
+
+    def post(self, *, key: str, order_entry: int, order_number: int, item: str, quantity: float,
+             rejected_quantity: float, payload: dict[str, Any]) -> PostOutcome:
+        """Intent → POST → settle. Never sends the same key twice without a lookup in between."""
+        self.ledger.intend(key=key, company=self.company, order_entry=order_entry,
+                           order_number=order_number, item=item, quantity=quantity,
+                           rejected_quantity=rejected_quantity, payload=payload)
+        crash_point("after_intent")
+        try:
+            document = self.client.post(RECEIPTS, payload)
+        except SLOutcomeUnknownError as exc:
+            self.ledger.mark_uncertain(key, message=str(exc))
+            log.warning("posting_uncertain key=%s error=%s", key, exc)
+            return PostOutcome("uncertain", message=str(exc))
+        except SLRequestError as exc:
+            self.ledger.mark_rejected(key, code=exc.code, message=exc.sap_message or str(exc))
+            log.warning("posting_rejected key=%s code=%s message=%s", key, exc.code, exc.sap_message)
+            return PostOutcome("rejected", code=exc.code, message=exc.sap_message or str(exc))
+        except SLConnectionError as exc:
+            if exc.request_sent:
+                self.ledger.mark_uncertain(key, message=str(exc))
+                return PostOutcome("uncertain", message=str(exc))
+            self.ledger.mark_void(key, message=f"not sent: {exc}")
+            return PostOutcome("void", message=str(exc))
+        except BaseException as exc:
+            # Anything else (auth lost mid-way, a bug, KeyboardInterrupt): we cannot prove the POST
+            # did not reach SAP, so the only safe state is uncertain.
+            self.ledger.mark_uncertain(key, message=f"{type(exc).__name__}: {exc}")
+            raise
+        crash_point("after_post")
+        entry, number = document.get("DocEntry"), document.get("DocNum")
+        self.ledger.mark_posted(key, receipt_entry=int(entry), receipt_number=number)  # type: ignore[arg-type]
+        log.info("posted key=%s receipt_entry=%s receipt_number=%s", key, entry, number)
+        return PostOutcome("posted", receipt_entry=entry, receipt_number=number)
+
+    def settle(self, row: PostingRow) -> PostOutcome:
+        """Settle one in-flight posting by looking its key up in SAP (twice, a quiet period apart)."""
+        if row.state == "sending":
+            # A crash between intent and answer: the POST may or may not have been sent.
+            self.ledger.mark_uncertain(row.key, message="worker stopped while the posting was in flight")
+            row = self.ledger.get(row.key) or row
+        found = self.lookup(row.key)
+        if not found:
+            since = row.uncertain_since if row.uncertain_since is not None else self.clock()
+            self._sleep(since + self.quiet_period_s - self.clock())
+            if self.stop_event is not None and self.stop_event.is_set():
+                return PostOutcome("uncertain", message="stopping; settled next start")
+            crash_point("before_second_lookup")
+            found = self.lookup(row.key)
+        if len(found) == 1:
+            document = found[0]
+            self.ledger.mark_posted(row.key, receipt_entry=int(document["DocEntry"]),
+                                    receipt_number=document.get("DocNum"))
+            log.info("settled_posted key=%s receipt_entry=%s", row.key, document["DocEntry"])
+            return PostOutcome("posted", receipt_entry=document["DocEntry"], receipt_number=document.get("DocNum"))
+        if not found:
+            self.ledger.mark_void(row.key, message="not found in SAP by key after the quiet period")
+            log.info("settled_not_posted key=%s", row.key)
+            return PostOutcome("void")
+        entries = sorted(int(d["DocEntry"]) for d in found)
+        message = f"{len(found)} receipts carry key {row.key} (DocEntry {entries}): a person must look"
+        self.ledger.mark_duplicate(row.key, message=message)
+        log.error("duplicate_in_sap key=%s receipts=%s", row.key, entries)
+        return PostOutcome("duplicate", message=message)
+
+    def settle_all(self) -> list[tuple[PostingRow, PostOutcome]]:
+        """Settle every in-flight posting (start-up and the start of each cycle)."""
+        return [(row, self.settle(row)) for row in self.ledger.in_flight()]

@@ -1,0 +1,109 @@
+"""What a cycle did: posted, held, warnings, errors — as JSON for machines and plain words for people."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from connector.production.reasons import Reason
+
+
+@dataclass
+class Posted:
+    """One receipt SAP created (or that settling found in SAP)."""
+
+    order_entry: int
+    order_number: int
+    item: str
+    quantity: float
+    rejected_quantity: float
+    receipt_entry: int | None
+    receipt_number: int | None
+    key: str
+
+
+@dataclass
+class Held:
+    """One order not posted, with every reason."""
+
+    order_entry: int
+    order_number: int | None
+    item: str | None
+    reasons: list[dict[str, Any]]
+
+    @classmethod
+    def from_reasons(cls, *, order_entry: int, order_number: int | None, item: str | None,
+                     reasons: list[Reason]) -> Held:
+        """Build from domain reasons (code, line, item, message, severity)."""
+        return cls(order_entry, order_number, item, [reason_dict(r) for r in reasons])
+
+
+def reason_dict(reason: Reason) -> dict[str, Any]:
+    """The JSON shape of a reason (the CLI's ``held[].reasons[]``)."""
+    return {"code": reason.code, "line": reason.line, "item": reason.item, "message": reason.message,
+            "severity": reason.severity}
+
+
+@dataclass
+class CycleReport:
+    """Everything one cycle did; ``to_dict`` is the ``--json`` line."""
+
+    company: str
+    dry_run: bool = False
+    orders_seen: int = 0
+    posted: list[Posted] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
+    would_post: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    settled: list[dict[str, Any]] = field(default_factory=list)
+    aborted: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable report (stable keys)."""
+        data = asdict(self)
+        if not self.dry_run:
+            data.pop("would_post")
+        return data
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for the ledger's cycle history and the metrics line."""
+        return {"orders_seen": self.orders_seen, "posted": len(self.posted), "held": len(self.held),
+                "warnings": len(self.warnings), "errors": len(self.errors), "aborted": self.aborted,
+                "would_post": len(self.would_post)}
+
+    def render_text(self) -> str:
+        """Plain words for the terminal."""
+        lines = [f"Company {self.company}: {self.orders_seen} released order(s) looked at"
+                 + (" (dry run: nothing was posted)" if self.dry_run else "") + "."]
+        for item in self.settled:
+            lines.append(f"  Settled earlier posting {item['key']}: {item['state']}.")
+        if self.posted:
+            lines.append(f"Posted {len(self.posted)} Receipt(s) from Production:")
+            for p in self.posted:
+                reject = f" and {_qty(p.rejected_quantity)} rejected" if p.rejected_quantity else ""
+                lines.append(f"  order {p.order_number}: {_qty(p.quantity)} x {p.item}{reject}"
+                             f" -> receipt DocNum {p.receipt_number} (DocEntry {p.receipt_entry})")
+        for w in self.would_post:
+            lines.append(f"  would post order {w['order_number']}: {_qty(w['quantity'])} x {w['item']}"
+                         + (f" and {_qty(w['rejected_quantity'])} rejected" if w["rejected_quantity"] else ""))
+        if self.held:
+            lines.append(f"Held {len(self.held)} order(s):")
+            for h in self.held:
+                lines.append(f"  order {h.order_number} ({h.item}):")
+                lines.extend(f"    - {r['code']}: {r['message']}" for r in h.reasons)
+        if self.warnings:
+            lines.append("Warnings:")
+            lines.extend(f"  order {w.get('order_number')}: {w['code']}: {w['message']}" for w in self.warnings)
+        if self.errors:
+            lines.append("Errors:")
+            lines.extend(f"  {e.get('where', '')}: {e['message']}" for e in self.errors)
+        if self.aborted:
+            lines.append(f"The cycle stopped early: {self.aborted}")
+        if not (self.posted or self.held or self.would_post or self.errors):
+            lines.append("Nothing to post: every confirmation is already received.")
+        return "\n".join(lines)
+
+
+def _qty(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,117 @@
+"""``b1-backflush run``: the unattended service.
+
+* One instance per ledger: an exclusive OS lock on ``<ledger>.lock`` (filelock), never on the
+  SQLite file itself (exactly-once rule 7: closing another descriptor drops SQLite's POSIX locks).
+  APScheduler's ``max_instances=1`` only protects inside one process.
+* APScheduler runs one cycle at a time, coalesced: a cycle that overruns the interval does not
+  pile up missed runs.
+* SIGTERM/SIGINT set a stop event: the worker finishes the posting in hand, then stops before the
+  next one; back-off sleeps and quiet periods wake at once.
+* A cycle that fails (SAP down, login refused) is logged and the next interval tries again; the
+  session is re-created then.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from contextlib import ExitStack
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from filelock import FileLock, Timeout
+
+from connector.errors import ConfigError, ConnectorError
+from connector.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class CycleRunner:
+    """Runs one cycle per call, keeping the logged-in worker between cycles and rebuilding it after errors."""
+
+    def __init__(self, settings: Settings, stop_event: threading.Event) -> None:
+        self.settings = settings
+        self.stop_event = stop_event
+        self._stack: ExitStack | None = None
+        self._worker: Any = None
+        self.cycles_ok = 0
+        self.cycles_failed = 0
+
+    def _ensure_worker(self) -> Any:
+        if self._worker is None:
+            from connector.cli import build_worker
+
+            stack = ExitStack()
+            try:
+                self._worker = build_worker(self.settings, stack, stop_event=self.stop_event)
+            except BaseException:
+                stack.close()
+                raise
+            self._stack = stack
+        return self._worker
+
+    def reset(self) -> None:
+        """Drop the session and ledger connection; the next cycle starts afresh."""
+        if self._stack is not None:
+            self._stack.close()
+        self._stack, self._worker = None, None
+
+    def __call__(self) -> None:
+        if self.stop_event.is_set():
+            return
+        try:
+            report = self._ensure_worker().run_cycle()
+            self.cycles_ok += 1
+            log.info("service_cycle posted=%d held=%d errors=%d", len(report.posted), len(report.held),
+                     len(report.errors))
+        except ConfigError:
+            raise
+        except ConnectorError as exc:
+            self.cycles_failed += 1
+            log.error("service_cycle_failed error=%s", exc)
+            self.reset()
+        except Exception:
+            self.cycles_failed += 1
+            log.exception("service_cycle_crashed")
+            self.reset()
+
+
+def run_service(settings: Settings, *, stop_event: threading.Event | None = None,
+                install_signals: bool = True) -> int:
+    """Run cycles every ``B1_POLL_INTERVAL_S`` until SIGTERM/SIGINT (or ``stop_event``)."""
+    stop_event = stop_event or threading.Event()
+    lock_path = settings.ledger_path.with_name(settings.ledger_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ConfigError(f"another b1-backflush is already running on {settings.ledger_path} "
+                          f"(lock {lock_path}); stop it first") from None
+    runner = CycleRunner(settings, stop_event)
+    try:
+        runner._ensure_worker()  # fail at start on bad settings/mapping/login, not in the background
+        if install_signals:
+            def _stop(signum: int, _frame: object) -> None:
+                log.info("service_stopping signal=%s", signal.Signals(signum).name)
+                stop_event.set()
+
+            signal.signal(signal.SIGTERM, _stop)
+            signal.signal(signal.SIGINT, _stop)
+        scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                                      "misfire_grace_time": None})
+        scheduler.add_job(runner, "interval", seconds=settings.poll_interval_s, id="cycle",
+                          next_run_time=datetime.now())
+        scheduler.start()
+        log.info("service_started interval_s=%s ledger=%s", settings.poll_interval_s, settings.ledger_path)
+        stop_event.wait()
+        # wait=True: a cycle in progress finishes the posting in hand (the worker checks the event).
+        scheduler.shutdown(wait=True)
+        log.info("service_stopped cycles_ok=%d cycles_failed=%d", runner.cycles_ok, runner.cycles_failed)
+        return 0
+    finally:
+        runner.reset()
+        lock.release()

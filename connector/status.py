@@ -1,0 +1,60 @@
+"""``b1-backflush status``: recent postings, held orders and why, unsettled postings, last cycles — from the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from connector.ledger import Ledger
+
+
+def status_dict(ledger: Ledger, company: str) -> dict[str, Any]:
+    """Everything ``status`` shows, read from the ledger only (works while SAP is down)."""
+
+    def rows(items: list[Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in asdict(r).items() if k != "payload"} for r in items]
+
+    return {
+        "company": company,
+        "counts": ledger.count_by_state(),
+        "recent_postings": rows(ledger.recent(20, state="posted")),
+        "unsettled": rows(ledger.in_flight()),
+        "duplicates": rows(ledger.duplicates()),
+        "rejected": rows(ledger.recent(20, state="rejected")),
+        "held": ledger.holds(company),
+        "last_cycles": ledger.last_cycles(5),
+    }
+
+
+def status_text(d: dict[str, Any]) -> str:
+    """Plain words for the terminal."""
+    lines = [f"Company {d['company']}. Postings by state: "
+             + (", ".join(f"{k} {v}" for k, v in sorted(d["counts"].items())) or "none yet")]
+    cycles = d["last_cycles"]
+    if cycles:
+        last = cycles[0]
+        summary = last.get("summary") or {}
+        lines.append(f"Last cycle: {last['started_at']} -> {last['finished_at'] or 'still running'}, "
+                     f"{last['status']}; posted {summary.get('posted', 0)}, held {summary.get('held', 0)}, "
+                     f"errors {summary.get('errors', 0)}" + (" (dry run)" if last["dry_run"] else ""))
+    if d["duplicates"]:
+        lines.append("ALERT — more than one receipt in SAP carries one key (a person must look):")
+        lines.extend(f"  {r['key']}: {r['sl_message']}" for r in d["duplicates"])
+    if d["unsettled"]:
+        lines.append("Unsettled postings (answer lost; looked up in SAP at the next cycle):")
+        lines.extend(f"  order {r['order_number']}: {r['key']} ({r['state']} since {r['updated_at']})"
+                     for r in d["unsettled"])
+    if d["held"]:
+        lines.append(f"Held orders ({len(d['held'])}):")
+        for hold in d["held"]:
+            lines.append(f"  order {hold['order_number']} ({hold['item']}), held since {hold['first_held']}:")
+            lines.extend(f"    - {r['code']}: {r['message']}" for r in hold["reasons"])
+    if d["recent_postings"]:
+        lines.append("Recent postings:")
+        lines.extend(f"  order {r['order_number']}: {r['quantity']:g} good, {r['rejected_quantity']:g} rejected "
+                     f"-> receipt DocNum {r['receipt_number']} (DocEntry {r['receipt_entry']}) at {r['updated_at']}"
+                     for r in d["recent_postings"])
+    if d["rejected"]:
+        lines.append("Refused by SAP (evaluated again each cycle):")
+        lines.extend(f"  order {r['order_number']}: [{r['sl_code']}] {r['sl_message']}" for r in d["rejected"])
+    return "\n".join(lines)

@@ -1,0 +1,261 @@
+"""One cycle: settle → poll released orders → item master → validate → build → post once → report.
+
+Data flows one way (docs/architecture.md). The pure parts (confirmations, rules, receipt) decide;
+this module only fetches, calls them, and hands postings to ``Poster``. An order that cannot be
+processed is held with a reason and the cycle goes on; only a Service Layer that cannot be
+reached, a refused login or a query SAP rejects stops the cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from connector.errors import LedgerError, OrderError, SLNotFoundError
+from connector.ledger import Ledger
+from connector.mapping.spec import Mapping
+from connector.poll import fetch_items, iter_order_pages, order_select
+from connector.posting import Poster
+from connector.production import reasons as rc
+from connector.production.confirmations import ReceiptPlan, plan_receipt
+from connector.production.orders import ItemMaster, ProductionOrder, parse_order
+from connector.production.reasons import Reason
+from connector.production.receipt import BuiltReceipt, build_receipt, posting_key
+from connector.production.rules import Verdict, evaluate
+from connector.report import CycleReport, Held, Posted, reason_dict
+from connector.sl import odata
+from connector.sl.client import ServiceLayerClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the connector would do with one order, and why."""
+
+    order: ProductionOrder
+    plan: ReceiptPlan
+    verdict: Verdict
+    key: str | None = None
+    built: BuiltReceipt | None = None
+
+    @property
+    def action(self) -> str:
+        """post | hold | nothing."""
+        if self.verdict.blocked:
+            return "hold"
+        return "nothing" if self.plan.nothing_to_receive else "post"
+
+
+def assess(order: ProductionOrder, items: dict[str, ItemMaster], mapping: Mapping, *, company: str,
+           today: date, now: datetime, protocol: str) -> Assessment:
+    """Plan, validate and (when postable) build the receipt for one order. Pure."""
+    plan = plan_receipt(order, mapping.quantities)
+    verdict = evaluate(order, plan, items, mapping)
+    if verdict.blocked or plan.nothing_to_receive:
+        return Assessment(order, plan, verdict)
+    key = posting_key(company, order, plan)
+    try:
+        built = build_receipt(order, plan, items, mapping, key=key, today=today, now=now, protocol=protocol)
+    except OrderError as exc:
+        failed = Reason(code=exc.reason_code, severity="block", message=str(exc), line=None, item=order.ItemNo)
+        return Assessment(order, plan, Verdict(reasons=(*verdict.reasons, failed)))
+    return Assessment(order, plan, verdict, key, built)
+
+
+@dataclass
+class Worker:
+    """Runs cycles for one company against one Service Layer."""
+
+    client: ServiceLayerClient
+    ledger: Ledger
+    mapping: Mapping
+    company: str
+    page_size: int = 100
+    quiet_period_s: float = 30.0
+    today: Callable[[], date] = date.today
+    now: Callable[[], datetime] = datetime.now
+    stop_event: threading.Event | None = None
+
+    def __post_init__(self) -> None:
+        self.poster = Poster(self.client, self.ledger, self.company, self.mapping.idempotency.key_field,
+                             self.quiet_period_s, stop_event=self.stop_event)
+
+    def _assess(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> Assessment:
+        return assess(order, items, self.mapping, company=self.company, today=self.today(), now=self.now(),
+                      protocol=self.client.protocol)
+
+    def _stopping(self) -> bool:
+        return self.stop_event is not None and self.stop_event.is_set()
+
+    def run_cycle(self, *, dry_run: bool = False) -> CycleReport:
+        """One full cycle; SL errors that stop the cycle propagate after the ledger records them."""
+        report = CycleReport(company=self.company, dry_run=dry_run)
+        cycle_id = self.ledger.start_cycle(self.company, dry_run=dry_run)
+        status = "failed"
+        try:
+            if not dry_run:
+                for row, outcome in self.poster.settle_all():
+                    report.settled.append({"key": row.key, "order_number": row.order_number,
+                                           "state": outcome.state, "receipt_entry": outcome.receipt_entry})
+            items: dict[str, ItemMaster] = {}
+            for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
+                orders = self._parse_page(page, report)
+                codes = {o.ItemNo for o in orders} | {ln.ItemNo for o in orders for ln in o.lines
+                                                       if ln.is_item and ln.ItemNo}
+                fetch_items(self.client, codes, items)
+                for order in orders:
+                    if self._stopping():
+                        report.aborted = "stop requested"
+                        break
+                    self._process(order, items, report, dry_run=dry_run)
+                if report.aborted:
+                    break
+            status = "stopped" if report.aborted else "ok"
+        except Exception as exc:
+            report.aborted = f"{type(exc).__name__}: {exc}"
+            report.errors.append({"where": "cycle", "message": str(exc)})
+            raise
+        finally:
+            if not dry_run and status == "ok":
+                self.ledger.replace_holds(self.company, [vars(h) for h in report.held])
+            self.ledger.finish_cycle(cycle_id, status=status, summary=report.summary())
+            log.info("cycle_finished status=%s %s", status,
+                     " ".join(f"{k}={v}" for k, v in report.summary().items()))
+        return report
+
+    def _parse_page(self, page: list[dict[str, Any]], report: CycleReport) -> list[ProductionOrder]:
+        orders = []
+        for raw in page:
+            report.orders_seen += 1
+            try:
+                orders.append(parse_order(raw))
+            except OrderError as exc:
+                reason = Reason(code=exc.reason_code, severity="block", message=str(exc), line=None, item=None)
+                report.held.append(Held.from_reasons(order_entry=raw.get("AbsoluteEntry") or 0,
+                                                     order_number=raw.get("DocumentNumber"),
+                                                     item=raw.get("ItemNo"), reasons=[reason]))
+        return orders
+
+    def _is_candidate(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> bool:
+        groups = self.mapping.candidates.item_groups
+        if not groups:
+            return True
+        product = items.get(order.ItemNo)
+        # An unknown product is still a candidate: it is held UNKNOWN_ITEM, visibly.
+        return product is None or product.ItemsGroupCode in groups
+
+    def _hold(self, report: CycleReport, order: ProductionOrder, reasons: list[Reason]) -> None:
+        report.held.append(Held.from_reasons(order_entry=order.AbsoluteEntry, order_number=order.DocumentNumber,
+                                             item=order.ItemNo, reasons=reasons))
+        log.info("order_held order=%s reasons=%s", order.DocumentNumber, ",".join(r.code for r in reasons))
+
+    def _process(self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *,
+                 dry_run: bool) -> None:
+        if not self._is_candidate(order, items):
+            return
+        in_flight = self.ledger.in_flight_for_order(self.company, order.AbsoluteEntry)
+        if in_flight is not None:
+            self._hold(report, order, [Reason(
+                code=rc.POSTING_UNCERTAIN, severity="block", line=None, item=order.ItemNo,
+                message=f"Order {order.DocumentNumber}: the posting {in_flight.key} is not settled yet "
+                        "(its answer was lost); it is looked up in SAP before anything new is posted.")])
+            return
+        assessment = self._assess(order, items)
+        if assessment.action == "hold":
+            self._hold(report, order, list(assessment.verdict.blocking))
+            return
+        self._note_warnings(report, order, assessment.verdict)
+        if assessment.action == "nothing":
+            return
+        if dry_run:
+            report.would_post.append(self._would_post(assessment))
+            return
+        # Read the order again right before posting: it may have been closed, or received by a
+        # user, since the poll (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
+        try:
+            fresh = parse_order(self.client.get_entity("ProductionOrders", order.AbsoluteEntry,
+                                                       select=order_select(self.mapping)))
+        except SLNotFoundError:
+            report.warnings.append({"order_number": order.DocumentNumber, "code": "ORDER_VANISHED",
+                                    "message": f"Order {order.DocumentNumber} no longer exists in SAP"})
+            return
+        assessment = self._assess(fresh, items)
+        if assessment.action == "hold":
+            self._hold(report, fresh, list(assessment.verdict.blocking))
+            return
+        if assessment.action == "nothing" or assessment.built is None or assessment.key is None:
+            return
+        self._post(report, assessment)
+
+    def _note_warnings(self, report: CycleReport, order: ProductionOrder, verdict: Verdict) -> None:
+        for reason in verdict.warnings:
+            report.warnings.append({"order_number": order.DocumentNumber, **reason_dict(reason)})
+
+    def _would_post(self, a: Assessment) -> dict[str, Any]:
+        return {"order_entry": a.order.AbsoluteEntry, "order_number": a.order.DocumentNumber,
+                "item": a.order.ItemNo, "quantity": a.plan.good, "rejected_quantity": a.plan.rejected,
+                "key": a.key, "payload": a.built.payload if a.built else None}
+
+    def _post(self, report: CycleReport, a: Assessment) -> None:
+        order, plan = a.order, a.plan
+        assert a.key is not None and a.built is not None
+        try:
+            outcome = self.poster.post(key=a.key, order_entry=order.AbsoluteEntry,
+                                       order_number=order.DocumentNumber, item=order.ItemNo,
+                                       quantity=plan.good, rejected_quantity=plan.rejected,
+                                       payload=a.built.payload)
+        except LedgerError as exc:
+            self._hold(report, order, [Reason(code=rc.POSTING_UNCERTAIN, severity="block", line=None,
+                                              item=order.ItemNo, message=str(exc))])
+            return
+        if outcome.state == "posted":
+            report.posted.append(Posted(order.AbsoluteEntry, order.DocumentNumber, order.ItemNo, plan.good,
+                                        plan.rejected, outcome.receipt_entry, outcome.receipt_number, a.key))
+            self._close_if_complete(report, order, plan)
+        elif outcome.state == "rejected":
+            self._hold(report, order, [Reason(
+                code=rc.SL_REJECTED, severity="block", line=None, item=order.ItemNo,
+                message=f"Order {order.DocumentNumber}: SAP refused the receipt: [{outcome.code}] {outcome.message}")])
+        elif outcome.state == "uncertain":
+            report.errors.append({"where": f"order {order.DocumentNumber}", "key": a.key, "message":
+                                  f"the answer to the receipt POST was lost ({outcome.message}); "
+                                  "it is looked up in SAP by key before any new attempt"})
+        else:
+            report.errors.append({"where": f"order {order.DocumentNumber}", "key": a.key,
+                                  "message": f"not sent, retried next cycle: {outcome.message}"})
+
+    def _close_if_complete(self, report: CycleReport, order: ProductionOrder, plan: ReceiptPlan) -> None:
+        if self.mapping.after_full_receipt != "close_order":
+            return
+        if plan.completed_target + plan.rejected_target + 1e-6 < order.PlannedQuantity:
+            return
+        try:
+            self.client.patch("ProductionOrders", order.AbsoluteEntry, {"ProductionOrderStatus": "boposClosed"})
+            log.info("order_closed order=%s", order.DocumentNumber)
+        except Exception as exc:  # the receipt is posted; a failed close is only worth a warning
+            report.warnings.append({"order_number": order.DocumentNumber, "code": "CLOSE_FAILED",
+                                    "message": f"Order {order.DocumentNumber} is fully received but could not "
+                                               f"be closed: {exc}"})
+
+    def explain(self, *, document_number: int | None = None, absolute_entry: int | None = None) -> Assessment:
+        """The verdict and exact payload for one order (any status). Posts nothing."""
+        if absolute_entry is not None:
+            raw = self.client.get_entity("ProductionOrders", absolute_entry, select=order_select(self.mapping))
+        else:
+            rows = list(self.client.iter_collection("ProductionOrders",
+                                                    filter=odata.eq("DocumentNumber", document_number),
+                                                    select=order_select(self.mapping)))
+            if not rows:
+                raise SLNotFoundError(f"no production order with DocumentNumber {document_number}",
+                                      status=404, code="-2028")
+            raw = rows[0]
+        order = parse_order(raw)
+        items: dict[str, ItemMaster] = {}
+        fetch_items(self.client, {order.ItemNo} | {ln.ItemNo for ln in order.lines if ln.is_item and ln.ItemNo},
+                    items)
+        return self._assess(order, items)
