@@ -1,0 +1,296 @@
+"""``ServiceLayerClient``: the connector's only door to SAP Business One's Service Layer.
+
+One client = one company, one user, one session (shared safely across threads). Every call goes
+through ``_request``: session ticket → send → on 401 re-login once and replay → status check. The
+whole call sits inside one tenacity loop, which only repeats what ``retry.is_retryable`` allows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+import requests
+from pydantic import SecretStr
+
+from connector.errors import (
+    SLAuthError,
+    SLError,
+    SLNotFoundError,
+    SLOutcomeUnknownError,
+    SLQueryError,
+    SLRequestError,
+    SLServerError,
+    SLSessionError,
+)
+from connector.log import register_secret
+from connector.settings import Settings
+from connector.sl import envelope, odata
+from connector.sl.paging import iter_pages
+from connector.sl.retry import RetryPolicy, build_retrying, is_idempotent
+from connector.sl.session import LoginResult, SessionManager, SessionTicket, login_body, parse_login
+from connector.sl.odata import display_path
+from connector.sl.transport import Transport
+
+logger = logging.getLogger(__name__)
+
+#: SAP codes meaning "your query is wrong" (§2.3): 201 bad $filter/$expand, -1000 unknown property.
+QUERY_ERROR_CODES = frozenset({"201", "-1000"})
+NOT_FOUND_CODE = "-2028"
+
+
+def error_from_response(response: requests.Response, *, method: str, path: str) -> SLError:
+    """The one mapping from HTTP status + SAP code to an exception class (see connector.errors)."""
+    status = response.status_code
+    code, sap_message = envelope.describe_body(response.text or "", response.headers.get("Content-Type", ""))
+    is_login = path.split("?", 1)[0].rstrip("/").endswith("/Login") or path == "Login"
+    if is_login:
+        path = path.split("?", 1)[0]  # a Login's query (if any) is never shown
+    detail = f" [SAP {code}]" if code is not None else ""
+    text = f"{method} {path} -> HTTP {status}{detail}: {sap_message or response.reason or 'no message'}"
+    context: dict[str, Any] = {"status": status, "code": code, "sap_message": sap_message,
+                               "method": method, "path": path}
+    if status == 401:
+        return SLAuthError(text, **context) if is_login else SLSessionError(text, **context)
+    if status == 404 or code == NOT_FOUND_CODE:
+        return SLNotFoundError(text, **context)
+    if 400 <= status < 500:
+        if status == 400 and code in QUERY_ERROR_CODES and method.upper() == "GET":
+            return SLQueryError(text, **context)
+        return SLRequestError(text, **context)
+    if status >= 500 and method.upper() == "POST" and not is_idempotent(method, path):
+        # 500/502/503/504 after a POST reached Apache: SAP may have committed it (exactly-once rule 3).
+        return SLOutcomeUnknownError(
+            f"{text}; the outcome is unknown; look the document up before posting again", **context
+        )
+    if status >= 500:
+        return SLServerError(text, **context)
+    # 1xx/3xx: the SL never answers like this; treat as a refusal we do not understand.
+    return SLRequestError(text, **context)
+
+
+class ServiceLayerClient:
+    """A Service Layer client for one company and user (v1 or v2, from the URL)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        company_db: str,
+        username: str,
+        password: SecretStr,
+        verify: bool | str = True,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 60.0,
+        page_size: int = 100,
+        retry_attempts: int = 4,
+        retry_max_wait_s: float = 30.0,
+        retry_total_s: float = 120.0,
+        session_margin_s: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        stop_event: threading.Event | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.company_db = company_db
+        self.username = username
+        self._password = password
+        register_secret(password.get_secret_value())  # second line of defence in log formatting
+        self.page_size = page_size
+        self.protocol: Literal["v1", "v2"] = "v1" if self.base_url.endswith("/v1") else "v2"
+        self._policy = RetryPolicy(attempts=retry_attempts, max_wait_s=retry_max_wait_s, total_s=retry_total_s)
+        self._sleep = sleep
+        self._clock = clock
+        self._stop_event = stop_event
+        self._transport = Transport(base_url=self.base_url, verify=verify, connect_timeout_s=connect_timeout_s,
+                                    read_timeout_s=read_timeout_s, session=session)
+        self._session = SessionManager(do_login=self._do_login, do_logout=self._do_logout,
+                                       clock=clock, margin_s=session_margin_s)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        stop_event: threading.Event | None = None,
+        session: requests.Session | None = None,
+    ) -> ServiceLayerClient:
+        """Build a client from ``Settings`` (TLS choice from ``settings.tls_verify``)."""
+        return cls(
+            base_url=settings.sl_url, company_db=settings.company_db, username=settings.username,
+            password=settings.password, verify=settings.tls_verify,
+            connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s,
+            page_size=settings.page_size, retry_attempts=settings.retry_attempts,
+            retry_max_wait_s=settings.retry_max_wait_s, retry_total_s=settings.retry_total_s,
+            session_margin_s=settings.session_margin_s,
+            sleep=sleep, clock=clock, stop_event=stop_event, session=session,
+        )
+
+    def __repr__(self) -> str:
+        return f"ServiceLayerClient(url={self.base_url!r}, company_db={self.company_db!r}, user={self.username!r})"
+
+    def __enter__(self) -> ServiceLayerClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def version(self) -> str | None:
+        """The SL ``Version`` string from the last Login, or ``None`` before login."""
+        return self._session.version
+
+    # -- session -------------------------------------------------------------------------------
+    def login(self) -> None:
+        """Log in now (retried on connect errors, 502/503/504 and 500/299; never on 401)."""
+        self._retrying("POST", "/Login")(self._session.login)
+
+    def logout(self) -> None:
+        """Log out (204). A session SAP already dropped (401) counts as logged out."""
+        try:
+            self._session.logout()
+        except SLSessionError:
+            pass
+
+    def close(self) -> None:
+        """Log out if logged in (best effort) and release connections."""
+        try:
+            if self._session.logged_in:
+                self.logout()
+        except SLError as exc:
+            logger.warning("sl.logout_failed", extra={"event": "sl.logout_failed", "reason": type(exc).__name__})
+        finally:
+            self._transport.close()
+
+    def _do_login(self) -> LoginResult:
+        url = f"{self.base_url}/Login"
+        body = login_body(self.company_db, self.username, self._password.get_secret_value())
+        response = self._transport.send("POST", url, json_body=body)
+        path = display_path(url)
+        if response.status_code != 200:
+            raise error_from_response(response, method="POST", path=path)
+        try:
+            return parse_login(response.json(), dict(response.cookies.items()))
+        except ValueError as exc:
+            raise SLServerError(f"POST {path} -> HTTP 200: unreadable Login answer ({exc})",
+                                status=200, method="POST", path=path) from None
+
+    def _do_logout(self, cookies: dict[str, str]) -> None:
+        url = f"{self.base_url}/Logout"
+        response = self._transport.send("POST", url, cookies=cookies)
+        if response.status_code >= 300:
+            raise error_from_response(response, method="POST", path=display_path(url))
+
+    # -- requests ------------------------------------------------------------------------------
+    def _retrying(self, method: str, path: str) -> Any:
+        return build_retrying(self._policy, method=method, path=path, sleep=self._sleep,
+                              clock=self._clock, stop_event=self._stop_event)
+
+    def url(self, path: str, query: str = "") -> str:
+        """An absolute URL for ``path`` relative to the service root (absolute URLs pass through)."""
+        full = path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
+        return f"{full}?{query}" if query else full
+
+    def request(self, method: str, url: str, *, json_body: Any = None,
+                headers: dict[str, str] | None = None) -> requests.Response:
+        """Send with session handling, one re-login on 401, retries per ``is_retryable``; 2xx or raise."""
+        method = method.upper()
+        return self._retrying(method, display_path(url))(self._attempt, method, url, json_body, headers)
+
+    def _attempt(self, method: str, url: str, json_body: Any, headers: dict[str, str] | None) -> requests.Response:
+        ticket = self._session.ticket()
+        response = self._send_with(ticket, method, url, json_body, headers)
+        if response.status_code == 401:
+            # 301 "Invalid session": SAP did not process the request, so even a POST may be replayed once.
+            ticket = self._session.renew(ticket)
+            response = self._send_with(ticket, method, url, json_body, headers)
+        if response.status_code >= 300:
+            raise error_from_response(response, method=method, path=display_path(url))
+        return response
+
+    def _send_with(self, ticket: SessionTicket, method: str, url: str, json_body: Any,
+                   headers: dict[str, str] | None) -> requests.Response:
+        started = self._clock()
+        response = self._transport.send(method, url, cookies=ticket.cookies, json_body=json_body, headers=headers)
+        if response.status_code != 401 and response.status_code < 500:
+            self._session.touch(ticket, started)
+        return response
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET ``path`` (relative to the service root) and return the JSON body."""
+        url = self.url(path, odata.encode_query(params or {}))
+        return _json_of(self.request("GET", url), method="GET", url=url)
+
+    def get_entity(self, entity_set: str, key: odata.ODataValue, *, select: list[str] | str | None = None) -> dict:
+        """GET ``EntitySet(key)``; ``SLNotFoundError`` when it does not exist (404 / -2028)."""
+        query = odata.build_query(select=select) if select else ""
+        return self.get_url(self.url(f"{entity_set}{odata.key(key)}", query))
+
+    def get_url(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """GET an absolute URL on this Service Layer and return the JSON body."""
+        return _json_of(self.request("GET", url, headers=headers), method="GET", url=url)
+
+    def iter_pages(self, entity_set: str, *, filter: str | None = None, select: list[str] | str | None = None,
+                   orderby: list[str] | str | None = None, top: int | None = None,
+                   page_size: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Yield the collection page by page (``Prefer: odata.maxpagesize``), following next links."""
+        query = odata.build_query(filter=filter, select=select, orderby=orderby, top=top)
+        return iter_pages(self, self.url(entity_set, query), page_size or self.page_size)
+
+    def iter_collection(self, entity_set: str, **options: Any) -> Iterator[dict[str, Any]]:
+        """Yield the rows of ``iter_pages`` one by one."""
+        for page in self.iter_pages(entity_set, **options):
+            yield from page
+
+    def count(self, entity_set: str, *, filter: str | None = None) -> int:
+        """``GET EntitySet/$count`` (plain-text number in both versions, §3.3)."""
+        url = self.url(f"{entity_set}/$count", odata.build_query(filter=filter))
+        text = self.request("GET", url).text.strip()
+        try:
+            value = json.loads(text)
+            return int(envelope.inline_count(value) if isinstance(value, dict) else value)
+        except (ValueError, TypeError):
+            raise SLServerError(f"GET {display_path(url)}: not a count: {text[:40]!r}",
+                                method="GET", path=display_path(url)) from None
+
+    def post(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a new entity and return SAP's 201 body. Never re-sent once it may have reached SAP."""
+        url = self.url(entity_set)
+        response = self.request("POST", url, json_body=body)
+        if response.status_code == 204:
+            return {}  # only with Prefer: return-no-content, which this client does not send
+        try:
+            created = response.json()
+        except ValueError:
+            created = None
+        if not isinstance(created, dict):
+            # SAP said 201 but the body is cut off: the document exists, we just cannot read it.
+            raise SLOutcomeUnknownError(
+                f"POST {display_path(url)} -> HTTP {response.status_code} with an unreadable body; "
+                "the outcome is unknown; look the document up before posting again",
+                status=response.status_code, method="POST", path=display_path(url))
+        return created
+
+    def patch(self, entity_set: str, key: odata.ODataValue, body: dict[str, Any]) -> None:
+        """PATCH absolute values onto ``EntitySet(key)`` (204). Retried: absolute values are idempotent."""
+        self.request("PATCH", self.url(f"{entity_set}{odata.key(key)}"), json_body=body)
+
+
+def _json_of(response: requests.Response, *, method: str, url: str) -> dict[str, Any]:
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise SLServerError(f"{method} {display_path(url)} -> HTTP {response.status_code}: body is not a JSON object",
+                            status=response.status_code, method=method, path=display_path(url))
+    return body

@@ -1,0 +1,146 @@
+"""The shapes of Service Layer response bodies in v1 (OData V3) and v2 (OData V4).
+
+service-layer.md §8 lists the differences: metadata key, next-link key, inline-count form, error
+shape and date format. Every function here accepts both so the client never branches on version.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from html.parser import HTMLParser
+from typing import Any
+
+METADATA_KEYS = ("odata.metadata", "@odata.context")
+NEXT_LINK_KEYS = ("odata.nextLink", "@odata.nextLink")
+COUNT_KEYS = ("odata.count", "@odata.count")
+ETAG_KEYS = ("odata.etag", "@odata.etag")
+
+#: Longest non-JSON error body text kept in an exception (an Apache page has no secrets, but is long).
+MAX_TEXT_CHARS = 200
+
+_DATE_ONLY = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
+_V2_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+
+
+def next_link(body: dict[str, Any]) -> str | None:
+    """The next-page link of a collection body (``odata.nextLink`` or ``@odata.nextLink``), if any."""
+    for name in NEXT_LINK_KEYS:
+        value = body.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def inline_count(body: dict[str, Any]) -> int | None:
+    """The inline count: v1 ``"odata.count": "5"`` (a string) or v2 ``"@odata.count": 5``."""
+    for name in COUNT_KEYS:
+        if name in body:
+            return int(body[name])
+    return None
+
+
+def strip_annotations(entity: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``entity`` without OData annotations (``odata.*``, ``@odata.*``)."""
+    return {k: v for k, v in entity.items() if not (k.startswith("odata.") or k.startswith("@odata."))}
+
+
+def parse_sl_date(value: object) -> date | None:
+    """Parse an SL date: v1 ``"2022-10-31"``, v2 ``"2023-10-26T00:00:00Z"``, ``"20140423"``; else ``None``.
+
+    The time and zone of a v2 value are dropped: B1 document dates are calendar dates stored at
+    midnight, and converting ``...T00:00:00Z`` to local time would move them a day back (§8).
+    """
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = _V2_DATETIME.match(text)
+    if match:
+        text = match.group(1)
+    parts = _DATE_ONLY.match(text)
+    if not parts:
+        return None
+    try:
+        return date(int(parts.group(1)), int(parts.group(2)), int(parts.group(3)))
+    except ValueError:
+        return None
+
+
+def parse_error(body: object) -> tuple[str | None, str | None]:
+    """``(code, message)`` from an SL error body of either version; code always as a string.
+
+    v1: ``{"error": {"code": -10, "message": {"lang": "en-us", "value": "..."}}}``;
+    v2: ``{"error": {"code": "-10", "message": "...", "details": [...]}}`` (§2.1).
+    """
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return None, None
+    raw_code = error.get("code")
+    code = None if raw_code is None or raw_code == "" else str(raw_code)
+    raw_message = error.get("message")
+    message: str | None
+    if isinstance(raw_message, dict):
+        value = raw_message.get("value")
+        message = None if value is None else str(value)
+    elif raw_message is None:
+        message = None
+    else:
+        message = str(raw_message)
+    return code, message
+
+
+class _TitleParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self._in_title = False
+        self.title: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag.lower() == "title" and self.title is None:
+            self._in_title = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag.lower() == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title = (self.title or "") + data
+
+
+def html_title(text: str) -> str | None:
+    """The ``<title>`` of an HTML page (Apache's "502 Proxy Error"), or ``None``."""
+    parser = _TitleParser()
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception:  # noqa: BLE001 - a malformed error page must never hide the real error
+        return None
+    title = " ".join((parser.title or "").split())
+    return title or None
+
+
+def describe_body(text: str, content_type: str) -> tuple[str | None, str | None]:
+    """``(code, message)`` for any error body: SL JSON, Apache HTML, plain text or nothing."""
+    stripped = text.strip()
+    if not stripped:
+        return None, None
+    if "json" in content_type.lower() or stripped.startswith("{"):
+        try:
+            code, message = parse_error(json.loads(stripped))
+        except ValueError:
+            code, message = None, None
+        if code is not None or message is not None:
+            return code, message
+    if "html" in content_type.lower() or stripped.lower().startswith(("<!doctype", "<html")):
+        title = html_title(stripped)
+        if title:
+            return None, title
+    return None, " ".join(stripped.split())[:MAX_TEXT_CHARS]

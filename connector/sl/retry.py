@@ -1,0 +1,138 @@
+"""When a failed Service Layer call may be sent again, and the tenacity policy that does it.
+
+The rule (exactly-once.md rule 5): only requests that cannot create a second document are
+retried. A POST that may have reached SAP is never re-sent here; the client turns such a failure
+into ``SLOutcomeUnknownError`` before this predicate ever sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
+
+from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLServerError
+
+logger = logging.getLogger(__name__)
+
+#: Methods that can be repeated without changing the result. PATCH is included because the
+#: connector only PATCHes absolute values (never increments).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+#: POSTs that are idempotent by nature: a second Login just opens another session.
+IDEMPOTENT_POST_PATHS = frozenset({"Login", "Logout"})
+#: Gateway statuses: Apache or the SL node did not handle the request (or lost its answer).
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+#: 500 / 299 "SAML Login Failed": a race between parallel logins on the SL (§1.6).
+LOGIN_RACE_CODE = "299"
+
+
+def _last_segment(path: str | None) -> str:
+    return (path or "").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def is_idempotent(method: str, path: str | None) -> bool:
+    """Whether sending ``method path`` twice has the same effect as sending it once."""
+    method = method.upper()
+    if method in IDEMPOTENT_METHODS:
+        return True
+    return method == "POST" and _last_segment(path) in IDEMPOTENT_POST_PATHS
+
+
+def is_retryable(exc: BaseException, method: str) -> bool:
+    """Whether the request that raised ``exc`` may be sent again.
+
+    The error's own ``method``/``path`` win over ``method``: a Login that failed while opening
+    the session for a POST is judged as the Login it was.
+    """
+    if isinstance(exc, SLOutcomeUnknownError):
+        return False
+    if not isinstance(exc, SLConnectionError | SLServerError):
+        return False
+    failed_method = (exc.method or method).upper()
+    idempotent = is_idempotent(failed_method, exc.path)
+    if isinstance(exc, SLConnectionError):
+        # Nothing reached SAP: safe for any method, the POST included.
+        return (not exc.request_sent) or idempotent
+    if not idempotent:
+        return False
+    if exc.status in RETRYABLE_STATUSES:
+        return True
+    return exc.status == 500 and exc.code == LOGIN_RACE_CODE and _last_segment(exc.path) == "Login"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry: from settings.retry_attempts / retry_max_wait_s / retry_total_s."""
+
+    attempts: int = 4
+    max_wait_s: float = 30.0
+    total_s: float = 120.0
+    #: Base of the exponential backoff; the first wait is random in [0, 2 * initial_wait_s].
+    initial_wait_s: float = 0.5
+
+
+def interruptible_sleep(
+    sleep: Callable[[float], None], stop_event: threading.Event | None
+) -> Callable[[float], None]:
+    """A sleep that returns at once when ``stop_event`` is set, so back-off never delays shutdown."""
+
+    def _sleep(seconds: float) -> None:
+        if stop_event is None:
+            sleep(seconds)
+        elif sleep is time.sleep:
+            stop_event.wait(seconds)
+        elif not stop_event.is_set():
+            # An injected (test) sleep: honour it, but never start a wait after shutdown began.
+            sleep(seconds)
+
+    return _sleep
+
+
+def build_retrying(
+    policy: RetryPolicy,
+    *,
+    method: str,
+    path: str,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    stop_event: threading.Event | None = None,
+) -> Retrying:
+    """A fresh tenacity ``Retrying`` for one logical request (one budget per call)."""
+    started = clock()
+
+    def _stop(state: RetryCallState) -> bool:
+        if state.attempt_number >= policy.attempts:
+            return True
+        if stop_event is not None and stop_event.is_set():
+            return True
+        # The injected clock (not tenacity's own) bounds the total, so tests can drive it.
+        return clock() - started >= policy.total_s
+
+    def _log(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        logger.warning(
+            "sl.retry",
+            extra={
+                "event": "sl.retry",
+                "method": method,
+                "path": path,
+                "attempt": state.attempt_number,
+                "wait_s": round(state.next_action.sleep, 3) if state.next_action else None,
+                "reason": type(exc).__name__ if exc else None,
+                "status": getattr(exc, "status", None),
+                "code": getattr(exc, "code", None),
+            },
+        )
+
+    return Retrying(
+        stop=_stop,
+        wait=wait_random_exponential(multiplier=policy.initial_wait_s, max=policy.max_wait_s),
+        retry=retry_if_exception(lambda exc: is_retryable(exc, method)),
+        sleep=interruptible_sleep(sleep, stop_event),
+        before_sleep=_log,
+        reraise=True,
+    )

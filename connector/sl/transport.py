@@ -1,0 +1,134 @@
+"""The HTTP wire: one ``requests.Session``, explicit TLS/timeouts/proxies, network errors translated.
+
+This is where foreign exceptions become ours (like requests' adapter). The key judgement is
+whether a failed request *may have reached SAP*: only a failure to connect proves it did not.
+"""
+
+from __future__ import annotations
+
+import logging
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+
+import requests
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, NewConnectionError
+
+from connector.errors import SLConnectionError, SLError, SLOutcomeUnknownError
+from connector.sl.odata import display_path
+from connector.sl.retry import is_idempotent
+
+logger = logging.getLogger(__name__)
+
+
+class _NoStoreCookiePolicy(DefaultCookiePolicy):
+    """Never store Set-Cookie automatically: the session module owns B1SESSION/ROUTEID.
+
+    A Login on /b1s/v2 sets ``B1SESSION`` without a path (so the jar would scope it to /b1s/v2)
+    and ``ROUTEID`` with path=/b1s; sending both explicitly on every request makes them reach
+    both roots and keeps one session per client whatever the jar would have guessed.
+    """
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
+def _connect_failed(exc: BaseException) -> bool:
+    """True when the chain shows the TCP connection was never made (nothing was sent)."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectTimeoutError | requests.exceptions.ConnectTimeout):
+            return True
+        reason = getattr(current, "reason", None)
+        stack.extend([current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None])
+        stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return False
+
+
+class Transport:
+    """Sends one HTTP request with the client's TLS, timeout and proxy choices on every call."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        verify: bool | str,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.http = session or requests.Session()
+        # trust_env=False: requests would otherwise let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace
+        # verify=True (Session.merge_environment_settings) and read ~/.netrc. Proxies are the one
+        # environment setting we keep, resolved here on purpose (honouring NO_PROXY).
+        self.http.trust_env = False
+        self.http.cookies.set_policy(_NoStoreCookiePolicy())
+        self.proxies: dict[str, str] = dict(requests.utils.get_environ_proxies(base_url, no_proxy=None))
+        self.verify = verify
+        self.timeout = (connect_timeout_s, read_timeout_s)
+        if verify is False:
+            logger.warning(
+                "sl.tls_verify_disabled",
+                extra={"event": "sl.tls_verify_disabled", "hint": "B1_VERIFY_TLS=false; set B1_CA_BUNDLE instead"},
+            )
+            # The user chose this explicitly; one warning above instead of one per request.
+            urllib3.disable_warnings(InsecureRequestWarning)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        cookies: dict[str, str] | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        """Send once; network failures become ``SLConnectionError`` / ``SLOutcomeUnknownError``."""
+        path = display_path(url)
+        try:
+            return self.http.request(
+                method,
+                url,
+                json=json_body,
+                headers=headers,
+                cookies=cookies,
+                timeout=self.timeout,
+                verify=self.verify,
+                proxies=self.proxies,
+                # A redirect could carry our cookies elsewhere; the SL never redirects.
+                allow_redirects=False,
+            )
+        except requests.exceptions.SSLError as exc:
+            # A certificate problem is configuration, not a transient fault: not retryable.
+            raise SLError(
+                f"{method} {path}: TLS verification failed; set B1_CA_BUNDLE to the SL's CA certificate",
+                method=method,
+                path=path,
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            sent = not _connect_failed(exc)
+            kind = "connection failed before sending" if not sent else _describe_after_send(exc)
+            if sent and not is_idempotent(method, path):
+                raise SLOutcomeUnknownError(
+                    f"{method} {path}: {kind}; the outcome is unknown; look the document up before posting again",
+                    method=method,
+                    path=path,
+                ) from exc
+            raise SLConnectionError(f"{method} {path}: {kind}", request_sent=sent, method=method, path=path) from exc
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.http.close()
+
+
+def _describe_after_send(exc: BaseException) -> str:
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "no answer within the read timeout"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
+    return f"connection lost ({type(exc).__name__})"
