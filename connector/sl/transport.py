@@ -7,6 +7,7 @@ whether a failed request *may have reached SAP*: only a failure to connect prove
 from __future__ import annotations
 
 import logging
+import time
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
@@ -90,8 +91,9 @@ class Transport:
     ) -> requests.Response:
         """Send once; network failures become ``SLConnectionError`` / ``SLOutcomeUnknownError``."""
         path = display_path(url)
+        started = time.monotonic()
         try:
-            return self.http.request(
+            response = self.http.request(
                 method,
                 url,
                 json=json_body,
@@ -120,6 +122,13 @@ class Transport:
                     path=path,
                 ) from exc
             raise SLConnectionError(f"{method} {path}: {kind}", request_sent=sent, method=method, path=path) from exc
+        # Method, path, status and time only: never headers (cookies) nor bodies (the Login's password).
+        logger.debug(
+            "sl.request",
+            extra={"event": "sl.request", "method": method, "path": path, "status": response.status_code,
+                   "elapsed_ms": round((time.monotonic() - started) * 1000.0, 1)},
+        )
+        return response
 
     def close(self) -> None:
         """Close pooled connections."""
