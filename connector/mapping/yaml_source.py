@@ -1,0 +1,149 @@
+"""Reading a mapping YAML file safely while remembering the line of every key.
+
+The file is composed into a node tree first (``yaml.compose`` with our SafeLoader subclass), so
+every key path maps to its line before anything is constructed; only then are plain Python values
+built (str, int, float, bool, None, lists, dicts — nothing else can come out of it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from connector.mapping.problems import Problem
+
+KeyPath = tuple[str, ...]
+
+_STD = "tag:yaml.org,2002:"
+#: Tags a mapping file may carry (implicit or written as ``!!str`` etc.). Everything else — above
+#: all ``!!python/object`` and custom ``!tags`` — is refused before any value is built.
+SAFE_TAGS = frozenset(_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq"))
+
+
+class MappingYamlLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans and no implicit timestamps.
+
+    PyYAML follows YAML 1.1, where ``off``, ``no``, ``yes``, ``on`` are booleans: ``mode: off``
+    would silently become ``False``. Editors (yaml-language-server, which reads schema.json) use
+    YAML 1.2, where only true/false are booleans and dates are text. Keeping the two in step means
+    what the editor accepts is what the connector reads.
+    """
+
+
+MappingYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_STD + "bool", _STD + "timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+MappingYamlLoader.add_implicit_resolver(
+    _STD + "bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass
+class YamlDocument:
+    """The constructed data plus, for each key path, its line (1-based) and value node."""
+
+    file: str
+    data: Any = None
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    nodes: dict[KeyPath, Node] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """The line of ``path`` or of its nearest enclosing key that exists in the file."""
+        for end in range(len(path), 0, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+
+def _yaml_error(file: str, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    if "\t" in problem or "'\\t'" in problem:
+        return Problem(file, line, "", "a tab character is used for indentation",
+                       "indent with spaces only (2 per level), never tabs")
+    context = getattr(exc, "context", None)
+    message = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+    return Problem(file, line, "", message, "check the indentation and that every 'key: value' has a space after ':'")
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
+
+
+def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> None:
+    if node.tag not in SAFE_TAGS:
+        doc.problems.append(Problem(
+            doc.file, node.start_mark.line + 1, ".".join(path), f"YAML tag {_short_tag(node.tag)!r} is not allowed",
+            "write plain values only (text, numbers, true/false, lists, key: value); remove the '!' tag",
+        ))
+        return
+    doc.nodes[path] = node
+    if isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            doc.lines.setdefault((*path, str(index)), item.start_mark.line + 1)
+            _walk(doc, item, (*path, str(index)))
+    elif isinstance(node, MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in SAFE_TAGS | {_STD + "merge"}:
+                doc.problems.append(Problem(doc.file, line, ".".join(path), "a key must be a plain word",
+                                            "write keys as plain text, e.g. warehouse:"))
+                continue
+            if key_node.tag == _STD + "merge":
+                doc.problems.append(Problem(doc.file, line, ".".join(path), "YAML merge keys (<<) are not supported",
+                                            "write the keys out in full"))
+                continue
+            key = key_node.value
+            if key in seen:
+                doc.problems.append(Problem(
+                    doc.file, line, ".".join((*path, key)), f"duplicate key (also on line {seen[key]})",
+                    f"keep only one '{key}:' in this section (lines {seen[key]} and {line})",
+                ))
+                # Go on with the later one: like safe_load, the last occurrence is the value that counts.
+            seen[key] = line
+            doc.lines[(*path, key)] = line
+            _walk(doc, value_node, (*path, key))
+
+
+def read_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
+    """Read ``path``; problems (syntax, tags, duplicates, empty, not a mapping) are collected, not raised."""
+    doc = YamlDocument(display or str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        doc.problems.append(Problem(doc.file, None, "", f"cannot read the file ({exc.__class__.__name__}: {exc})",
+                                    "check the path in B1_MAPPING and that the file is saved as UTF-8"))
+        return doc
+    loader = MappingYamlLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            doc.problems.append(Problem(doc.file, 1, "", "the file is empty",
+                                        "start from a copy of mappings/default.yaml (at least 'version: 1')"))
+            return doc
+        if not isinstance(root, MappingNode):
+            doc.problems.append(Problem(doc.file, root.start_mark.line + 1, "",
+                                        "the top level must be 'key: value' sections (this file is a list or a single value)",
+                                        "start from a copy of mappings/default.yaml"))
+            return doc
+        _walk(doc, root, ())
+        unsafe = any(p.message.startswith(("YAML tag", "a key must")) for p in doc.problems)
+        if not unsafe:
+            # Duplicate keys alone do not stop construction (the last one wins, as in safe_load),
+            # so the rest of the file is still validated and every problem is reported at once.
+            doc.data = loader.construct_document(root)
+    except yaml.YAMLError as exc:
+        doc.problems.append(_yaml_error(doc.file, exc))
+    finally:
+        loader.dispose()
+    return doc
