@@ -7,6 +7,7 @@ whole call sits inside one tenacity loop, which only repeats what ``retry.is_ret
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -30,10 +31,10 @@ from connector.errors import (
 from connector.log import register_secret
 from connector.settings import Settings
 from connector.sl import envelope, odata
+from connector.sl.odata import display_path
 from connector.sl.paging import iter_pages
 from connector.sl.retry import RetryPolicy, build_retrying, is_idempotent
 from connector.sl.session import LoginResult, SessionManager, SessionTicket, login_body, parse_login
-from connector.sl.odata import display_path
 from connector.sl.transport import Transport
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,13 @@ def error_from_response(response: requests.Response, *, method: str, path: str) 
         path = path.split("?", 1)[0]  # a Login's query (if any) is never shown
     detail = f" [SAP {code}]" if code is not None else ""
     text = f"{method} {path} -> HTTP {status}{detail}: {sap_message or response.reason or 'no message'}"
-    context: dict[str, Any] = {"status": status, "code": code, "sap_message": sap_message,
-                               "method": method, "path": path}
+    context: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "sap_message": sap_message,
+        "method": method,
+        "path": path,
+    }
     if status == 401:
         return SLAuthError(text, **context) if is_login else SLSessionError(text, **context)
     if status == 404 or code == NOT_FOUND_CODE:
@@ -103,14 +109,22 @@ class ServiceLayerClient:
         register_secret(password.get_secret_value())  # second line of defence in log formatting
         self.page_size = page_size
         self.protocol: Literal["v1", "v2"] = "v1" if self.base_url.endswith("/v1") else "v2"
-        self._policy = RetryPolicy(attempts=retry_attempts, max_wait_s=retry_max_wait_s, total_s=retry_total_s)
+        self._policy = RetryPolicy(
+            attempts=retry_attempts, max_wait_s=retry_max_wait_s, total_s=retry_total_s
+        )
         self._sleep = sleep
         self._clock = clock
         self._stop_event = stop_event
-        self._transport = Transport(base_url=self.base_url, verify=verify, connect_timeout_s=connect_timeout_s,
-                                    read_timeout_s=read_timeout_s, session=session)
-        self._session = SessionManager(do_login=self._do_login, do_logout=self._do_logout,
-                                       clock=clock, margin_s=session_margin_s)
+        self._transport = Transport(
+            base_url=self.base_url,
+            verify=verify,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            session=session,
+        )
+        self._session = SessionManager(
+            do_login=self._do_login, do_logout=self._do_logout, clock=clock, margin_s=session_margin_s
+        )
 
     @classmethod
     def from_settings(
@@ -124,17 +138,28 @@ class ServiceLayerClient:
     ) -> ServiceLayerClient:
         """Build a client from ``Settings`` (TLS choice from ``settings.tls_verify``)."""
         return cls(
-            base_url=settings.sl_url, company_db=settings.company_db, username=settings.username,
-            password=settings.password, verify=settings.tls_verify,
-            connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s,
-            page_size=settings.page_size, retry_attempts=settings.retry_attempts,
-            retry_max_wait_s=settings.retry_max_wait_s, retry_total_s=settings.retry_total_s,
+            base_url=settings.sl_url,
+            company_db=settings.company_db,
+            username=settings.username,
+            password=settings.password,
+            verify=settings.tls_verify,
+            connect_timeout_s=settings.connect_timeout_s,
+            read_timeout_s=settings.read_timeout_s,
+            page_size=settings.page_size,
+            retry_attempts=settings.retry_attempts,
+            retry_max_wait_s=settings.retry_max_wait_s,
+            retry_total_s=settings.retry_total_s,
             session_margin_s=settings.session_margin_s,
-            sleep=sleep, clock=clock, stop_event=stop_event, session=session,
+            sleep=sleep,
+            clock=clock,
+            stop_event=stop_event,
+            session=session,
         )
 
     def __repr__(self) -> str:
-        return f"ServiceLayerClient(url={self.base_url!r}, company_db={self.company_db!r}, user={self.username!r})"
+        # URL, company and user only: never the password or the session cookies.
+        fields = f"url={self.base_url!r}, company_db={self.company_db!r}, user={self.username!r}"
+        return f"ServiceLayerClient({fields})"
 
     def __enter__(self) -> ServiceLayerClient:
         return self
@@ -150,14 +175,12 @@ class ServiceLayerClient:
     # -- session -------------------------------------------------------------------------------
     def login(self) -> None:
         """Log in now (retried on connect errors, 502/503/504 and 500/299; never on 401)."""
-        self._retrying("POST", "/Login")(self._session.login)
+        self._retrying("POST", display_path(f"{self.base_url}/Login"))(self._session.login)
 
     def logout(self) -> None:
         """Log out (204). A session SAP already dropped (401) counts as logged out."""
-        try:
+        with contextlib.suppress(SLSessionError):
             self._session.logout()
-        except SLSessionError:
-            pass
 
     def close(self) -> None:
         """Log out if logged in (best effort) and release connections."""
@@ -165,7 +188,9 @@ class ServiceLayerClient:
             if self._session.logged_in:
                 self.logout()
         except SLError as exc:
-            logger.warning("sl.logout_failed", extra={"event": "sl.logout_failed", "reason": type(exc).__name__})
+            logger.warning(
+                "sl.logout_failed", extra={"event": "sl.logout_failed", "reason": type(exc).__name__}
+            )
         finally:
             self._transport.close()
 
@@ -179,8 +204,12 @@ class ServiceLayerClient:
         try:
             return parse_login(response.json(), dict(response.cookies.items()))
         except ValueError as exc:
-            raise SLServerError(f"POST {path} -> HTTP 200: unreadable Login answer ({exc})",
-                                status=200, method="POST", path=path) from None
+            raise SLServerError(
+                f"POST {path} -> HTTP 200: unreadable Login answer ({exc})",
+                status=200,
+                method="POST",
+                path=path,
+            ) from None
 
     def _do_logout(self, cookies: dict[str, str]) -> None:
         url = f"{self.base_url}/Logout"
@@ -190,21 +219,30 @@ class ServiceLayerClient:
 
     # -- requests ------------------------------------------------------------------------------
     def _retrying(self, method: str, path: str) -> Any:
-        return build_retrying(self._policy, method=method, path=path, sleep=self._sleep,
-                              clock=self._clock, stop_event=self._stop_event)
+        return build_retrying(
+            self._policy,
+            method=method,
+            path=path,
+            sleep=self._sleep,
+            clock=self._clock,
+            stop_event=self._stop_event,
+        )
 
     def url(self, path: str, query: str = "") -> str:
         """An absolute URL for ``path`` relative to the service root (absolute URLs pass through)."""
         full = path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
         return f"{full}?{query}" if query else full
 
-    def request(self, method: str, url: str, *, json_body: Any = None,
-                headers: dict[str, str] | None = None) -> requests.Response:
+    def request(
+        self, method: str, url: str, *, json_body: Any = None, headers: dict[str, str] | None = None
+    ) -> requests.Response:
         """Send with session handling, one re-login on 401, retries per ``is_retryable``; 2xx or raise."""
         method = method.upper()
         return self._retrying(method, display_path(url))(self._attempt, method, url, json_body, headers)
 
-    def _attempt(self, method: str, url: str, json_body: Any, headers: dict[str, str] | None) -> requests.Response:
+    def _attempt(
+        self, method: str, url: str, json_body: Any, headers: dict[str, str] | None
+    ) -> requests.Response:
         ticket = self._session.ticket()
         response = self._send_with(ticket, method, url, json_body, headers)
         if response.status_code == 401:
@@ -215,10 +253,13 @@ class ServiceLayerClient:
             raise error_from_response(response, method=method, path=display_path(url))
         return response
 
-    def _send_with(self, ticket: SessionTicket, method: str, url: str, json_body: Any,
-                   headers: dict[str, str] | None) -> requests.Response:
+    def _send_with(
+        self, ticket: SessionTicket, method: str, url: str, json_body: Any, headers: dict[str, str] | None
+    ) -> requests.Response:
         started = self._clock()
-        response = self._transport.send(method, url, cookies=ticket.cookies, json_body=json_body, headers=headers)
+        response = self._transport.send(
+            method, url, cookies=ticket.cookies, json_body=json_body, headers=headers
+        )
         if response.status_code != 401 and response.status_code < 500:
             self._session.touch(ticket, started)
         return response
@@ -228,7 +269,9 @@ class ServiceLayerClient:
         url = self.url(path, odata.encode_query(params or {}))
         return _json_of(self.request("GET", url), method="GET", url=url)
 
-    def get_entity(self, entity_set: str, key: odata.ODataValue, *, select: list[str] | str | None = None) -> dict:
+    def get_entity(
+        self, entity_set: str, key: odata.ODataValue, *, select: list[str] | str | None = None
+    ) -> dict:
         """GET ``EntitySet(key)``; ``SLNotFoundError`` when it does not exist (404 / -2028)."""
         query = odata.build_query(select=select) if select else ""
         return self.get_url(self.url(f"{entity_set}{odata.key(key)}", query))
@@ -237,9 +280,16 @@ class ServiceLayerClient:
         """GET an absolute URL on this Service Layer and return the JSON body."""
         return _json_of(self.request("GET", url, headers=headers), method="GET", url=url)
 
-    def iter_pages(self, entity_set: str, *, filter: str | None = None, select: list[str] | str | None = None,
-                   orderby: list[str] | str | None = None, top: int | None = None,
-                   page_size: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    def iter_pages(
+        self,
+        entity_set: str,
+        *,
+        filter: str | None = None,
+        select: list[str] | str | None = None,
+        orderby: list[str] | str | None = None,
+        top: int | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
         """Yield the collection page by page (``Prefer: odata.maxpagesize``), following next links."""
         query = odata.build_query(filter=filter, select=select, orderby=orderby, top=top)
         return iter_pages(self, self.url(entity_set, query), page_size or self.page_size)
@@ -257,8 +307,9 @@ class ServiceLayerClient:
             value = json.loads(text)
             return int(envelope.inline_count(value) if isinstance(value, dict) else value)
         except (ValueError, TypeError):
-            raise SLServerError(f"GET {display_path(url)}: not a count: {text[:40]!r}",
-                                method="GET", path=display_path(url)) from None
+            raise SLServerError(
+                f"GET {display_path(url)}: not a count: {text[:40]!r}", method="GET", path=display_path(url)
+            ) from None
 
     def post(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST a new entity and return SAP's 201 body. Never re-sent once it may have reached SAP."""
@@ -275,7 +326,10 @@ class ServiceLayerClient:
             raise SLOutcomeUnknownError(
                 f"POST {display_path(url)} -> HTTP {response.status_code} with an unreadable body; "
                 "the outcome is unknown; look the document up before posting again",
-                status=response.status_code, method="POST", path=display_path(url))
+                status=response.status_code,
+                method="POST",
+                path=display_path(url),
+            )
         return created
 
     def patch(self, entity_set: str, key: odata.ODataValue, body: dict[str, Any]) -> None:
@@ -291,6 +345,10 @@ def _json_of(response: requests.Response, *, method: str, url: str) -> dict[str,
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise SLServerError(f"{method} {display_path(url)} -> HTTP {response.status_code}: body is not a JSON object",
-                            status=response.status_code, method=method, path=display_path(url))
+        raise SLServerError(
+            f"{method} {display_path(url)} -> HTTP {response.status_code}: body is not a JSON object",
+            status=response.status_code,
+            method=method,
+            path=display_path(url),
+        )
     return body

@@ -121,7 +121,7 @@ def html_title(text: str) -> str | None:
     try:
         parser.feed(text)
         parser.close()
-    except Exception:  # noqa: BLE001 - a malformed error page must never hide the real error
+    except Exception:
         return None
     title = " ".join((parser.title or "").split())
     return title or None

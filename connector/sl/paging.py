@@ -43,8 +43,11 @@ def iter_pages(client: ServiceLayerClient, first_url: str, page_size: int) -> It
         body = client.get_url(url, headers=headers)
         rows = body.get("value")
         if not isinstance(rows, list):
-            raise SLError(f"GET {odata.display_path(url)}: the answer is not a collection (no 'value' list)",
-                          method="GET", path=odata.display_path(url))
+            raise SLError(
+                f"GET {odata.display_path(url)}: the answer is not a collection (no 'value' list)",
+                method="GET",
+                path=odata.display_path(url),
+            )
         if not rows:
             return  # the empty page after a full last page (§3.2): nothing more to read
         yield rows

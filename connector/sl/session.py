@@ -156,5 +156,6 @@ def parse_login(body: object, response_cookies: dict[str, str]) -> LoginResult:
     if timeout_min <= 0:
         timeout_min = float(DEFAULT_SESSION_TIMEOUT_MIN)
     version = data.get("Version")
-    return LoginResult(cookies=cookies, version=None if version is None else str(version),
-                       session_timeout_min=timeout_min)
+    return LoginResult(
+        cookies=cookies, version=None if version is None else str(version), session_timeout_min=timeout_min
+    )

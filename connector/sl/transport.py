@@ -46,7 +46,9 @@ def _connect_failed(exc: BaseException) -> bool:
         if isinstance(current, NewConnectionError | ConnectTimeoutError | requests.exceptions.ConnectTimeout):
             return True
         reason = getattr(current, "reason", None)
-        stack.extend([current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None])
+        stack.extend(
+            [current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None]
+        )
         stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
     return False
 
@@ -75,7 +77,10 @@ class Transport:
         if verify is False:
             logger.warning(
                 "sl.tls_verify_disabled",
-                extra={"event": "sl.tls_verify_disabled", "hint": "B1_VERIFY_TLS=false; set B1_CA_BUNDLE instead"},
+                extra={
+                    "event": "sl.tls_verify_disabled",
+                    "hint": "B1_VERIFY_TLS=false; set B1_CA_BUNDLE instead",
+                },
             )
             # The user chose this explicitly; one warning above instead of one per request.
             urllib3.disable_warnings(InsecureRequestWarning)
@@ -117,16 +122,24 @@ class Transport:
             kind = "connection failed before sending" if not sent else _describe_after_send(exc)
             if sent and not is_idempotent(method, path):
                 raise SLOutcomeUnknownError(
-                    f"{method} {path}: {kind}; the outcome is unknown; look the document up before posting again",
+                    f"{method} {path}: {kind}; the outcome is unknown; "
+                    "look the document up before posting again",
                     method=method,
                     path=path,
                 ) from exc
-            raise SLConnectionError(f"{method} {path}: {kind}", request_sent=sent, method=method, path=path) from exc
+            raise SLConnectionError(
+                f"{method} {path}: {kind}", request_sent=sent, method=method, path=path
+            ) from exc
         # Method, path, status and time only: never headers (cookies) nor bodies (the Login's password).
         logger.debug(
             "sl.request",
-            extra={"event": "sl.request", "method": method, "path": path, "status": response.status_code,
-                   "elapsed_ms": round((time.monotonic() - started) * 1000.0, 1)},
+            extra={
+                "event": "sl.request",
+                "method": method,
+                "path": path,
+                "status": response.status_code,
+                "elapsed_ms": round((time.monotonic() - started) * 1000.0, 1),
+            },
         )
         return response
 

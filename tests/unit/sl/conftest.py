@@ -51,10 +51,17 @@ def make_client(root: str, clock: FakeClock, sleeps: SleepRecorder) -> Callable[
 
     def build(**overrides: Any) -> ServiceLayerClient:
         options: dict[str, Any] = {
-            "base_url": root, "company_db": "SBODEMOUS", "username": "manager",
-            "password": SecretStr(PASSWORD), "page_size": 5, "retry_attempts": 4,
-            "retry_max_wait_s": 2.0, "retry_total_s": 60.0, "session_margin_s": 60.0,
-            "sleep": sleeps, "clock": clock,
+            "base_url": root,
+            "company_db": "SBODEMOUS",
+            "username": "manager",
+            "password": SecretStr(PASSWORD),
+            "page_size": 5,
+            "retry_attempts": 4,
+            "retry_max_wait_s": 2.0,
+            "retry_total_s": 60.0,
+            "session_margin_s": 60.0,
+            "sleep": sleeps,
+            "clock": clock,
         }
         options.update(overrides)
         return ServiceLayerClient(**options)

@@ -17,22 +17,46 @@ APACHE_502 = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 </head><body>
 <h1>Proxy Error</h1>
 <p>The proxy server received an invalid response from an upstream server.<br />
-The proxy server could not handle the request <em><a href="/b1s/v1/Orders/$count">GET&nbsp;/b1s/v1/Orders/$count</a></em>.</p>
+The proxy server could not handle the request
+<em><a href="/b1s/v1/Orders/$count">GET&nbsp;/b1s/v1/Orders/$count</a></em>.</p>
 </body></html>"""
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"error": {"code": -10, "message": {"lang": "en-us", "value": "Item code 'i002' already exists"}}},
-         ("-10", "Item code 'i002' already exists")),
-        ({"error": {"code": "-2028", "details": [{"code": "", "message": ""}],
-                    "message": "No matching records found (ODBC -2028)"}},
-         ("-2028", "No matching records found (ODBC -2028)")),
-        ({"error": {"code": 301, "message": {"lang": "en-us", "value": "Invalid session or session already timeout."}}},
-         ("301", "Invalid session or session already timeout.")),
-        ({"error": {"code": 100000027, "message": {"lang": "en-us", "value": "Login failed"}}},
-         ("100000027", "Login failed")),
+        (
+            {
+                "error": {
+                    "code": -10,
+                    "message": {"lang": "en-us", "value": "Item code 'i002' already exists"},
+                }
+            },
+            ("-10", "Item code 'i002' already exists"),
+        ),
+        (
+            {
+                "error": {
+                    "code": "-2028",
+                    "details": [{"code": "", "message": ""}],
+                    "message": "No matching records found (ODBC -2028)",
+                }
+            },
+            ("-2028", "No matching records found (ODBC -2028)"),
+        ),
+        (
+            {
+                "error": {
+                    "code": 301,
+                    "message": {"lang": "en-us", "value": "Invalid session or session already timeout."},
+                }
+            },
+            ("301", "Invalid session or session already timeout."),
+        ),
+        (
+            {"error": {"code": 100000027, "message": {"lang": "en-us", "value": "Login failed"}}},
+            ("100000027", "Login failed"),
+        ),
         ({"error": {"code": "", "message": ""}}, (None, "")),
         ({"error": "weird"}, (None, None)),
         ({"value": []}, (None, None)),
@@ -58,15 +82,20 @@ def test_parse_error_reads_every_captured_payload(name: str) -> None:
         ("", "application/json", (None, None)),
         ("   ", "text/plain", (None, None)),
         ("Service Unavailable", "text/plain", (None, "Service Unavailable")),
-        ('{"error": {"code": "-5002", "message": "Code undefined  [OCRD.CardCode]"}}',
-         "application/json;charset=utf-8", ("-5002", "Code undefined  [OCRD.CardCode]")),
+        (
+            '{"error": {"code": "-5002", "message": "Code undefined  [OCRD.CardCode]"}}',
+            "application/json;charset=utf-8",
+            ("-5002", "Code undefined  [OCRD.CardCode]"),
+        ),
         ('{"error": {"code": -5002, "mess', "application/json", (None, '{"error": {"code": -5002, "mess')),
         ("<html><body>no title</body></html>", "text/html", (None, "<html><body>no title</body></html>")),
         ("<html><title>unclosed", "text/html", (None, "unclosed")),
         ("x" * 1000, "text/plain", (None, "x" * envelope.MAX_TEXT_CHARS)),
     ],
 )
-def test_describe_body_never_crashes(text: str, content_type: str, expected: tuple[str | None, str | None]) -> None:
+def test_describe_body_never_crashes(
+    text: str, content_type: str, expected: tuple[str | None, str | None]
+) -> None:
     assert envelope.describe_body(text, content_type) == expected
 
 
@@ -96,19 +125,37 @@ def test_parse_sl_date_accepts_v1_and_v2_forms(value: object, expected: date | N
 @pytest.mark.parametrize(
     ("body", "link", "count"),
     [
-        ({"odata.metadata": "x#Orders", "value": [], "odata.nextLink": "Orders?$skip=20", "odata.count": "5"},
-         "Orders?$skip=20", 5),
-        ({"@odata.context": "x#Orders", "value": [], "@odata.nextLink": "/b1s/v2/Orders?$skip=20",
-          "@odata.count": 5}, "/b1s/v2/Orders?$skip=20", 5),
+        (
+            {
+                "odata.metadata": "x#Orders",
+                "value": [],
+                "odata.nextLink": "Orders?$skip=20",
+                "odata.count": "5",
+            },
+            "Orders?$skip=20",
+            5,
+        ),
+        (
+            {
+                "@odata.context": "x#Orders",
+                "value": [],
+                "@odata.nextLink": "/b1s/v2/Orders?$skip=20",
+                "@odata.count": 5,
+            },
+            "/b1s/v2/Orders?$skip=20",
+            5,
+        ),
         ({"value": []}, None, None),
         ({"value": [], "@odata.nextLink": ""}, None, None),
     ],
 )
-def test_next_link_and_inline_count_read_both_versions(body: dict, link: str | None, count: int | None) -> None:
+def test_next_link_and_inline_count_read_both_versions(
+    body: dict, link: str | None, count: int | None
+) -> None:
     assert envelope.next_link(body) == link
     assert envelope.inline_count(body) == count
 
 
 def test_strip_annotations_drops_both_prefixes() -> None:
-    entity = {"odata.etag": "W/\"1\"", "@odata.etag": "W/\"1\"", "ItemCode": "A", "U_odata": 1}
+    entity = {"odata.etag": 'W/"1"', "@odata.etag": 'W/"1"', "ItemCode": "A", "U_odata": 1}
     assert envelope.strip_annotations(entity) == {"ItemCode": "A", "U_odata": 1}

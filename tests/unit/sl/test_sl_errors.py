@@ -6,6 +6,7 @@ import json
 
 import pytest
 import requests
+from sl_unit_helpers import sl_error
 
 from connector.errors import (
     SLAuthError,
@@ -17,14 +18,20 @@ from connector.errors import (
     SLSessionError,
 )
 from connector.sl.client import error_from_response
-from sl_unit_helpers import sl_error
 
-APACHE_502 = ("<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\"><html><head><title>502 Proxy Error</title>"
-              "</head><body><h1>Proxy Error</h1></body></html>")
+APACHE_502 = (
+    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN"><html><head><title>502 Proxy Error</title>'
+    "</head><body><h1>Proxy Error</h1></body></html>"
+)
 
 
-def make_response(status: int, body: object = None, *, text: str | None = None,
-                  content_type: str = "application/json;charset=utf-8") -> requests.Response:
+def make_response(
+    status: int,
+    body: object = None,
+    *,
+    text: str | None = None,
+    content_type: str = "application/json;charset=utf-8",
+) -> requests.Response:
     response = requests.Response()
     response.status_code = status
     response.reason = "Reason"
@@ -66,8 +73,9 @@ LOGIN = "/b1s/{v}/Login"
         (502, None, "POST", "/b1s/{v}/Logout", SLServerError),
     ],
 )
-def test_error_from_response_maps_status_and_code(version: str, status: int, code: int | None, method: str,
-                                                  path: str, cls: type) -> None:
+def test_error_from_response_maps_status_and_code(
+    version: str, status: int, code: int | None, method: str, path: str, cls: type
+) -> None:
     body = sl_error(version, code, "SAP says no") if code is not None else None
     error = error_from_response(make_response(status, body), method=method, path=path.format(v=version))
     assert type(error) is cls
@@ -81,11 +89,16 @@ def test_error_from_response_maps_status_and_code(version: str, status: int, cod
 
 
 def test_error_from_response_keeps_sap_message_verbatim(version: str) -> None:
-    message = ("Make sure that the consumed quantity of the component item would not cause the item's inventory "
-               "to fall below zero  [IGE1.WhsCode][line: 1] , 'Production Order no: 2026230060 Line: 1'  "
-               "[Message 3559-7]")
-    error = error_from_response(make_response(400, sl_error(version, -5002, message)), method="POST",
-                                path=f"/b1s/{version}/InventoryGenEntries")
+    message = (
+        "Make sure that the consumed quantity of the component item would not cause the item's inventory "
+        "to fall below zero  [IGE1.WhsCode][line: 1] , 'Production Order no: 2026230060 Line: 1'  "
+        "[Message 3559-7]"
+    )
+    error = error_from_response(
+        make_response(400, sl_error(version, -5002, message)),
+        method="POST",
+        path=f"/b1s/{version}/InventoryGenEntries",
+    )
     assert isinstance(error, SLRequestError)
     assert error.sap_message == message and error.code == "-5002"
     assert message in str(error)
@@ -101,16 +114,20 @@ def test_error_from_response_keeps_sap_message_verbatim(version: str) -> None:
     ],
 )
 def test_error_from_response_survives_non_json_bodies(text: str, content_type: str, expected: str) -> None:
-    error = error_from_response(make_response(502, text=text, content_type=content_type), method="GET",
-                                path="/b1s/v1/Orders/$count")
+    error = error_from_response(
+        make_response(502, text=text, content_type=content_type), method="GET", path="/b1s/v1/Orders/$count"
+    )
     assert isinstance(error, SLServerError)
     assert error.code is None
     assert expected in str(error)
 
 
 def test_error_from_response_never_shows_a_login_query() -> None:
-    error = error_from_response(make_response(401, sl_error("v2", -304, "Fail to NONE-SSO login from SLD.")),
-                                method="POST", path="/b1s/v2/Login?Password=oops")
+    error = error_from_response(
+        make_response(401, sl_error("v2", -304, "Fail to NONE-SSO login from SLD.")),
+        method="POST",
+        path="/b1s/v2/Login?Password=oops",
+    )
     assert isinstance(error, SLAuthError)
     assert "oops" not in str(error) and "oops" not in repr(error) and error.path == "/b1s/v2/Login"
     assert "Fail to NONE-SSO login from SLD." in str(error)

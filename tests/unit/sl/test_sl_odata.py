@@ -25,7 +25,7 @@ def parse_string_literal(text: str) -> tuple[str, str]:
                 value.append("'")
                 i += 2
                 continue
-            return "".join(value), text[i + 1:]
+            return "".join(value), text[i + 1 :]
         value.append(text[i])
         i += 1
     raise ValueError("unterminated literal")
@@ -74,7 +74,7 @@ def test_literal_cannot_escape_a_filter_clause(text: str) -> None:
     clause = odata.eq("ItemCode", text)
     prefix = "ItemCode eq "
     assert clause.startswith(prefix)
-    value, rest = parse_string_literal(clause[len(prefix):])
+    value, rest = parse_string_literal(clause[len(prefix) :])
     assert (value, rest) == (text, "")
 
 
@@ -101,10 +101,12 @@ def test_key_rejects_non_keys(value: object) -> None:
 
 
 def test_builders_compose_parenthesised_clauses() -> None:
-    clause = odata.and_(odata.eq("ProductionOrderStatus", "boposReleased"),
-                        odata.any_of("ItemNo", ["A'B", "C"]))
-    assert clause == ("(ProductionOrderStatus eq 'boposReleased') and "
-                      "((ItemNo eq 'A''B') or (ItemNo eq 'C'))")
+    clause = odata.and_(
+        odata.eq("ProductionOrderStatus", "boposReleased"), odata.any_of("ItemNo", ["A'B", "C"])
+    )
+    assert clause == (
+        "(ProductionOrderStatus eq 'boposReleased') and ((ItemNo eq 'A''B') or (ItemNo eq 'C'))"
+    )
     assert odata.or_("A eq 1") == "A eq 1"
     assert odata.compare("DueDate", "ge", date(2026, 1, 2)) == "DueDate ge '2026-01-02'"
 
@@ -127,10 +129,17 @@ def test_builders_reject_empty_and_bad_input() -> None:
 
 
 def test_build_query_orders_and_encodes_options() -> None:
-    query = odata.build_query(filter="ItemCode eq 'A&B #1+2'", select=["ItemCode", "ItemName"],
-                              orderby=["DueDate desc", "AbsoluteEntry"], top=10, skip=20)
-    assert query == ("$select=ItemCode,ItemName&$filter=ItemCode%20eq%20%27A%26B%20%231%2B2%27"
-                     "&$orderby=DueDate%20desc,AbsoluteEntry&$top=10&$skip=20")
+    query = odata.build_query(
+        filter="ItemCode eq 'A&B #1+2'",
+        select=["ItemCode", "ItemName"],
+        orderby=["DueDate desc", "AbsoluteEntry"],
+        top=10,
+        skip=20,
+    )
+    assert query == (
+        "$select=ItemCode,ItemName&$filter=ItemCode%20eq%20%27A%26B%20%231%2B2%27"
+        "&$orderby=DueDate%20desc,AbsoluteEntry&$top=10&$skip=20"
+    )
     assert odata.build_query() == ""
 
 
@@ -143,7 +152,10 @@ ROOT = "https://sap.example:50000/b1s/v1"
         ("ProductionOrders?$skip=20", f"{ROOT}/ProductionOrders?$skip=20"),
         ("/b1s/v1/Orders?$skip=20", f"{ROOT}/Orders?$skip=20"),
         (f"{ROOT}/Orders?$select=DocEntry&$skip=100", f"{ROOT}/Orders?$select=DocEntry&$skip=100"),
-        ("https://SAP.example:50000/b1s/v1/Orders?$skip=5", "https://SAP.example:50000/b1s/v1/Orders?$skip=5"),
+        (
+            "https://SAP.example:50000/b1s/v1/Orders?$skip=5",
+            "https://SAP.example:50000/b1s/v1/Orders?$skip=5",
+        ),
     ],
 )
 def test_resolve_next_link_accepts_all_three_forms(link: str, expected: str) -> None:
@@ -151,8 +163,10 @@ def test_resolve_next_link_accepts_all_three_forms(link: str, expected: str) -> 
 
 
 def test_resolve_next_link_keeps_a_reverse_proxy_prefix() -> None:
-    assert (odata.resolve_next_link("https://gw.example/sap/b1s/v2", "/b1s/v2/Items?$skip=20")
-            == "https://gw.example/sap/b1s/v2/Items?$skip=20")
+    assert (
+        odata.resolve_next_link("https://gw.example/sap/b1s/v2", "/b1s/v2/Items?$skip=20")
+        == "https://gw.example/sap/b1s/v2/Items?$skip=20"
+    )
 
 
 @pytest.mark.parametrize(
@@ -173,8 +187,12 @@ def test_resolve_next_link_refuses_to_leave_the_service(link: str) -> None:
 
 @pytest.mark.parametrize(
     ("url", "skip"),
-    [(f"{ROOT}/Orders?$skip=20", 20), (f"{ROOT}/Orders", 0), (f"{ROOT}/Orders?$top=400&$skip=100", 100),
-     (f"{ROOT}/Orders?$skip=x", None)],
+    [
+        (f"{ROOT}/Orders?$skip=20", 20),
+        (f"{ROOT}/Orders", 0),
+        (f"{ROOT}/Orders?$top=400&$skip=100", 100),
+        (f"{ROOT}/Orders?$skip=x", None),
+    ],
 )
 def test_skip_of_reads_the_offset(url: str, skip: int | None) -> None:
     assert odata.skip_of(url) == skip
@@ -182,5 +200,8 @@ def test_skip_of_reads_the_offset(url: str, skip: int | None) -> None:
 
 def test_display_path_hides_a_login_query_but_shows_a_get_query() -> None:
     assert odata.display_path(f"{ROOT}/Login?Password=x") == "/b1s/v1/Login"
-    assert odata.display_path(f"{ROOT}/Items?$filter=ItemCode%20eq%20%27A%27") == "/b1s/v1/Items?$filter=ItemCode eq 'A'"
+    assert (
+        odata.display_path(f"{ROOT}/Items?$filter=ItemCode%20eq%20%27A%27")
+        == "/b1s/v1/Items?$filter=ItemCode eq 'A'"
+    )
     assert urlsplit(ROOT).path == "/b1s/v1"

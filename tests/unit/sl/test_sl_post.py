@@ -43,19 +43,31 @@ UNCERTAIN: list[tuple[str, dict]] = [
     ("read-timeout", {"body": requests.ReadTimeout("read timed out")}),
     ("reset", {"body": reset()}),
     ("chunked", {"body": requests.exceptions.ChunkedEncodingError("IncompleteRead")}),
-    ("500-json", {"status": 500, "json": {"error": {"code": "407", "message": "Table definition not found"}}}),
+    (
+        "500-json",
+        {"status": 500, "json": {"error": {"code": "407", "message": "Table definition not found"}}},
+    ),
     ("502-html", {"status": 502, "body": APACHE_502, "content_type": "text/html"}),
     ("503-empty", {"status": 503, "body": ""}),
     ("504", {"status": 504, "body": "Gateway Timeout", "content_type": "text/plain"}),
-    ("201-truncated", {"status": 201, "body": '{"DocEntry": 1234, "DocNum": 56', "content_type": "application/json"}),
+    (
+        "201-truncated",
+        {"status": 201, "body": '{"DocEntry": 1234, "DocNum": 56', "content_type": "application/json"},
+    ),
     ("201-not-json", {"status": 201, "body": "<html>", "content_type": "text/html"}),
 ]
 
 
 @pytest.mark.parametrize(("case", "answer"), UNCERTAIN, ids=[c for c, _ in UNCERTAIN])
 def test_post_uncertain_failure_is_outcome_unknown_after_one_post(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder,
-        case: str, answer: dict) -> None:
+    mocked: responses.RequestsMock,
+    root: str,
+    version: str,
+    make_client: Factory,
+    sleeps: SleepRecorder,
+    case: str,
+    answer: dict,
+) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(responses.POST, f"{root}/InventoryGenEntries", **answer)
     with pytest.raises(SLOutcomeUnknownError) as info:
@@ -70,19 +82,30 @@ def test_post_uncertain_failure_is_outcome_unknown_after_one_post(
 
 @pytest.mark.parametrize("failure", [refused, connect_timeout], ids=["refused", "connect-timeout"])
 def test_post_connect_failure_before_sending_is_retried(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder,
-        failure: Callable[[str], Exception]) -> None:
+    mocked: responses.RequestsMock,
+    root: str,
+    version: str,
+    make_client: Factory,
+    sleeps: SleepRecorder,
+    failure: Callable[[str], Exception],
+) -> None:
     url = f"{root}/InventoryGenEntries"
     mocked.add(login_ok(root, version))
     mocked.add(responses.POST, url, body=failure(url))
-    mocked.add(responses.POST, url, status=201, json={"DocEntry": 1234, "DocNum": 56},
-               match=[matchers.json_params_matcher(RECEIPT)])
+    mocked.add(
+        responses.POST,
+        url,
+        status=201,
+        json={"DocEntry": 1234, "DocNum": 56},
+        match=[matchers.json_params_matcher(RECEIPT)],
+    )
     assert make_client().post("InventoryGenEntries", RECEIPT) == {"DocEntry": 1234, "DocNum": 56}
     assert len(sleeps.calls) == 1
 
 
 def test_post_connect_failure_every_time_gives_a_connection_error(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder) -> None:
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder
+) -> None:
     url = f"{root}/InventoryGenEntries"
     mocked.add(login_ok(root, version))
     for _ in range(3):
@@ -93,50 +116,75 @@ def test_post_connect_failure_every_time_gives_a_connection_error(
     assert len(sleeps.calls) == 2
 
 
-def test_post_401_relogs_in_and_replays_once(mocked: responses.RequestsMock, root: str, version: str,
-                                             make_client: Factory) -> None:
+def test_post_401_relogs_in_and_replays_once(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     url = f"{root}/InventoryGenEntries"
     mocked.add(login_ok(root, version))
     mocked.add(session_expired(version, responses.POST, url))
     mocked.add(login_ok(root, version, SESSION_IDS[1]))
-    mocked.add(responses.POST, url, status=201, json={"DocEntry": 7}, match=[matchers.json_params_matcher(RECEIPT)])
+    mocked.add(
+        responses.POST, url, status=201, json={"DocEntry": 7}, match=[matchers.json_params_matcher(RECEIPT)]
+    )
     assert make_client().post("InventoryGenEntries", RECEIPT) == {"DocEntry": 7}
     assert sent_cookies(mocked.calls[3].request)["B1SESSION"] == SESSION_IDS[1]
 
 
 def test_post_business_error_is_a_request_error_never_retried(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder) -> None:
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder
+) -> None:
     message = "Cannot add row without complete selection of batch/serial numbers"
     mocked.add(login_ok(root, version))
-    mocked.add(responses.POST, f"{root}/InventoryGenEntries", status=400, json=sl_error(version, -4014, message))
+    mocked.add(
+        responses.POST, f"{root}/InventoryGenEntries", status=400, json=sl_error(version, -4014, message)
+    )
     with pytest.raises(SLRequestError) as info:
         make_client().post("InventoryGenEntries", RECEIPT)
     assert (info.value.code, info.value.sap_message, info.value.status) == ("-4014", message, 400)
     assert len(mocked.calls) == 2 and sleeps.calls == []
 
 
-def test_post_201_returns_the_created_entity(mocked: responses.RequestsMock, root: str, version: str,
-                                             make_client: Factory) -> None:
+def test_post_201_returns_the_created_entity(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     mocked.add(login_ok(root, version))
-    mocked.add(responses.POST, f"{root}/InventoryGenEntries", status=201, json={"DocEntry": 9, "DocNum": 10},
-               match=[matchers.json_params_matcher(RECEIPT),
-                      matchers.header_matcher({"Content-Type": "application/json"})])
+    mocked.add(
+        responses.POST,
+        f"{root}/InventoryGenEntries",
+        status=201,
+        json={"DocEntry": 9, "DocNum": 10},
+        match=[
+            matchers.json_params_matcher(RECEIPT),
+            matchers.header_matcher({"Content-Type": "application/json"}),
+        ],
+    )
     assert make_client().post("InventoryGenEntries", RECEIPT) == {"DocEntry": 9, "DocNum": 10}
 
 
 @pytest.mark.parametrize(
     "first",
-    [{"status": 503, "body": ""}, {"status": 502, "body": APACHE_502, "content_type": "text/html"},
-     {"body": requests.ReadTimeout("read timed out")}, {"body": reset()}],
+    [
+        {"status": 503, "body": ""},
+        {"status": 502, "body": APACHE_502, "content_type": "text/html"},
+        {"body": requests.ReadTimeout("read timed out")},
+        {"body": reset()},
+    ],
     ids=["503", "502-html", "read-timeout", "reset"],
 )
 def test_patch_and_get_are_retried_after_uncertain_failures(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder,
-        first: dict) -> None:
+    mocked: responses.RequestsMock,
+    root: str,
+    version: str,
+    make_client: Factory,
+    sleeps: SleepRecorder,
+    first: dict,
+) -> None:
     order = f"{root}/ProductionOrders(3585)"
     mocked.add(login_ok(root, version))
     mocked.add(responses.PATCH, order, **first)
-    mocked.add(responses.PATCH, order, status=204, match=[matchers.json_params_matcher({"U_ConfirmedQty": 5.0})])
+    mocked.add(
+        responses.PATCH, order, status=204, match=[matchers.json_params_matcher({"U_ConfirmedQty": 5.0})]
+    )
     mocked.add(responses.GET, order, **first)
     mocked.add(responses.GET, order, json={"AbsoluteEntry": 3585})
     client = make_client()
@@ -146,7 +194,8 @@ def test_patch_and_get_are_retried_after_uncertain_failures(
 
 
 def test_get_gives_up_after_the_attempts_with_the_last_error(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder) -> None:
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder
+) -> None:
     mocked.add(login_ok(root, version))
     for _ in range(2):
         mocked.add(responses.GET, f"{root}/Items('A')", status=503, body="")
@@ -155,18 +204,24 @@ def test_get_gives_up_after_the_attempts_with_the_last_error(
     assert info.value.status == 503 and len(sleeps.calls) == 1
 
 
-def test_patch_missing_key_is_not_found(mocked: responses.RequestsMock, root: str, version: str,
-                                        make_client: Factory, sleeps: SleepRecorder) -> None:
+def test_patch_missing_key_is_not_found(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder
+) -> None:
     mocked.add(login_ok(root, version))
-    mocked.add(responses.PATCH, f"{root}/ProductionOrders(99)", status=404,
-               json=sl_error(version, -2028, "Entity with value('99') does not exist"))
+    mocked.add(
+        responses.PATCH,
+        f"{root}/ProductionOrders(99)",
+        status=404,
+        json=sl_error(version, -2028, "Entity with value('99') does not exist"),
+    )
     with pytest.raises(SLNotFoundError):
         make_client().patch("ProductionOrders", 99, {"Remarks": "x"})
     assert sleeps.calls == []
 
 
-def test_every_request_carries_the_timeout_tuple(mocked: responses.RequestsMock, root: str, version: str,
-                                                 make_client: Factory) -> None:
+def test_every_request_carries_the_timeout_tuple(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(responses.GET, f"{root}/Items('A')", json={})
     mocked.add(responses.POST, f"{root}/InventoryGenEntries", status=201, json={"DocEntry": 1})

@@ -24,7 +24,9 @@ DATA = "/b1s/v2/InventoryGenEntries"
 LOGIN = "/b1s/v2/Login"
 
 
-def server(status: int, code: str | None = None, path: str = DATA, method: str | None = None) -> SLServerError:
+def server(
+    status: int, code: str | None = None, path: str = DATA, method: str | None = None
+) -> SLServerError:
     return SLServerError("x", status=status, code=code, path=path, method=method)
 
 
@@ -73,9 +75,15 @@ def test_is_retryable_table(exc: BaseException, method: str, expected: bool) -> 
 
 @pytest.mark.parametrize(
     ("method", "path", "expected"),
-    [("GET", DATA, True), ("patch", DATA, True), ("POST", DATA, False), ("POST", LOGIN, True),
-     ("POST", "/b1s/v1/Logout", True), ("POST", "/b1s/v1/ProductionOrders(1)/Cancel", False),
-     ("POST", None, False)],
+    [
+        ("GET", DATA, True),
+        ("patch", DATA, True),
+        ("POST", DATA, False),
+        ("POST", LOGIN, True),
+        ("POST", "/b1s/v1/Logout", True),
+        ("POST", "/b1s/v1/ProductionOrders(1)/Cancel", False),
+        ("POST", None, False),
+    ],
 )
 def test_is_idempotent_table(method: str, path: str | None, expected: bool) -> None:
     assert is_idempotent(method, path) is expected
@@ -97,8 +105,13 @@ class Flaky:
 
 def test_build_retrying_retries_then_succeeds_and_logs_each_retry(caplog: pytest.LogCaptureFixture) -> None:
     sleeps: list[float] = []
-    retrying = build_retrying(RetryPolicy(attempts=4, max_wait_s=2.0), method="GET", path=DATA,
-                              sleep=sleeps.append, clock=lambda: 0.0)
+    retrying = build_retrying(
+        RetryPolicy(attempts=4, max_wait_s=2.0),
+        method="GET",
+        path=DATA,
+        sleep=sleeps.append,
+        clock=lambda: 0.0,
+    )
     flaky = Flaky(server(503), conn(True))
     with caplog.at_level(logging.WARNING, logger="connector.sl.retry"):
         assert retrying(flaky) == "ok"
@@ -111,8 +124,9 @@ def test_build_retrying_retries_then_succeeds_and_logs_each_retry(caplog: pytest
 
 
 def test_build_retrying_stops_after_attempts_and_reraises_the_last_error() -> None:
-    retrying = build_retrying(RetryPolicy(attempts=3), method="GET", path=DATA, sleep=lambda s: None,
-                              clock=lambda: 0.0)
+    retrying = build_retrying(
+        RetryPolicy(attempts=3), method="GET", path=DATA, sleep=lambda s: None, clock=lambda: 0.0
+    )
     last = server(504)
     flaky = Flaky(server(502), server(503), last, server(502))
     with pytest.raises(SLServerError) as info:
@@ -127,8 +141,9 @@ def test_build_retrying_stops_when_the_total_budget_is_spent() -> None:
     def sleep(seconds: float) -> None:
         now[0] += 50.0  # each back-off "takes" 50 s on the injected clock
 
-    retrying = build_retrying(RetryPolicy(attempts=10, total_s=120.0), method="GET", path=DATA, sleep=sleep,
-                              clock=lambda: now[0])
+    retrying = build_retrying(
+        RetryPolicy(attempts=10, total_s=120.0), method="GET", path=DATA, sleep=sleep, clock=lambda: now[0]
+    )
     flaky = Flaky(*(server(503) for _ in range(10)))
     with pytest.raises(SLServerError):
         retrying(flaky)
@@ -136,8 +151,9 @@ def test_build_retrying_stops_when_the_total_budget_is_spent() -> None:
 
 
 def test_build_retrying_does_not_retry_what_the_predicate_refuses() -> None:
-    retrying = build_retrying(RetryPolicy(attempts=5), method="POST", path=DATA, sleep=lambda s: None,
-                              clock=lambda: 0.0)
+    retrying = build_retrying(
+        RetryPolicy(attempts=5), method="POST", path=DATA, sleep=lambda s: None, clock=lambda: 0.0
+    )
     flaky = Flaky(server(502, method="POST"))
     with pytest.raises(SLServerError):
         retrying(flaky)
@@ -148,8 +164,14 @@ def test_build_retrying_stops_at_once_when_shutdown_is_requested() -> None:
     stop = threading.Event()
     stop.set()
     sleeps: list[float] = []
-    retrying = build_retrying(RetryPolicy(attempts=5), method="GET", path=DATA, sleep=sleeps.append,
-                              clock=lambda: 0.0, stop_event=stop)
+    retrying = build_retrying(
+        RetryPolicy(attempts=5),
+        method="GET",
+        path=DATA,
+        sleep=sleeps.append,
+        clock=lambda: 0.0,
+        stop_event=stop,
+    )
     flaky = Flaky(server(503), server(503))
     with pytest.raises(SLServerError):
         retrying(flaky)

@@ -23,8 +23,12 @@ def assert_clean(text: str) -> None:
 
 
 def test_secrets_absent_from_debug_logs_reprs_and_errors(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory,
-        caplog: pytest.LogCaptureFixture) -> None:
+    mocked: responses.RequestsMock,
+    root: str,
+    version: str,
+    make_client: Factory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     post_url = f"{root}/InventoryGenEntries"
     mocked.add(login_ok(root, version))
     mocked.add(session_expired(version, responses.GET, f"{root}/Items('A')"))
@@ -32,14 +36,20 @@ def test_secrets_absent_from_debug_logs_reprs_and_errors(
     mocked.add(responses.GET, f"{root}/Items('A')", json={"ItemCode": "A"})
     mocked.add(responses.GET, f"{root}/Items('B')", status=503, body="")
     mocked.add(responses.GET, f"{root}/Items('B')", status=503, body="")
-    mocked.add(responses.POST, post_url, status=400, json=sl_error(version, -5002, "Code undefined  [OCRD.CardCode]"))
+    mocked.add(
+        responses.POST, post_url, status=400, json=sl_error(version, -5002, "Code undefined  [OCRD.CardCode]")
+    )
     mocked.add(responses.POST, post_url, body=requests.ReadTimeout("read timed out"))
     mocked.add(session_expired(version, responses.GET, f"{root}/Items('C')"))
     mocked.add(login_ok(root, version, SESSION_IDS[2]))
     mocked.add(session_expired(version, responses.GET, f"{root}/Items('C')"))
     mocked.add(responses.POST, f"{root}/Logout", status=204)
-    mocked.add(responses.POST, f"{root}/Login", status=401,
-               json=sl_error(version, -304, "Fail to NONE-SSO login from SLD."))
+    mocked.add(
+        responses.POST,
+        f"{root}/Login",
+        status=401,
+        json=sl_error(version, -304, "Fail to NONE-SSO login from SLD."),
+    )
 
     raised: list[SLError] = []
     with caplog.at_level(logging.DEBUG):

@@ -33,15 +33,21 @@ PAYLOADS = Path(__file__).parent / "payloads"
 
 
 def item_ok(root: str, session_id: str = SESSION_IDS[0]) -> responses.Response:
-    return responses.Response(responses.GET, f"{root}/Items('A')", json={"ItemCode": "A"},
-                              match=[matchers.header_matcher({"Cookie": f"B1SESSION={session_id}; ROUTEID={ROUTE}"})])
+    return responses.Response(
+        responses.GET,
+        f"{root}/Items('A')",
+        json={"ItemCode": "A"},
+        match=[matchers.header_matcher({"Cookie": f"B1SESSION={session_id}; ROUTEID={ROUTE}"})],
+    )
 
 
-def test_login_sends_credentials_and_reads_the_answer(mocked: responses.RequestsMock, root: str, version: str,
-                                                      make_client: Factory) -> None:
+def test_login_sends_credentials_and_reads_the_answer(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     login = login_ok(root, version)
-    login.match = (matchers.json_params_matcher({"CompanyDB": "SBODEMOUS", "UserName": "manager",
-                                                 "Password": PASSWORD}),)
+    login.match = (
+        matchers.json_params_matcher({"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": PASSWORD}),
+    )
     mocked.add(login)
     client = make_client()
     assert client.version is None
@@ -51,8 +57,9 @@ def test_login_sends_credentials_and_reads_the_answer(mocked: responses.Requests
     assert mocked.calls[0].request.url == f"{root}/Login"
 
 
-def test_session_cookies_are_sent_back_on_both_roots(mocked: responses.RequestsMock, root: str, version: str,
-                                                     make_client: Factory) -> None:
+def test_session_cookies_are_sent_back_on_both_roots(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     other = f"{HOST}/b1s/{'v2' if version == 'v1' else 'v1'}"
     mocked.add(login_ok(root, version))
     mocked.add(item_ok(root))
@@ -63,16 +70,18 @@ def test_session_cookies_are_sent_back_on_both_roots(mocked: responses.RequestsM
     assert sent_cookies(mocked.calls[2].request) == {"B1SESSION": SESSION_IDS[0], "ROUTEID": ROUTE}
 
 
-def test_session_without_routeid_sends_b1session_only(mocked: responses.RequestsMock, root: str, version: str,
-                                                      make_client: Factory) -> None:
+def test_session_without_routeid_sends_b1session_only(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     mocked.add(login_ok(root, version, route=None))
     mocked.add(responses.GET, f"{root}/Items('A')", json={"ItemCode": "A"})
     make_client().get_entity("Items", "A")
     assert sent_cookies(mocked.calls[1].request) == {"B1SESSION": SESSION_IDS[0]}
 
 
-def test_session_relogs_in_ahead_of_timeout_and_slides(mocked: responses.RequestsMock, root: str, version: str,
-                                                        make_client: Factory, clock: FakeClock) -> None:
+def test_session_relogs_in_ahead_of_timeout_and_slides(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, clock: FakeClock
+) -> None:
     mocked.add(login_ok(root, version, timeout_min=30))
     mocked.add(item_ok(root))
     mocked.add(item_ok(root))
@@ -87,11 +96,17 @@ def test_session_relogs_in_ahead_of_timeout_and_slides(mocked: responses.Request
     clock.advance(29 * 60)  # now within the margin of expiry: log in first, no 401 needed
     client.get_entity("Items", "A")
     assert [c.request.url.rsplit("/", 1)[-1] for c in mocked.calls] == [
-        "Login", "Items('A')", "Items('A')", "Login", "Items('A')"]
+        "Login",
+        "Items('A')",
+        "Items('A')",
+        "Login",
+        "Items('A')",
+    ]
 
 
-def test_session_401_relogs_in_once_and_replays(mocked: responses.RequestsMock, root: str, version: str,
-                                                make_client: Factory, sleeps: SleepRecorder) -> None:
+def test_session_401_relogs_in_once_and_replays(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder
+) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(session_expired(version, responses.GET, f"{root}/Items('A')"))
     mocked.add(login_ok(root, version, SESSION_IDS[1]))
@@ -100,8 +115,9 @@ def test_session_401_relogs_in_once_and_replays(mocked: responses.RequestsMock, 
     assert len(mocked.calls) == 4 and sleeps.calls == []
 
 
-def test_session_second_401_raises_session_error(mocked: responses.RequestsMock, root: str, version: str,
-                                                 make_client: Factory) -> None:
+def test_session_second_401_raises_session_error(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(session_expired(version, responses.GET, f"{root}/Items('A')"))
     mocked.add(login_ok(root, version, SESSION_IDS[1]))
@@ -113,10 +129,20 @@ def test_session_second_401_raises_session_error(mocked: responses.RequestsMock,
 
 
 @pytest.mark.parametrize("code", [-304, -306, 100000027])
-def test_session_wrong_credentials_fail_at_once(mocked: responses.RequestsMock, root: str, version: str,
-                                                make_client: Factory, sleeps: SleepRecorder, code: int) -> None:
-    mocked.add(responses.POST, f"{root}/Login", status=401,
-               json=sl_error(version, code, "Fail to NONE-SSO login from SLD."))
+def test_session_wrong_credentials_fail_at_once(
+    mocked: responses.RequestsMock,
+    root: str,
+    version: str,
+    make_client: Factory,
+    sleeps: SleepRecorder,
+    code: int,
+) -> None:
+    mocked.add(
+        responses.POST,
+        f"{root}/Login",
+        status=401,
+        json=sl_error(version, code, "Fail to NONE-SSO login from SLD."),
+    )
     client = make_client()
     with pytest.raises(SLAuthError) as info:
         client.get_entity("Items", "A")
@@ -125,8 +151,9 @@ def test_session_wrong_credentials_fail_at_once(mocked: responses.RequestsMock, 
     assert len(mocked.calls) == 1 and sleeps.calls == []
 
 
-def test_session_login_race_500_299_is_retried(mocked: responses.RequestsMock, root: str, version: str,
-                                               make_client: Factory, sleeps: SleepRecorder) -> None:
+def test_session_login_race_500_299_is_retried(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder
+) -> None:
     mocked.add(responses.POST, f"{root}/Login", status=500, json=sl_error(version, 299, "SAML Login Failed"))
     mocked.add(login_ok(root, version))
     make_client().login()
@@ -134,7 +161,8 @@ def test_session_login_race_500_299_is_retried(mocked: responses.RequestsMock, r
 
 
 def test_session_login_failure_inside_a_get_is_retried_by_the_get(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder) -> None:
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, sleeps: SleepRecorder
+) -> None:
     mocked.add(responses.POST, f"{root}/Login", status=503, body="")
     mocked.add(login_ok(root, version))
     mocked.add(item_ok(root))
@@ -143,7 +171,8 @@ def test_session_login_failure_inside_a_get_is_retried_by_the_get(
 
 
 def test_session_eight_threads_on_an_expired_session_log_in_once(
-        root: str, version: str, make_client: Factory, clock: FakeClock) -> None:
+    root: str, version: str, make_client: Factory, clock: FakeClock
+) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mocked:
         mocked.add(login_ok(root, version))
         mocked.add(login_ok(root, version, SESSION_IDS[1]))
@@ -166,8 +195,11 @@ def test_session_eight_threads_on_an_expired_session_log_in_once(
         logins = [c for c in mocked.calls if c.request.url.endswith("/Login")]
         assert len(logins) == 2  # the first login plus exactly ONE re-login
         assert results == [{"ItemCode": "A"}] * 8
-        assert all(sent_cookies(c.request)["B1SESSION"] == SESSION_IDS[1]
-                   for c in mocked.calls if "Items" in c.request.url)
+        assert all(
+            sent_cookies(c.request)["B1SESSION"] == SESSION_IDS[1]
+            for c in mocked.calls
+            if "Items" in c.request.url
+        )
 
 
 def test_session_concurrent_401s_cause_one_relogin(root: str, version: str, make_client: Factory) -> None:
@@ -177,8 +209,11 @@ def test_session_concurrent_401s_cause_one_relogin(root: str, version: str, make
     def on_login(request: Any) -> tuple[int, dict[str, str], str]:
         session_id = SESSION_IDS[len(logins)]
         logins.append(session_id)
-        return 200, {"Set-Cookie": f"B1SESSION={session_id};HttpOnly;"}, json.dumps(
-            {"SessionId": session_id, "Version": "1000280", "SessionTimeout": 30})
+        return (
+            200,
+            {"Set-Cookie": f"B1SESSION={session_id};HttpOnly;"},
+            json.dumps({"SessionId": session_id, "Version": "1000280", "SessionTimeout": 30}),
+        )
 
     def on_item(request: Any) -> tuple[int, dict[str, str], str]:
         if sent_cookies(request)["B1SESSION"] == SESSION_IDS[0]:
@@ -196,7 +231,7 @@ def test_session_concurrent_401s_cause_one_relogin(root: str, version: str, make
         def work() -> None:
             try:
                 client.get_entity("Items", "A")
-            except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=work) for _ in range(8)]
@@ -209,10 +244,15 @@ def test_session_concurrent_401s_cause_one_relogin(root: str, version: str, make
 
 
 def test_session_logout_sends_cookies_and_forgets_the_session(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory) -> None:
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     mocked.add(login_ok(root, version))
-    mocked.add(responses.POST, f"{root}/Logout", status=204,
-               match=[matchers.header_matcher({"Cookie": f"B1SESSION={SESSION_IDS[0]}; ROUTEID={ROUTE}"})])
+    mocked.add(
+        responses.POST,
+        f"{root}/Logout",
+        status=204,
+        match=[matchers.header_matcher({"Cookie": f"B1SESSION={SESSION_IDS[0]}; ROUTEID={ROUTE}"})],
+    )
     mocked.add(login_ok(root, version, SESSION_IDS[1]))
     mocked.add(item_ok(root, SESSION_IDS[1]))
     client = make_client()
@@ -223,7 +263,8 @@ def test_session_logout_sends_cookies_and_forgets_the_session(
 
 
 def test_session_logout_of_an_expired_session_is_quiet(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory) -> None:
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(session_expired(version, responses.POST, f"{root}/Logout"))
     client = make_client()
@@ -232,7 +273,8 @@ def test_session_logout_of_an_expired_session_is_quiet(
 
 
 def test_session_context_manager_logs_out_on_exit(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory) -> None:
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(item_ok(root))
     mocked.add(responses.POST, f"{root}/Logout", status=204)
@@ -241,7 +283,8 @@ def test_session_context_manager_logs_out_on_exit(
 
 
 def test_session_close_survives_a_failing_logout(
-        mocked: responses.RequestsMock, root: str, version: str, make_client: Factory) -> None:
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(responses.POST, f"{root}/Logout", status=500, json=sl_error(version, 407, "broken node"))
     client = make_client()
@@ -268,7 +311,8 @@ def test_parse_login_prefers_the_cookie_and_defaults_the_timeout() -> None:
 
 
 def test_session_unreadable_login_answer_is_a_server_error(
-        mocked: responses.RequestsMock, root: str, make_client: Factory) -> None:
+    mocked: responses.RequestsMock, root: str, make_client: Factory
+) -> None:
     mocked.add(responses.POST, f"{root}/Login", body="<html>oops</html>", content_type="text/html")
     with pytest.raises(SLServerError):
         make_client(retry_attempts=1).login()
