@@ -1,0 +1,59 @@
+"""Shared fixtures: a real mock Service Layer over loopback, settings pointing at it, a worker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "fixtures" / "demo"
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_b1_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's own .env or B1_* variables."""
+    for name in list(os.environ):
+        if name.startswith("B1_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(params=["v1", "v2"])
+def protocol(request: pytest.FixtureRequest) -> str:
+    """Every SL-facing test runs on /b1s/v1 and /b1s/v2."""
+    return str(request.param)
+
+
+@pytest.fixture
+def mock_sl() -> Iterator[object]:
+    """The demo company on a real HTTP mock Service Layer (port 0, in a thread)."""
+    from connector.mock_sl.server import MockServiceLayer
+
+    with MockServiceLayer(DEMO, port=0) as sl:
+        yield sl
+
+
+def make_settings(sl: object, protocol: str, tmp_path: Path, **overrides: object):
+    """Settings for a worker against the mock (no .env, no environment)."""
+    from connector.settings import Settings
+
+    user, password = next(iter(sl.users.items()))  # type: ignore[attr-defined]
+    values = {"sl_url": sl.root(protocol), "company_db": sl.company_db, "username": user,  # type: ignore[attr-defined]
+              "password": password, "ledger_path": tmp_path / "ledger.sqlite3", "unknown_quiet_period_s": 0,
+              "retry_max_wait_s": 0.01, "read_timeout_s": 5, **overrides}
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def worker_factory(mock_sl, protocol, tmp_path) -> Iterator[object]:
+    """Builds logged-in workers against the mock; all closed at teardown."""
+    from connector.cli import build_worker
+
+    with ExitStack() as stack:
+        def factory(**overrides: object):
+            return build_worker(make_settings(mock_sl, protocol, tmp_path, **overrides), stack)
+
+        yield factory
