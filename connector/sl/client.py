@@ -229,8 +229,8 @@ class ServiceLayerClient:
         )
 
     def url(self, path: str, query: str = "") -> str:
-        """An absolute URL for ``path`` relative to the service root (absolute URLs pass through)."""
-        full = path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
+        """An absolute URL for ``path`` relative to the service root."""
+        full = f"{self.base_url}/{path.lstrip('/')}"
         return f"{full}?{query}" if query else full
 
     def request(
@@ -277,7 +277,9 @@ class ServiceLayerClient:
         return self.get_url(self.url(f"{entity_set}{odata.key(key)}", query))
 
     def get_url(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        """GET an absolute URL on this Service Layer and return the JSON body."""
+        """GET a URL on this Service Layer (absolute, absolute path or relative) and return the JSON body."""
+        # Same guard as for next links: the session cookie never goes to another host.
+        url = odata.resolve_next_link(self.base_url, url)
         return _json_of(self.request("GET", url, headers=headers), method="GET", url=url)
 
     def iter_pages(

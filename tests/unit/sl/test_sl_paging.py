@@ -224,3 +224,9 @@ def test_get_low_level_path_and_params(
         "AbsoluteEntry": 3585
     }
     assert HOST in mocked.calls[1].request.url
+
+
+def test_get_url_refuses_another_host(mocked: responses.RequestsMock, make_client: Factory) -> None:
+    with pytest.raises(SLError, match="another host"):
+        make_client().get_url("https://evil.example/b1s/v2/Items")
+    assert len(mocked.calls) == 0
