@@ -301,6 +301,8 @@ def validate_template(
     for part in parts:
         if not isinstance(part, _Placeholder):
             continue
+        if isinstance(part.expr, _Literal):
+            problems.append(f"{{{part.expr.value!r}}} must name a field or a function; write text outside braces")
         for node in _walk(part.expr):
             if isinstance(node, _Field) and not is_allowed_field(node.name, allowed):
                 hint = _suggest(node.name, allowed | {SERIAL_FIELD} if node.name != SERIAL_FIELD else allowed)
