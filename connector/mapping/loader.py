@@ -133,13 +133,14 @@ def _translate(doc: YamlDocument, error: Any) -> Problem | None:
         if not path and "header_udfs" in text:  # Mapping's own validator: the message names the table
             path = ("receipt", "header_udfs")
         table = _get_table(doc.data, path)
-        name = next((str(k) for k in table if f"{k}" in text), None) if table else None
+        udf_table = bool(path) and path[-1] in {"header_udfs", "line_udfs"}
+        name = next((str(k) for k in table if f"'{k}'" in text or (udf_table and str(k) in text)), None)
         if name is not None:  # a table validator names the bad entry: point at its line
             path = (*path, name)
         key, line = ".".join(path), doc.line_of(path) or 1
         if not fix and "is not a UDF name" in message:
             fix = f"write it as 'U_{path[-1]}' if that is the UDF's name" if table else "write the name with its U_ prefix"
-        return Problem(doc.file, line, key, message, fix)
+        return Problem(doc.file, line, key, message, fix or "see this key in mappings/README.md")
     if kind in _TYPE_WORDS:
         fix = _quote_hint(doc, path) if kind == "string_type" else ""
         word = _TYPE_WORDS[kind]
