@@ -1,0 +1,158 @@
+"""``b1-backflush mappings check``: the offline check of a file and the online check against SAP.
+
+Offline = everything :mod:`connector.mapping.loader` finds. Online = what only the company
+database knows: the UDFs the mapping names exist on the right table (``UserFieldsMD``, Name
+without ``U_``, TableName = OWOR / OIGN / IGN1, service-layer.md §7), the warehouses exist and
+are active, and SAP accepts a ``$filter`` on the idempotency key field.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Protocol
+
+from connector.errors import SLAuthError, SLError, SLQueryError, SLRequestError
+from connector.mapping.loader import inspect_mapping, order_fields_used
+from connector.mapping.problems import Problem, format_problems
+from connector.mapping.spec import ConfirmedFieldsSource, Mapping
+from connector.mapping.yaml_source import KeyPath, YamlDocument, read_yaml
+from connector.sl import odata
+
+__all__ = ["Problem", "check_offline", "check_online", "format_problems", "run_check"]
+
+#: UDF tables (service-layer.md §7): order header, receipt header, receipt lines.
+ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE = "OWOR", "OIGN", "IGN1"
+#: UserFieldsMD.Type values whose UDFs can hold the posting key (text).
+TEXT_UDF_TYPES = frozenset({"db_Alpha", "db_Memo"})
+#: Exit codes of run_check: clean, problems found, SAP refused the login.
+EXIT_OK, EXIT_PROBLEMS, EXIT_SL_UNREACHABLE, EXIT_AUTH = 0, 2, 1, 3
+
+_UDF_IN_FILTER = re.compile(r"\bU_[A-Za-z0-9_]+")
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+
+
+class CollectionClient(Protocol):
+    """The part of ``connector.sl.client.ServiceLayerClient`` the online check uses."""
+
+    def iter_collection(self, entity_set: str, **options: Any) -> Any:
+        """Yield the rows of a collection."""
+
+    def iter_pages(self, entity_set: str, **options: Any) -> Any:
+        """Yield the pages of a collection."""
+
+
+def check_offline(path: Path) -> list[Problem]:
+    """Every problem ``load_mapping`` would raise for ``path``, as structured Problems."""
+    return inspect_mapping(Path(path), display=str(path))[1]
+
+
+def udfs_used(mapping: Mapping) -> list[tuple[str, str, KeyPath]]:
+    """(UDF name with U_, UserFieldsMD TableName, key path in the file) for every UDF the mapping names."""
+    used: list[tuple[str, str, KeyPath]] = []
+    source = mapping.quantities
+    if isinstance(source, ConfirmedFieldsSource):
+        used.append((source.confirmed_field, ORDER_TABLE, ("quantities", "confirmed_field")))
+        if source.rejected_field:
+            used.append((source.rejected_field, ORDER_TABLE, ("quantities", "rejected_field")))
+    else:
+        used.append((source.ready_field, ORDER_TABLE, ("quantities", "ready_field")))
+    named = {name for name, _table, _path in used}
+    # Template fields and the extra filter read order UDFs too (the poll $selects them).
+    for name in sorted(n for n in order_fields_used(mapping) if n.startswith("U_") and n not in named):
+        used.append((name, ORDER_TABLE, ("receipt",)))
+    if mapping.candidates.extra_filter:
+        unquoted = _QUOTED.sub("''", mapping.candidates.extra_filter)
+        for name in sorted(set(_UDF_IN_FILTER.findall(unquoted))):
+            used.append((name, ORDER_TABLE, ("candidates", "extra_filter")))
+    for name in mapping.receipt.header_udfs:
+        used.append((name, RECEIPT_TABLE, ("receipt", "header_udfs", name)))
+    for name in mapping.receipt.line_udfs:
+        used.append((name, RECEIPT_LINE_TABLE, ("receipt", "line_udfs", name)))
+    used.append((mapping.idempotency.key_field, RECEIPT_TABLE, ("idempotency", "key_field")))
+    unique: dict[tuple[str, str], KeyPath] = {}
+    for name, table, path in used:
+        unique.setdefault((name, table), path)
+    return [(name, table, path) for (name, table), path in unique.items()]
+
+
+def warehouses_used(mapping: Mapping) -> list[tuple[str, KeyPath]]:
+    """(WarehouseCode, key path) for every warehouse the mapping names."""
+    rule = mapping.receipt.warehouse
+    used: list[tuple[str, KeyPath]] = [(code, ("candidates", "warehouses")) for code in mapping.candidates.warehouses]
+    if rule.code:
+        used.append((rule.code, ("receipt", "warehouse", "code")))
+    used += [(code, ("receipt", "warehouse", "by_item", item)) for item, code in rule.by_item.items()]
+    used += [(code, ("receipt", "warehouse", "by_item_group", str(g))) for g, code in rule.by_item_group.items()]
+    if mapping.receipt.reject_warehouse:
+        used.append((mapping.receipt.reject_warehouse, ("receipt", "reject_warehouse")))
+    return used
+
+
+def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | None = None) -> list[Problem]:
+    """Ask SAP whether the mapping's UDFs, warehouses and key field exist and work; SLError propagates."""
+    doc = read_yaml(path, display=str(path)) if path is not None else YamlDocument("<built-in default mapping>")
+    problems: list[Problem] = []
+
+    def add(where: KeyPath, message: str, fix: str) -> None:
+        problems.append(Problem(doc.file, doc.line_of(where), ".".join(where), message, fix))
+
+    rows = client.iter_collection(
+        "UserFieldsMD",
+        filter=odata.any_of("TableName", [ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE]),
+        select=["Name", "TableName", "Type"],
+    )
+    # UserFieldsMD.Name has no U_ prefix (service-layer.md §7).
+    existing = {(f"U_{row.get('Name')}", row.get("TableName")): row for row in rows}
+    for name, table, where in udfs_used(mapping):
+        row = existing.get((name, table))
+        if row is None:
+            elsewhere = sorted(t for n, t in existing if n == name)
+            fix = (f"it exists on {', '.join(elsewhere)} only; create it on {table}" if elsewhere
+                   else f"create the UDF {name[2:]} on table {table} (Tools > Customization Tools > User-Defined Fields)")
+            add(where, f"UDF {name} does not exist on {table}", fix)
+        elif where == ("idempotency", "key_field") and row.get("Type") not in TEXT_UDF_TYPES:
+            add(where, f"UDF {name} is of type {row.get('Type')}, the posting key is text",
+                "use an alphanumeric UDF (db_Alpha)")
+
+    warehouses = {row.get("WarehouseCode"): row for row in client.iter_collection(
+        "Warehouses", select=["WarehouseCode", "Inactive"])}
+    for code, where in warehouses_used(mapping):
+        row = warehouses.get(code)
+        if row is None:
+            add(where, f"warehouse {code!r} does not exist in SAP", "use an existing WarehouseCode (in quotes)")
+        elif row.get("Inactive") == "tYES":
+            add(where, f"warehouse {code!r} is inactive in SAP", "activate it in SAP or use another warehouse")
+
+    key_field = mapping.idempotency.key_field
+    try:
+        # Proves SAP lets us look a posting up by its key before re-posting (exactly-once rule 4).
+        next(iter(client.iter_pages("InventoryGenEntries", filter=odata.eq(key_field, "probe"),
+                                    select=["DocEntry"], top=1)), None)
+    except (SLQueryError, SLRequestError) as exc:
+        add(("idempotency", "key_field"), f"SAP refuses to filter InventoryGenEntries on {key_field}: "
+            f"{exc.sap_message or exc}", "use a receipt header UDF (OIGN) that exists, e.g. U_B1BF_Key")
+    return problems
+
+
+def run_check(path: Path | None, *, client: CollectionClient | None = None) -> tuple[int, str]:
+    """The CLI's ``mappings check [FILE] [--online]``: (exit code, text to print)."""
+    label = str(path) if path is not None else "the built-in default mapping"
+    if path is None:
+        mapping: Mapping | None = Mapping()
+        problems: list[Problem] = []
+    else:
+        mapping, problems = inspect_mapping(Path(path), display=str(path))
+    scope = "offline"
+    if client is not None and mapping is not None:
+        scope = "offline and online (against SAP)"
+        try:
+            problems += check_online(mapping, client, path=path)
+        except SLAuthError as exc:
+            return EXIT_AUTH, f"Checked {label} offline: {format_problems(problems)}\nOnline check failed: {exc}"
+        except SLError as exc:
+            return EXIT_SL_UNREACHABLE, f"Checked {label} offline: {format_problems(problems)}\nOnline check failed: {exc}"
+    elif client is not None:
+        scope = "offline (online skipped: fix the problems below first)"
+    text = f"Checked {label} {scope}.\n{format_problems(problems)}"
+    return (EXIT_PROBLEMS if problems else EXIT_OK), text
