@@ -51,12 +51,13 @@ def _fields_at(path: KeyPath, data: Any) -> set[str]:
     return {name for model in models for name in model.model_fields}
 
 
-def _all_key_paths(model: type[BaseModel] = Mapping, prefix: KeyPath = ()) -> list[KeyPath]:
+def all_key_paths(model: type[BaseModel] = Mapping, prefix: KeyPath = ()) -> list[KeyPath]:
+    """Every key path the schema knows (sections and leaves), e.g. ("receipt", "warehouse", "rule")."""
     paths: list[KeyPath] = []
     for name, info in model.model_fields.items():
         paths.append((*prefix, name))
         for sub in _models_in(info.annotation):
-            paths.extend(p for p in _all_key_paths(sub, (*prefix, name)) if p not in paths)
+            paths.extend(p for p in all_key_paths(sub, (*prefix, name)) if p not in paths)
     return paths
 
 
@@ -67,7 +68,7 @@ def _unknown_key(doc: YamlDocument, path: KeyPath) -> Problem:
     if close:
         fix = f"did you mean {close[0]!r}?"
     else:
-        paths = _all_key_paths()
+        paths = all_key_paths()
         elsewhere = [p for p in paths if p[-1] == key] or [
             p for p in paths if difflib.get_close_matches(key, [p[-1]], cutoff=0.8)
         ]
