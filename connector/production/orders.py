@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.errors import OrderError
+from connector.production.reasons import INVALID_ITEM_DATA, INVALID_ORDER_DATA, INVALID_QUANTITY
 
 # Enum members as the Service Layer spells them in responses (service-layer.md §4.4).
 RELEASED = "boposReleased"
@@ -76,6 +77,7 @@ class ComponentLine:
 
     @property
     def is_backflush(self) -> bool:
+        """SAP issues the line automatically when the receipt is posted (im_Backflush)."""
         return self.ProductionOrderIssueType == BACKFLUSH
 
 
@@ -131,7 +133,7 @@ class ItemMaster:
         return row.InStock if row else 0.0
 
 
-def _number(raw: Mapping[str, Any], name: str, *, where: str, reason: str = "INVALID_QUANTITY") -> float:
+def _number(raw: Mapping[str, Any], name: str, *, where: str, reason: str = INVALID_QUANTITY) -> float:
     value = raw.get(name)
     # bool is an int subclass; SAP never sends one for a quantity.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -149,7 +151,7 @@ def parse_line(raw: Mapping[str, Any], *, order_label: str) -> ComponentLine:
     """One ``ProductionOrderLines`` row; quantities must be numbers."""
     line_number = raw.get("LineNumber")
     if not isinstance(line_number, int) or isinstance(line_number, bool):
-        raise OrderError(f"{order_label}: a line has LineNumber {line_number!r}", reason_code="INVALID_ORDER_DATA")
+        raise OrderError(f"{order_label}: a line has LineNumber {line_number!r}", reason_code=INVALID_ORDER_DATA)
     where = f"{order_label} line {line_number}"
     item_type = raw.get("ItemType") or PIT_ITEM
     return ComponentLine(
@@ -168,14 +170,14 @@ def parse_order(raw: Mapping[str, Any]) -> ProductionOrder:
     """A ``ProductionOrders`` row → ``ProductionOrder``; ``OrderError`` names the bad property."""
     entry = raw.get("AbsoluteEntry")
     if not isinstance(entry, int) or isinstance(entry, bool):
-        raise OrderError(f"a production order has AbsoluteEntry {entry!r}", reason_code="INVALID_ORDER_DATA")
+        raise OrderError(f"a production order has AbsoluteEntry {entry!r}", reason_code=INVALID_ORDER_DATA)
     number = raw.get("DocumentNumber")
     label = f"production order {number if number is not None else '?'} (AbsoluteEntry {entry})"
     if not isinstance(number, int) or isinstance(number, bool):
-        raise OrderError(f"{label}: DocumentNumber is {number!r}", reason_code="INVALID_ORDER_DATA")
+        raise OrderError(f"{label}: DocumentNumber is {number!r}", reason_code=INVALID_ORDER_DATA)
     lines_raw = raw.get("ProductionOrderLines") or []
     if not isinstance(lines_raw, list):
-        raise OrderError(f"{label}: ProductionOrderLines is not a list", reason_code="INVALID_ORDER_DATA")
+        raise OrderError(f"{label}: ProductionOrderLines is not a list", reason_code=INVALID_ORDER_DATA)
     return ProductionOrder(
         AbsoluteEntry=entry,
         DocumentNumber=number,
@@ -201,9 +203,9 @@ def parse_item(raw: Mapping[str, Any]) -> ItemMaster:
         where = f"item {raw.get('ItemCode')} warehouse {code}"
         rows[code] = WarehouseStock(
             WarehouseCode=code,
-            InStock=_number(row, "InStock", where=where, reason="INVALID_ITEM_DATA"),
-            Committed=_number(row, "Committed", where=where, reason="INVALID_ITEM_DATA"),
-            Ordered=_number(row, "Ordered", where=where, reason="INVALID_ITEM_DATA"),
+            InStock=_number(row, "InStock", where=where, reason=INVALID_ITEM_DATA),
+            Committed=_number(row, "Committed", where=where, reason=INVALID_ITEM_DATA),
+            Ordered=_number(row, "Ordered", where=where, reason=INVALID_ITEM_DATA),
         )
     group = raw.get("ItemsGroupCode")
     return ItemMaster(
