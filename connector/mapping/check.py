@@ -79,11 +79,16 @@ def udfs_used(mapping: Mapping) -> list[tuple[str, str, KeyPath]]:
 def warehouses_used(mapping: Mapping) -> list[tuple[str, KeyPath]]:
     """(WarehouseCode, key path) for every warehouse the mapping names."""
     rule = mapping.receipt.warehouse
-    used: list[tuple[str, KeyPath]] = [(code, ("candidates", "warehouses")) for code in mapping.candidates.warehouses]
+    used: list[tuple[str, KeyPath]] = [
+        (code, ("candidates", "warehouses")) for code in mapping.candidates.warehouses
+    ]
     if rule.code:
         used.append((rule.code, ("receipt", "warehouse", "code")))
     used += [(code, ("receipt", "warehouse", "by_item", item)) for item, code in rule.by_item.items()]
-    used += [(code, ("receipt", "warehouse", "by_item_group", str(g))) for g, code in rule.by_item_group.items()]
+    used += [
+        (code, ("receipt", "warehouse", "by_item_group", str(group)))
+        for group, code in rule.by_item_group.items()
+    ]
     if mapping.receipt.reject_warehouse:
         used.append((mapping.receipt.reject_warehouse, ("receipt", "reject_warehouse")))
     return used
@@ -91,7 +96,10 @@ def warehouses_used(mapping: Mapping) -> list[tuple[str, KeyPath]]:
 
 def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | None = None) -> list[Problem]:
     """Ask SAP whether the mapping's UDFs, warehouses and key field exist and work; SLError propagates."""
-    doc = read_yaml(path, display=str(path)) if path is not None else YamlDocument("<built-in default mapping>")
+    if path is not None:
+        doc = read_yaml(path, display=str(path))  # only for the line numbers of the keys named below
+    else:
+        doc = YamlDocument("<built-in default mapping>")
     problems: list[Problem] = []
 
     def add(where: KeyPath, message: str, fix: str) -> None:
@@ -108,8 +116,11 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
         row = existing.get((name, table))
         if row is None:
             elsewhere = sorted(t for n, t in existing if n == name)
-            fix = (f"it exists on {', '.join(elsewhere)} only; create it on {table}" if elsewhere
-                   else f"create the UDF {name[2:]} on table {table} (Tools > Customization Tools > User-Defined Fields)")
+            fix = (
+                f"it exists on {', '.join(elsewhere)} only; create it on {table}" if elsewhere
+                else f"create the UDF {name[2:]} on table {table} "
+                "(Tools > Customization Tools > User-Defined Fields)"
+            )
             add(where, f"UDF {name} does not exist on {table}", fix)
         elif where == ("idempotency", "key_field") and row.get("Type") not in TEXT_UDF_TYPES:
             add(where, f"UDF {name} is of type {row.get('Type')}, the posting key is text",
@@ -120,9 +131,11 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
     for code, where in warehouses_used(mapping):
         row = warehouses.get(code)
         if row is None:
-            add(where, f"warehouse {code!r} does not exist in SAP", "use an existing WarehouseCode (in quotes)")
+            add(where, f"warehouse {code!r} does not exist in SAP",
+                "use an existing WarehouseCode (in quotes)")
         elif row.get("Inactive") == "tYES":
-            add(where, f"warehouse {code!r} is inactive in SAP", "activate it in SAP or use another warehouse")
+            add(where, f"warehouse {code!r} is inactive in SAP",
+                "activate it in SAP or use another warehouse")
 
     key_field = mapping.idempotency.key_field
     try:
@@ -148,10 +161,9 @@ def run_check(path: Path | None, *, client: CollectionClient | None = None) -> t
         scope = "offline and online (against SAP)"
         try:
             problems += check_online(mapping, client, path=path)
-        except SLAuthError as exc:
-            return EXIT_AUTH, f"Checked {label} offline: {format_problems(problems)}\nOnline check failed: {exc}"
         except SLError as exc:
-            return EXIT_SL_UNREACHABLE, f"Checked {label} offline: {format_problems(problems)}\nOnline check failed: {exc}"
+            code = EXIT_AUTH if isinstance(exc, SLAuthError) else EXIT_SL_UNREACHABLE
+            return code, f"Checked {label} offline: {format_problems(problems)}\nOnline check failed: {exc}"
     elif client is not None:
         scope = "offline (online skipped: fix the problems below first)"
     text = f"Checked {label} {scope}.\n{format_problems(problems)}"

@@ -44,9 +44,13 @@ def _fields_at(path: KeyPath, data: Any) -> set[str]:
     models: list[type[BaseModel]] = [Mapping]
     for key in path:
         data = data.get(key) if isinstance(data, dict) else None
-        found = [m for model in models if key in model.model_fields for m in _models_in(model.model_fields[key].annotation)]
+        found = [
+            m for model in models if key in model.model_fields
+            for m in _models_in(model.model_fields[key].annotation)
+        ]
         source = data.get("source") if isinstance(data, dict) else None
-        chosen = [m for m in found if "source" in m.model_fields and m.model_fields["source"].default == source]
+        # The quantities union: follow the variant named by `source`, as pydantic does.
+        chosen = [m for m in found if m.model_fields.get("source") and m.model_fields["source"].default == source]
         models = chosen or found
     return {name for model in models for name in model.model_fields}
 
@@ -112,7 +116,8 @@ def _translate(doc: YamlDocument, error: Any) -> Problem | None:
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         quantities = doc.data.get("quantities") if isinstance(doc.data, dict) else None
-        if path == ("quantities", "rejected_field") and isinstance(quantities, dict) and quantities.get("source") == "ready_flag":
+        ready_flag = isinstance(quantities, dict) and quantities.get("source") == "ready_flag"
+        if path == ("quantities", "rejected_field") and ready_flag:
             return None  # told better by combination_problems
         return _unknown_key(doc, path)
     if kind == "literal_error":
@@ -121,10 +126,12 @@ def _translate(doc: YamlDocument, error: Any) -> Problem | None:
         allowed = [a.strip().strip("'") for a in ctx.get("expected", "").replace(" or ", ", ").split(",")]
         close = difflib.get_close_matches(str(got), allowed, n=1, cutoff=0.6)
         fix = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(allowed)}"
-        return Problem(doc.file, line, key, f"{got!r} is not allowed here (allowed: {', '.join(allowed)})", fix)
+        return Problem(doc.file, line, key, f"{got!r} is not allowed here (allowed: {', '.join(allowed)})",
+                       fix)
     if kind == "union_tag_invalid":
         return Problem(doc.file, doc.line_of((*path, "source")) or line, f"{key}.source",
-                       f"{ctx.get('tag')!r} is not a quantity source", f"use one of: {ctx.get('expected_tags')}")
+                       f"{ctx.get('tag')!r} is not a quantity source",
+                       f"use one of: {ctx.get('expected_tags')}")
     if kind == "union_tag_not_found":
         return Problem(doc.file, line, f"{key}.source", "the quantity source is missing",
                        "add 'source: confirmed_fields' or 'source: ready_flag' to this section")
@@ -140,7 +147,8 @@ def _translate(doc: YamlDocument, error: Any) -> Problem | None:
             path = (*path, name)
         key, line = ".".join(path), doc.line_of(path) or 1
         if not fix and "is not a UDF name" in message:
-            fix = f"write it as 'U_{path[-1]}' if that is the UDF's name" if table else "write the name with its U_ prefix"
+            fix = (f"write it as 'U_{path[-1]}' if that is the UDF's name" if table
+                   else "write the name with its U_ prefix")
         return Problem(doc.file, line, key, message, fix or "see this key in mappings/README.md")
     if kind in _TYPE_WORDS:
         fix = _quote_hint(doc, path) if kind == "string_type" else ""
@@ -148,7 +156,8 @@ def _translate(doc: YamlDocument, error: Any) -> Problem | None:
         return Problem(doc.file, line, key, f"must be {word.split(',')[0]}, got {error.get('input')!r}",
                        fix or f"write {word}")
     message = str(error["msg"]).replace("Input should be", "must be")
-    return Problem(doc.file, line, key, f"{message}, got {error.get('input')!r}", "see this key in mappings/README.md")
+    return Problem(doc.file, line, key, f"{message}, got {error.get('input')!r}",
+                   "see this key in mappings/README.md")
 
 
 def inspect_mapping(path: Path, *, display: str | None = None) -> tuple[Mapping | None, list[Problem]]:
@@ -189,7 +198,8 @@ def order_fields_used(mapping: Mapping) -> set[str]:
             used.add(source.rejected_field)
     else:
         used.add(source.ready_field)
-    used |= {"order_due_date": {"DueDate"}, "order_posting_date": {"PostingDate"}}.get(mapping.receipt.doc_date, set())
+    dates = {"order_due_date": {"DueDate"}, "order_posting_date": {"PostingDate"}}
+    used |= dates.get(mapping.receipt.doc_date, set())
     if mapping.receipt.warehouse.rule == "order" or mapping.receipt.warehouse.rule.startswith("by_"):
         used.add("Warehouse")  # the rule itself or its fallback
     for _path, template in iter_templates(mapping.model_dump()):

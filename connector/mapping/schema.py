@@ -25,41 +25,73 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("Mapping", "version"): "Format version of this file. Always 1.",
     ("Mapping", "description"): "Free text shown in logs and in `b1-backflush explain`.",
     ("Mapping", "candidates"): "Which released production orders are looked at.",
-    ("Mapping", "quantities"): "Where the quantity to receive comes from: source confirmed_fields or ready_flag.",
+    ("Mapping", "quantities"): (
+        "Where the quantity to receive comes from: source confirmed_fields or ready_flag."
+    ),
     ("Mapping", "receipt"): "The Receipt from Production document (InventoryGenEntries) to post.",
-    ("Mapping", "finished_good"): "Batch and serial numbers for the product; null = orders needing them are held.",
+    ("Mapping", "finished_good"): (
+        "Batch and serial numbers for the product; null = orders needing them are held."
+    ),
     ("Mapping", "idempotency"): "Where the connector writes its posting key, so nothing is posted twice.",
     ("Mapping", "policies"): "How strict the checks are (block, warn, off).",
-    ("Mapping", "after_full_receipt"): "nothing, or close_order: close the production order once all is received.",
-    ("Candidates", "extra_filter"): "Extra OData condition on ProductionOrders, e.g. U_Line eq 'A'. Text in single quotes.",
+    ("Mapping", "after_full_receipt"): (
+        "nothing, or close_order: close the production order once all is received."
+    ),
+    ("Candidates", "extra_filter"): (
+        "Extra OData condition on ProductionOrders, e.g. U_Line eq 'A'. Text in single quotes."
+    ),
     ("Candidates", "series"): "Only these document Series numbers; empty = all.",
     ("Candidates", "warehouses"): "Only orders whose header Warehouse is one of these codes; empty = all.",
     ("Candidates", "item_groups"): "Only products of these ItemsGroupCode numbers; empty = all.",
-    ("Candidates", "order_types"): "bopotStandard and/or bopotSpecial. Disassembly orders are never received.",
-    ("ConfirmedFieldsSource", "source"): "confirmed_fields: receive what the shop floor confirmed on order UDFs.",
-    ("ConfirmedFieldsSource", "confirmed_field"): "Order UDF with the cumulative good quantity confirmed (e.g. U_ConfirmedQty).",
-    ("ConfirmedFieldsSource", "rejected_field"): "Order UDF with the cumulative rejected quantity; null = no rejects.",
-    ("ReadyFlagSource", "source"): "ready_flag: when the flag has ready_value, receive all that is still open.",
+    ("Candidates", "order_types"): (
+        "bopotStandard and/or bopotSpecial. Disassembly orders are never received."
+    ),
+    ("ConfirmedFieldsSource", "source"): (
+        "confirmed_fields: receive what the shop floor confirmed on order UDFs."
+    ),
+    ("ConfirmedFieldsSource", "confirmed_field"): (
+        "Order UDF with the cumulative good quantity confirmed (e.g. U_ConfirmedQty)."
+    ),
+    ("ConfirmedFieldsSource", "rejected_field"): (
+        "Order UDF with the cumulative rejected quantity; null = no rejects."
+    ),
+    ("ReadyFlagSource", "source"): (
+        "ready_flag: when the flag has ready_value, receive all that is still open."
+    ),
     ("ReadyFlagSource", "ready_field"): "Order UDF holding the flag (e.g. U_ReadyToReceive).",
     ("ReadyFlagSource", "ready_value"): "The flag value meaning 'ready' (e.g. Y).",
     ("ReceiptRule", "doc_date"): "Posting date of the receipt: today, order_due_date or order_posting_date.",
-    ("ReceiptRule", "comments"): "Template for Comments, e.g. 'Receipt from production order {DocumentNumber}'.",
+    ("ReceiptRule", "comments"): (
+        "Template for Comments, e.g. 'Receipt from production order {DocumentNumber}'."
+    ),
     ("ReceiptRule", "journal_memo"): "Template for JournalMemo.",
-    ("ReceiptRule", "reference2"): "Template for Reference2 (11 characters at most once filled in); null = empty.",
+    ("ReceiptRule", "reference2"): (
+        "Template for Reference2 (11 characters at most once filled in); null = empty."
+    ),
     ("ReceiptRule", "header_udfs"): "Receipt header UDFs (OIGN): U_Name: constant or template.",
     ("ReceiptRule", "line_udfs"): "Receipt line UDFs (IGN1) on every line: U_Name: constant or template.",
     ("ReceiptRule", "warehouse"): "Where the finished good is received.",
-    ("ReceiptRule", "reject_warehouse"): "Warehouse for the rejected quantity; null = same as the good quantity.",
-    ("WarehouseRule", "rule"): "order (the order's Warehouse), constant (code), by_item or by_item_group (tables).",
+    ("ReceiptRule", "reject_warehouse"): (
+        "Warehouse for the rejected quantity; null = same as the good quantity."
+    ),
+    ("WarehouseRule", "rule"): (
+        "order (the order's Warehouse), constant (code), by_item or by_item_group (tables)."
+    ),
     ("WarehouseRule", "code"): "Warehouse code for rule: constant, in quotes (e.g. '01').",
-    ("WarehouseRule", "by_item"): "ItemCode: WarehouseCode, for rule: by_item. Unlisted items use the order's warehouse.",
-    ("WarehouseRule", "by_item_group"): "ItemsGroupCode: WarehouseCode, for rule: by_item_group. Unlisted groups use the order's warehouse.",
+    ("WarehouseRule", "by_item"): (
+        "ItemCode: WarehouseCode, for rule: by_item. Unlisted items use the order's warehouse."
+    ),
+    ("WarehouseRule", "by_item_group"): (
+        "ItemsGroupCode: WarehouseCode, for rule: by_item_group. Unlisted groups use the order's warehouse."
+    ),
     ("FinishedGoodRule", "batch"): "Batch rule for batch-managed products; null = such orders are held.",
     ("FinishedGoodRule", "serial"): "Serial rule for serial-managed products; null = such orders are held.",
     ("BatchRule", "number"): "Template of the batch number, e.g. '{DocumentNumber}-{today:%Y%m%d}'.",
     ("BatchRule", "shelf_life_days"): "ExpiryDate = posting date + this many days; null = no expiry date.",
     ("SerialRule", "number"): "Template of each serial number; must contain {serial} (1, 2, ... per order).",
-    ("IdempotencyRule", "key_field"): "Receipt header UDF (OIGN) that carries the posting key, e.g. U_B1BF_Key.",
+    ("IdempotencyRule", "key_field"): (
+        "Receipt header UDF (OIGN) that carries the posting key, e.g. U_B1BF_Key."
+    ),
     ("Policies", "manual_issue"): "Components with manual issue that are not fully issued.",
     ("Policies", "stock"): "Not enough component stock for the backflush.",
     ("Policies", "over_receipt"): "Completed + rejected beyond PlannedQuantity.",

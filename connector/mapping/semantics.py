@@ -115,10 +115,12 @@ def combination_problems(doc: YamlDocument) -> list[Problem]:
             add(("quantities", "rejected_field"), "rejected_field is the same UDF as confirmed_field",
                 "use a separate UDF for rejected quantities, or rejected_field: null")
     rejects_possible = source != "ready_flag" and not (
-        isinstance(quantities, dict) and "rejected_field" in quantities and quantities["rejected_field"] is None
+        isinstance(quantities, dict) and "rejected_field" in quantities
+        and quantities["rejected_field"] is None
     )
     if _get(data, ("receipt", "reject_warehouse")) is not None and not rejects_possible:
-        add(("receipt", "reject_warehouse"), "reject_warehouse is set but this mapping never receives rejected quantities",
+        add(("receipt", "reject_warehouse"),
+            "reject_warehouse is set but this mapping never receives rejected quantities",
             "remove reject_warehouse, or set quantities.rejected_field (source: confirmed_fields)")
 
     warehouse = _get(data, ("receipt", "warehouse"))
@@ -134,5 +136,6 @@ def combination_problems(doc: YamlDocument) -> list[Problem]:
         problem = filter_problem(extra)
         if problem:
             add(("candidates", "extra_filter"), f"not a valid OData filter: {problem}",
-                "write an OData condition such as U_Line eq 'A' (text in single quotes, '' for a quote inside)")
+                "write an OData condition such as U_Line eq 'A' "
+                "(text in single quotes, '' for a quote inside)")
     return problems

@@ -1,17 +1,18 @@
 """Template strings in mapping files: ``"{DocumentNumber}-{today:%Y%m%d}"``, ``"{left(ItemNo, 8)}"``.
 
-A consultant's template is data, never code: it is read by the small tokenizer below, not by
-``eval`` and not by ``str.format`` (which would allow ``{x.__class__}``-style attribute and index
-access). Syntax:
+A consultant's template is data, never code: it is read by the small tokenizer in
+:mod:`connector.mapping.template_syntax`, not by ``eval`` and not by ``str.format`` (which would
+allow ``{x.__class__}``-style attribute and index access). Syntax:
 
 * ``{Field}``: the value of a field (see :data:`ORDER_FIELDS` and :data:`EXTRA_FIELDS`, or any
   ``U_*`` UDF). A missing or empty value renders as ``""``.
-* ``{Field:spec}``: a Python format spec for numbers and text (``{serial:04d}``, ``{PlannedQuantity:.2f}``,
-  ``{ItemNo:>10}``) or an strftime pattern for dates (``{today:%Y%m%d}``, ``{DueDate:%y%m%d}``).
+* ``{Field:spec}``: a Python format spec for numbers and text (``{serial:04d}``,
+  ``{PlannedQuantity:.2f}``, ``{ItemNo:>10}``) or an strftime pattern for dates
+  (``{today:%Y%m%d}``, ``{DueDate:%y%m%d}``).
 * ``{{`` and ``}}``: literal braces.
 * Functions (:data:`FUNCTIONS`): ``upper(x)``, ``lower(x)``, ``left(x, n)``, ``right(x, n)``,
   ``trim(x)``, ``replace(x, 'old', 'new')``. Arguments are fields, nested functions, integers or
-  single-quoted text (``''`` inside quotes is one quote). A format spec applies to the function's result.
+  single-quoted text (``''`` inside quotes is one quote). A format spec applies to the result.
 """
 
 from __future__ import annotations
@@ -19,10 +20,26 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from connector.mapping.template_syntax import (
+    Call,
+    Field,
+    Literal,
+    Node,
+    Placeholder,
+    TemplateError,
+    Text,
+    parse_template,
+    walk,
+)
+
+__all__ = [
+    "ALLOWED_FIELDS", "EXTRA_FIELDS", "FUNCTIONS", "ORDER_FIELDS", "SERIAL_FIELD", "TemplateError",
+    "is_allowed_field", "parse_template", "render_template", "template_fields", "validate_template",
+]
 
 #: Scalar properties of the SL v2 entity type ``ProductionOrder`` (sl-metadata/metadata.json), in
 #: metadata order. Collections (ProductionOrderLines, ...) cannot be rendered and are left out.
@@ -55,8 +72,6 @@ SERIAL_FIELD = "serial"
 ALLOWED_FIELDS: frozenset[str] = ORDER_FIELDS | EXTRA_FIELDS
 
 _UDF = re.compile(r"^U_[A-Za-z0-9_]{1,50}$")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_INT = re.compile(r"-?[0-9]+")
 # The standard format-spec mini-language, without nested fields: [[fill]align][sign][z][#][0][width]
 # [grouping][.precision][type]. Anything else is refused before format() ever sees it.
 _NUMBER_SPEC = re.compile(
@@ -68,40 +83,7 @@ _STRFTIME = re.compile(r"%(.)")
 _STRFTIME_OK = set("aAbBdHIjmMpSUwWyYzZ%")
 #: Widths and lengths beyond this are refused: no SAP text field is longer, and it caps memory.
 MAX_WIDTH = 254
-
-
-class TemplateError(ValueError):
-    """A template cannot be parsed or rendered; the message names the template and the problem."""
-
-
-@dataclass(frozen=True)
-class _Text:
-    text: str
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str
-
-
-@dataclass(frozen=True)
-class _Literal:
-    value: str | int
-
-
-@dataclass(frozen=True)
-class _Call:
-    function: str
-    args: tuple[_Node, ...]
-
-
-_Node = _Field | _Literal | _Call
-
-
-@dataclass(frozen=True)
-class _Placeholder:
-    expr: _Node
-    spec: str | None
+_WHOLE_NUMBER_TYPES = {"d", "n", "x", "X", "o", "b", "c"}
 
 
 def _text_arg(value: Any) -> str:
@@ -116,6 +98,11 @@ def _int_arg(value: Any, function: str) -> int:
     return value
 
 
+def _replace(text: Any, old: Any, new: Any) -> str:
+    # An empty 'old' would insert 'new' between every character: treat it as "nothing to replace".
+    return _text_arg(text).replace(_text_arg(old), _text_arg(new)) if old else _text_arg(text)
+
+
 def _right(text: Any, n: Any) -> str:
     count = _int_arg(n, "right")
     return _text_arg(text)[-count:] if count else ""
@@ -128,143 +115,8 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., str]]] = {
     "trim": (1, lambda x: _text_arg(x).strip()),
     "left": (2, lambda x, n: _text_arg(x)[: _int_arg(n, "left")]),
     "right": (2, _right),
-    "replace": (3, lambda x, old, new: _text_arg(x).replace(_text_arg(old), _text_arg(new)) if old else _text_arg(x)),
+    "replace": (3, _replace),
 }
-
-
-class _Parser:
-    """Reads one placeholder's expression: NAME | NAME '(' arg {',' arg} ')' | INT | 'text'."""
-
-    def __init__(self, source: str, template: str) -> None:
-        self.source = source
-        self.template = template
-        self.pos = 0
-
-    def fail(self, what: str) -> TemplateError:
-        return TemplateError(f"template {self.template!r}: {what} in {{{self.source}}}")
-
-    def skip_spaces(self) -> None:
-        while self.pos < len(self.source) and self.source[self.pos] == " ":
-            self.pos += 1
-
-    def parse(self) -> _Node:
-        node = self.expr()
-        self.skip_spaces()
-        if self.pos != len(self.source):
-            rest = self.source[self.pos :]
-            if rest.startswith((".", "[")):
-                raise self.fail(f"attribute or index access ({rest!r}) is not allowed")
-            raise self.fail(f"unexpected {rest!r}")
-        return node
-
-    def expr(self) -> _Node:
-        self.skip_spaces()
-        if self.pos >= len(self.source):
-            raise self.fail("a field name is missing")
-        char = self.source[self.pos]
-        if char == "'":
-            return self.quoted()
-        match = _INT.match(self.source, self.pos)
-        if match:
-            self.pos = match.end()
-            return _Literal(int(match.group()))
-        match = _NAME.match(self.source, self.pos)
-        if not match:
-            raise self.fail(f"unexpected {self.source[self.pos:]!r} (expected a field name)")
-        self.pos = match.end()
-        self.skip_spaces()
-        if self.pos < len(self.source) and self.source[self.pos] == "(":
-            self.pos += 1
-            return _Call(match.group(), self.arguments())
-        return _Field(match.group())
-
-    def arguments(self) -> tuple[_Node, ...]:
-        args: list[_Node] = []
-        self.skip_spaces()
-        if self.source[self.pos : self.pos + 1] == ")":
-            self.pos += 1
-            return ()
-        while True:
-            args.append(self.expr())
-            self.skip_spaces()
-            nxt = self.source[self.pos : self.pos + 1]
-            self.pos += 1
-            if nxt == ")":
-                return tuple(args)
-            if nxt != ",":
-                raise self.fail("a ')' is missing")
-
-    def quoted(self) -> _Literal:
-        out: list[str] = []
-        self.pos += 1
-        while self.pos < len(self.source):
-            char = self.source[self.pos]
-            self.pos += 1
-            if char == "'":
-                if self.source[self.pos : self.pos + 1] == "'":
-                    out.append("'")
-                    self.pos += 1
-                    continue
-                return _Literal("".join(out))
-            out.append(char)
-        raise self.fail("a closing quote is missing")
-
-
-def _split_placeholder(body: str) -> tuple[str, str | None]:
-    """Split ``expr:spec`` at the first colon outside quotes and parentheses."""
-    depth = 0
-    quoted = False
-    for index, char in enumerate(body):
-        if char == "'":
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-        elif not quoted and depth == 0 and char == ":":
-            return body[:index], body[index + 1 :]
-    return body, None
-
-
-def parse_template(template: str) -> list[_Text | _Placeholder]:
-    """Tokenize a template into text and placeholders; raise :class:`TemplateError` on bad syntax."""
-    parts: list[_Text | _Placeholder] = []
-    text: list[str] = []
-    pos = 0
-    while pos < len(template):
-        char = template[pos]
-        if char in "{}" and template[pos + 1 : pos + 2] == char:
-            text.append(char)
-            pos += 2
-            continue
-        if char == "}":
-            raise TemplateError(f"template {template!r}: a single '}}' at position {pos + 1}; write '}}}}' for a literal brace")
-        if char != "{":
-            text.append(char)
-            pos += 1
-            continue
-        end = template.find("}", pos + 1)
-        nested = template.find("{", pos + 1)
-        if end == -1 or (nested != -1 and nested < end):
-            raise TemplateError(
-                f"template {template!r}: the '{{' at position {pos + 1} is not closed; write '{{{{' for a literal brace"
-            )
-        if text:
-            parts.append(_Text("".join(text)))
-            text = []
-        body = template[pos + 1 : end]
-        source, spec = _split_placeholder(body)
-        parts.append(_Placeholder(_Parser(source.strip(), template).parse(), spec))
-        pos = end + 1
-    if text:
-        parts.append(_Text("".join(text)))
-    return parts
-
-
-def _walk(node: _Node) -> list[_Node]:
-    if isinstance(node, _Call):
-        return [node, *(inner for arg in node.args for inner in _walk(arg))]
-    return [node]
 
 
 def template_fields(template: str) -> set[str]:
@@ -272,9 +124,9 @@ def template_fields(template: str) -> set[str]:
     return {
         node.name
         for part in parse_template(template)
-        if isinstance(part, _Placeholder)
-        for node in _walk(part.expr)
-        if isinstance(node, _Field)
+        if isinstance(part, Placeholder)
+        for node in walk(part.expr)
+        if isinstance(node, Field)
     }
 
 
@@ -299,24 +151,26 @@ def validate_template(
         return [str(exc)]
     problems: list[str] = []
     for part in parts:
-        if not isinstance(part, _Placeholder):
+        if not isinstance(part, Placeholder):
             continue
-        if isinstance(part.expr, _Literal):
-            problems.append(f"{{{part.expr.value!r}}} must name a field or a function; write text outside braces")
-        for node in _walk(part.expr):
-            if isinstance(node, _Field) and not is_allowed_field(node.name, allowed):
+        if isinstance(part.expr, Literal):
+            problems.append(
+                f"{{{part.expr.value!r}}} must name a field or a function; write text outside braces"
+            )
+        for node in walk(part.expr):
+            if isinstance(node, Field) and not is_allowed_field(node.name, allowed):
                 hint = _suggest(node.name, allowed | {SERIAL_FIELD} if node.name != SERIAL_FIELD else allowed)
                 if node.name == SERIAL_FIELD:
                     problems.append("{serial} is only allowed in finished_good.serial.number")
                 else:
                     problems.append(f"unknown field {node.name!r}{hint}")
-            elif isinstance(node, _Call):
+            elif isinstance(node, Call):
                 if node.function not in FUNCTIONS:
-                    problems.append(f"unknown function {node.function}(){_suggest(node.function, set(FUNCTIONS))}")
+                    hint = _suggest(node.function, set(FUNCTIONS))
+                    problems.append(f"unknown function {node.function}(){hint}")
                 elif len(node.args) != FUNCTIONS[node.function][0]:
-                    problems.append(
-                        f"{node.function}() takes {FUNCTIONS[node.function][0]} argument(s), got {len(node.args)}"
-                    )
+                    arity = FUNCTIONS[node.function][0]
+                    problems.append(f"{node.function}() takes {arity} argument(s), got {len(node.args)}")
         if part.spec is not None:
             problem = _spec_problem(part.spec)
             if problem:
@@ -375,16 +229,20 @@ def _apply_spec(value: Any, spec: str, template: str) -> str:
     if "%" in spec:
         moment = _as_date(value)
         if moment is None:
-            raise TemplateError(f"template {template!r}: date format {spec!r} used on a value that is not a date: {value!r}")
+            raise TemplateError(
+                f"template {template!r}: date format {spec!r} used on a value that is not a date: {value!r}"
+            )
         return moment.strftime(spec)
-    if isinstance(value, float) and value.is_integer() and spec[-1:] in {"d", "n", "x", "X", "o", "b", "c"}:
+    if isinstance(value, float) and value.is_integer() and spec[-1:] in _WHOLE_NUMBER_TYPES:
         value = int(value)
     elif isinstance(value, str) and spec[-1:] not in {"", "s"}:
         # Numeric UDFs can arrive as text from some SL versions; read them as numbers for numeric formats.
         try:
-            value = int(value) if spec[-1:] in {"d", "n", "x", "X", "o", "b", "c"} else Decimal(value)
+            value = int(value) if spec[-1:] in _WHOLE_NUMBER_TYPES else Decimal(value)
         except (ValueError, ArithmeticError):
-            raise TemplateError(f"template {template!r}: format {spec!r} needs a number, got {value!r}") from None
+            raise TemplateError(
+                f"template {template!r}: format {spec!r} needs a number, got {value!r}"
+            ) from None
     elif isinstance(value, date):
         value = _plain(value)
     try:
@@ -392,19 +250,23 @@ def _apply_spec(value: Any, spec: str, template: str) -> str:
         # attribute or index lookup is possible, and the spec was checked against the grammar above.
         return format(value, spec)
     except (ValueError, TypeError) as exc:
-        raise TemplateError(f"template {template!r}: format {spec!r} cannot be applied to {value!r} ({exc})") from None
+        raise TemplateError(
+            f"template {template!r}: format {spec!r} cannot be applied to {value!r} ({exc})"
+        ) from None
 
 
-def _evaluate(node: _Node, values: Mapping[str, Any], template: str) -> Any:
-    if isinstance(node, _Literal):
+def _evaluate(node: Node, values: Mapping[str, Any], template: str) -> Any:
+    if isinstance(node, Literal):
         return node.value
-    if isinstance(node, _Field):
+    if isinstance(node, Field):
         return values.get(node.name)
     if node.function not in FUNCTIONS:
         raise TemplateError(f"template {template!r}: unknown function {node.function}()")
     arity, function = FUNCTIONS[node.function]
     if len(node.args) != arity:
-        raise TemplateError(f"template {template!r}: {node.function}() takes {arity} argument(s), got {len(node.args)}")
+        raise TemplateError(
+            f"template {template!r}: {node.function}() takes {arity} argument(s), got {len(node.args)}"
+        )
     return function(*(_evaluate(arg, values, template) for arg in node.args))
 
 
@@ -412,7 +274,7 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
     """Render a template with ``values`` (missing/None → ""); raise :class:`TemplateError` if it cannot."""
     out: list[str] = []
     for part in parse_template(template):
-        if isinstance(part, _Text):
+        if isinstance(part, Text):
             out.append(part.text)
             continue
         try:

@@ -72,7 +72,8 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> Problem:
                        "indent with spaces only (2 per level), never tabs")
     context = getattr(exc, "context", None)
     message = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
-    return Problem(file, line, "", message, "check the indentation and that every 'key: value' has a space after ':'")
+    return Problem(file, line, "", message,
+                   "check the indentation and that every 'key: value' has a space after ':'")
 
 
 def _short_tag(tag: str) -> str:
@@ -82,7 +83,8 @@ def _short_tag(tag: str) -> str:
 def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> None:
     if node.tag not in SAFE_TAGS:
         doc.problems.append(Problem(
-            doc.file, node.start_mark.line + 1, ".".join(path), f"YAML tag {_short_tag(node.tag)!r} is not allowed",
+            doc.file, node.start_mark.line + 1, ".".join(path),
+            f"YAML tag {_short_tag(node.tag)!r} is not allowed",
             "write plain values only (text, numbers, true/false, lists, key: value); remove the '!' tag",
         ))
         return
@@ -100,7 +102,8 @@ def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> None:
                                             "write keys as plain text, e.g. warehouse:"))
                 continue
             if key_node.tag == _STD + "merge":
-                doc.problems.append(Problem(doc.file, line, ".".join(path), "YAML merge keys (<<) are not supported",
+                doc.problems.append(Problem(doc.file, line, ".".join(path),
+                                            "YAML merge keys (<<) are not supported",
                                             "write the keys out in full"))
                 continue
             key = key_node.value
@@ -121,8 +124,10 @@ def read_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        doc.problems.append(Problem(doc.file, None, "", f"cannot read the file ({exc.__class__.__name__}: {exc})",
-                                    "check the path in B1_MAPPING and that the file is saved as UTF-8"))
+        doc.problems.append(Problem(
+            doc.file, None, "", f"cannot read the file ({exc.__class__.__name__}: {exc})",
+            "check the path in B1_MAPPING and that the file is saved as UTF-8",
+        ))
         return doc
     loader = MappingYamlLoader(text)
     try:
@@ -132,9 +137,11 @@ def read_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
                                         "start from a copy of mappings/default.yaml (at least 'version: 1')"))
             return doc
         if not isinstance(root, MappingNode):
-            doc.problems.append(Problem(doc.file, root.start_mark.line + 1, "",
-                                        "the top level must be 'key: value' sections (this file is a list or a single value)",
-                                        "start from a copy of mappings/default.yaml"))
+            doc.problems.append(Problem(
+                doc.file, root.start_mark.line + 1, "",
+                "the top level must be 'key: value' sections (this file is a list or a single value)",
+                "start from a copy of mappings/default.yaml",
+            ))
             return doc
         _walk(doc, root, ())
         unsafe = any(p.message.startswith(("YAML tag", "a key must")) for p in doc.problems)
