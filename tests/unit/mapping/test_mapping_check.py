@@ -45,8 +45,12 @@ DEMO_WAREHOUSES = [{"WarehouseCode": c, "Inactive": "tNO"} for c in ("01", "02",
 class FakeClient:
     """Answers the three collections the online check reads, and records the calls."""
 
-    def __init__(self, udfs: list[dict[str, Any]] = DEMO_UDFS, warehouses: list[dict[str, Any]] = DEMO_WAREHOUSES,
-                 key_error: Exception | None = None) -> None:
+    def __init__(
+        self,
+        udfs: list[dict[str, Any]] = DEMO_UDFS,
+        warehouses: list[dict[str, Any]] = DEMO_WAREHOUSES,
+        key_error: Exception | None = None,
+    ) -> None:
         self.udfs, self.warehouses, self.key_error = udfs, warehouses, key_error
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
@@ -93,7 +97,9 @@ def test_check_online_udf_on_wrong_table() -> None:
 def test_check_online_extra_filter_udf_must_exist_on_orders() -> None:
     udfs = [u for u in DEMO_UDFS if u["Name"] != "Line"]
     problems = check_online(load_mapping(READY), FakeClient(udfs=udfs), path=READY)
-    assert [(p.key, p.message) for p in problems] == [("candidates.extra_filter", "UDF U_Line does not exist on OWOR")]
+    assert [(p.key, p.message) for p in problems] == [
+        ("candidates.extra_filter", "UDF U_Line does not exist on OWOR")
+    ]
 
 
 def test_check_online_key_field_must_be_text() -> None:
@@ -106,7 +112,8 @@ def test_check_online_key_field_must_be_text() -> None:
 @pytest.mark.parametrize(
     ("warehouses", "message"),
     [
-        ([w for w in DEMO_WAREHOUSES if w["WarehouseCode"] != "REJ"], "warehouse 'REJ' does not exist in SAP"),
+        ([w for w in DEMO_WAREHOUSES if w["WarehouseCode"] != "REJ"],
+         "warehouse 'REJ' does not exist in SAP"),
         ([w if w["WarehouseCode"] != "REJ" else {**w, "Inactive": "tYES"} for w in DEMO_WAREHOUSES],
          "warehouse 'REJ' is inactive in SAP"),
     ],
@@ -117,7 +124,9 @@ def test_check_online_reject_warehouse(warehouses: list[dict[str, Any]], message
 
 
 def test_check_online_key_field_not_filterable() -> None:
-    error = SLQueryError("bad filter", status=400, code="-1000", sap_message="Property 'U_B1BF_Key' is invalid")
+    error = SLQueryError(
+        "bad filter", status=400, code="-1000", sap_message="Property 'U_B1BF_Key' is invalid"
+    )
     problems = check_online(Mapping(), FakeClient(key_error=error))
     assert [p.key for p in problems] == ["idempotency.key_field"]
     assert "Property 'U_B1BF_Key' is invalid" in problems[0].message
@@ -141,7 +150,9 @@ def test_check_offline_returns_structured_problems(tmp_path: Path) -> None:
 
 
 def test_run_check_ok_and_problems(tmp_path: Path) -> None:
-    assert run_check(None) == (EXIT_OK, "Checked the built-in default mapping offline.\nOK: no problems found.")
+    assert run_check(None) == (
+        EXIT_OK, "Checked the built-in default mapping offline.\nOK: no problems found."
+    )
     code, text = run_check(PARTIAL, client=FakeClient())
     assert code == EXIT_OK and "offline and online" in text
     bad = tmp_path / "bad.yaml"
@@ -169,7 +180,9 @@ def test_run_check_online_failure_exit_codes(error: Exception, code: int) -> Non
 
 
 def test_format_problems_sorted_with_count() -> None:
-    problems = [Problem("b.yaml", 2, "k", "m", "f"), Problem("a.yaml", 9, "", "n"), Problem("a.yaml", None, "x", "y")]
+    problems = [
+        Problem("b.yaml", 2, "k", "m", "f"), Problem("a.yaml", 9, "", "n"), Problem("a.yaml", None, "x", "y")
+    ]
     assert format_problems(problems).splitlines() == [
         "a.yaml: x: y", "a.yaml:9: n", "b.yaml:2: k: m — f", "3 problems found.",
     ]

@@ -40,7 +40,8 @@ MISTAKES = [
      f"{FILE}:2: candidates.series: must be a list", "write a list, e.g. [1, 2]"),
     ("unquoted_warehouse_code", "receipt:\n  warehouse:\n    rule: constant\n    code: 01\n",
      f"{FILE}:4: receipt.warehouse.code: must be text", "write it in quotes: '01'"),
-    ("unquoted_table_value", "receipt:\n  warehouse:\n    rule: by_item_group\n    by_item_group:\n      100: 02\n",
+    ("unquoted_table_value",
+     "receipt:\n  warehouse:\n    rule: by_item_group\n    by_item_group:\n      100: 02\n",
      f"{FILE}:5: receipt.warehouse.by_item_group.100: must be text", "write it in quotes: '02'"),
     ("bad_enum_close", "receipt:\n  doc_date: tody\n",
      f"{FILE}:2: receipt.doc_date: 'tody' is not allowed here", "did you mean 'today'?"),
@@ -65,19 +66,24 @@ MISTAKES = [
     ("serial_without_counter", "finished_good:\n  serial:\n    number: \"{ItemNo}-{DocumentNumber}\"\n",
      f"{FILE}:3: finished_good.serial.number: a serial number rule must contain {{serial}}", "{serial:04d}"),
     ("serial_in_batch", "finished_good:\n  batch:\n    number: \"{serial}\"\n",
-     f"{FILE}:3: finished_good.batch.number: {{serial}} is only allowed in finished_good.serial.number", "{Field}"),
+     f"{FILE}:3: finished_good.batch.number: {{serial}} is only allowed in finished_good.serial.number",
+     "{Field}"),
     ("key_field_reference2", "idempotency:\n  key_field: Reference2\n",
      f"{FILE}:2: idempotency.key_field: Reference2 holds 11 characters", "use a header UDF"),
     ("key_field_written_by_rule", "receipt:\n  header_udfs:\n    U_B1BF_Key: x\n",
-     f"{FILE}:3: receipt.header_udfs.U_B1BF_Key: receipt.header_udfs sets U_B1BF_Key", "remove it from header_udfs"),
+     f"{FILE}:3: receipt.header_udfs.U_B1BF_Key: receipt.header_udfs sets U_B1BF_Key",
+     "remove it from header_udfs"),
     ("udf_without_prefix", "receipt:\n  header_udfs:\n    B1BF_Source: x\n",
-     f"{FILE}:3: receipt.header_udfs.B1BF_Source: 'B1BF_Source' is not a UDF name", "write it as 'U_B1BF_Source'"),
+     f"{FILE}:3: receipt.header_udfs.B1BF_Source: 'B1BF_Source' is not a UDF name",
+     "write it as 'U_B1BF_Source'"),
     ("empty_file", "# only a comment\n", f"{FILE}:1: the file is empty", "mappings/default.yaml"),
-    ("top_level_list", "- version: 1\n", f"{FILE}:1: the top level must be 'key: value' sections", "default.yaml"),
+    ("top_level_list", "- version: 1\n",
+     f"{FILE}:1: the top level must be 'key: value' sections", "default.yaml"),
     ("source_missing", "quantities:\n  confirmed_field: U_ConfirmedQty\n",
      f"{FILE}:1: quantities.source: the quantity source is missing", "add 'source: confirmed_fields'"),
     ("source_unknown", "quantities:\n  source: confirmed\n",
-     f"{FILE}:2: quantities.source: 'confirmed' is not a quantity source", "'confirmed_fields', 'ready_flag'"),
+     f"{FILE}:2: quantities.source: 'confirmed' is not a quantity source",
+     "'confirmed_fields', 'ready_flag'"),
     ("ready_flag_with_rejects", "quantities:\n  source: ready_flag\n  rejected_field: U_RejectedQty\n",
      f"{FILE}:3: quantities.rejected_field: rejected_field cannot be used with source: ready_flag",
      "remove rejected_field"),
@@ -86,11 +92,13 @@ MISTAKES = [
     ("unbalanced_filter", "candidates:\n  extra_filter: \"(U_Line eq 'A'\"\n",
      f"{FILE}:2: candidates.extra_filter: not a valid OData filter: a '(' is not closed", "U_Line eq 'A'"),
     ("unclosed_quote_filter", "candidates:\n  extra_filter: \"U_Line eq 'A\"\n",
-     f"{FILE}:2: candidates.extra_filter: not a valid OData filter: a text value is not closed", "single quotes"),
+     f"{FILE}:2: candidates.extra_filter: not a valid OData filter: a text value is not closed",
+     "single quotes"),
     ("constant_without_code", "receipt:\n  warehouse:\n    rule: constant\n",
      f"{FILE}:2: receipt.warehouse: rule: constant needs code", "README"),
     ("table_ignored", "receipt:\n  warehouse:\n    by_item:\n      FG1: \"02\"\n",
-     f"{FILE}:3: receipt.warehouse.by_item: the by_item table is ignored with rule: order", "set rule: by_item"),
+     f"{FILE}:3: receipt.warehouse.by_item: the by_item table is ignored with rule: order",
+     "set rule: by_item"),
     ("out_of_range", "finished_good:\n  batch:\n    shelf_life_days: 0\n",
      f"{FILE}:3: finished_good.batch.shelf_life_days: must be greater than or equal to 1", "README"),
 ]
@@ -121,7 +129,9 @@ def test_load_mapping_reports_every_problem_at_once(tmp_path: Path, monkeypatch:
 def test_load_mapping_yaml12_words_stay_text(tmp_path: Path) -> None:
     # YAML 1.1 would read off/yes/Y as booleans; the editor (YAML 1.2) and the loader read text.
     path = tmp_path / "m.yaml"
-    path.write_text("quantities:\n  source: ready_flag\n  ready_value: yes\npolicies:\n  stock:\n    mode: off\n")
+    path.write_text(
+        "quantities:\n  source: ready_flag\n  ready_value: yes\npolicies:\n  stock:\n    mode: off\n"
+    )
     mapping = load_mapping(path)
     assert isinstance(mapping.quantities, ReadyFlagSource)
     assert mapping.quantities.ready_value == "yes"
@@ -138,7 +148,9 @@ def test_load_mapping_default_yaml_equals_builtin_default() -> None:
 
 def test_load_mapping_partial_confirmations_example() -> None:
     mapping = load_mapping(ROOT / "mappings" / "examples" / "partial-confirmations-reject-warehouse.yaml")
-    assert mapping.quantities == ConfirmedFieldsSource(confirmed_field="U_ConfirmedQty", rejected_field="U_RejectedQty")
+    assert mapping.quantities == ConfirmedFieldsSource(
+        confirmed_field="U_ConfirmedQty", rejected_field="U_RejectedQty"
+    )
     assert mapping.receipt.reject_warehouse == "REJ"
     assert mapping.receipt.header_udfs["U_B1BF_OrderRef"] == "{DocumentNumber}-{today:%Y%m%d}"
     assert "U_B1BF_Source" in mapping.receipt.header_udfs
@@ -149,7 +161,9 @@ def test_load_mapping_partial_confirmations_example() -> None:
 def test_load_mapping_ready_flag_example() -> None:
     mapping = load_mapping(ROOT / "mappings" / "examples" / "ready-flag-batch-close.yaml")
     assert mapping.quantities == ReadyFlagSource(ready_field="U_ReadyToReceive", ready_value="Y")
-    assert mapping.finished_good.batch == BatchRule(number="{ItemNo}-{DocumentNumber}-{today:%y%m%d}", shelf_life_days=365)
+    assert mapping.finished_good.batch == BatchRule(
+        number="{ItemNo}-{DocumentNumber}-{today:%y%m%d}", shelf_life_days=365
+    )
     assert mapping.after_full_receipt == "close_order"
     assert mapping.candidates.extra_filter == "U_Line eq 'A'"
 

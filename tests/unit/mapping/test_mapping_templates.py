@@ -188,7 +188,9 @@ def test_render_template_date_spec_on_non_date_is_an_error() -> None:
 
 
 def test_order_fields_are_the_v2_metadata_scalars() -> None:
-    assert {"AbsoluteEntry", "DocumentNumber", "ItemNo", "Warehouse", "DueDate", "PickRemarks"} <= ORDER_FIELDS
+    expected_order = {"AbsoluteEntry", "DocumentNumber", "ItemNo", "Warehouse", "DueDate", "PickRemarks"}
+    assert expected_order <= ORDER_FIELDS
     assert "ProductionOrderLines" not in ORDER_FIELDS
-    assert {"today", "now", "Quantity", "RejectQuantity", "key", "ItemName", "ItemsGroupCode"} <= ALLOWED_FIELDS
+    extras = {"today", "now", "Quantity", "RejectQuantity", "key", "ItemName", "ItemsGroupCode"}
+    assert extras <= ALLOWED_FIELDS
     assert "serial" not in ALLOWED_FIELDS
