@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from connector.mapping.problems import Problem
+from connector.mapping.template_syntax import Text, parse_template
 from connector.mapping.templates import SERIAL_FIELD, TemplateError, template_fields, validate_template
 from connector.mapping.yaml_source import KeyPath, YamlDocument
 
@@ -24,6 +25,8 @@ TEMPLATE_PATHS: tuple[KeyPath, ...] = (
 #: Tables whose string values are templates (UDF name → value).
 TEMPLATE_TABLES: tuple[KeyPath, ...] = (("receipt", "header_udfs"), ("receipt", "line_udfs"))
 SERIAL_PATH: KeyPath = ("finished_good", "serial", "number")
+#: OIGN.Ref2 length (DI API help, service-layer.md §7). Rendered values are checked again per order.
+REFERENCE2_MAX_CHARS = 11
 
 _TEMPLATE_FIX = (
     "use {Field}, {Field:format} or a function such as {upper(ItemNo)}; "
@@ -71,6 +74,14 @@ def template_problems(doc: YamlDocument) -> list[Problem]:
                 problems.append(Problem(*where, "a serial number rule must contain {serial}",
                                         'add the counter, e.g. "{ItemNo}-{DocumentNumber}-{serial:04d}"'))
     return problems
+
+
+def _fixed_length(template: str) -> int | None:
+    """Characters a template always produces (its text outside placeholders); None if it does not parse."""
+    try:
+        return sum(len(part.text) for part in parse_template(template) if isinstance(part, Text))
+    except TemplateError:
+        return None  # reported by template_problems
 
 
 def filter_problem(expression: str) -> str | None:
@@ -130,6 +141,14 @@ def combination_problems(doc: YamlDocument) -> list[Problem]:
             if warehouse.get(table) and rule != table:
                 add(("receipt", "warehouse", table), f"the {table} table is ignored with rule: {rule}",
                     f"set rule: {table}, or remove the table")
+
+    reference2 = _get(data, ("receipt", "reference2"))
+    if isinstance(reference2, str | int | float):
+        fixed = _fixed_length(str(reference2))
+        if fixed is not None and fixed > REFERENCE2_MAX_CHARS:
+            add(("receipt", "reference2"),
+                f"Reference2 holds {REFERENCE2_MAX_CHARS} characters; this rule makes at least {fixed}",
+                "shorten it, e.g. \"{DocumentNumber}\" or \"{right(ItemNo, 4)}-{DocumentNumber}\"")
 
     extra = _get(data, ("candidates", "extra_filter"))
     if isinstance(extra, str):

@@ -99,6 +99,9 @@ MISTAKES = [
     ("table_ignored", "receipt:\n  warehouse:\n    by_item:\n      FG1: \"02\"\n",
      f"{FILE}:3: receipt.warehouse.by_item: the by_item table is ignored with rule: order",
      "set rule: by_item"),
+    ("reference2_too_long", "receipt:\n  reference2: \"Production order {DocumentNumber}\"\n",
+     f"{FILE}:2: receipt.reference2: Reference2 holds 11 characters; this rule makes at least 17",
+     "shorten it"),
     ("out_of_range", "finished_good:\n  batch:\n    shelf_life_days: 0\n",
      f"{FILE}:3: finished_good.batch.shelf_life_days: must be greater than or equal to 1", "README"),
 ]
@@ -193,3 +196,23 @@ def test_every_mapping_file_starts_with_the_schema_comment() -> None:
 )
 def test_order_fields_used_lists_what_the_poll_must_select(mapping: Mapping, expected: set[str]) -> None:
     assert order_fields_used(mapping) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\n",
+        "receipt:\n  reference2: \"PO{DocumentNumber}\"\n",
+        "candidates:\n  extra_filter: \"U_Line eq 'O''Brien' and (Series eq 23 or Series eq 24)\"\n",
+        "receipt:\n  warehouse:\n    rule: by_item\n    by_item:\n      FG-100: \"02\"\n",
+        "receipt:\n  warehouse: {rule: constant, code: \"QC\"}\n",
+        "finished_good:\n  serial:\n    number: \"{upper(ItemNo)}/{serial:06d}\"\n",
+        "receipt:\n  line_udfs:\n    U_Shift: \"{U_Shift}\"\n    U_Count: 3\n",
+        "quantities:\n  source: confirmed_fields\n  rejected_field: null\n",
+        "# comment\nversion: !!int 1\n",
+    ],
+)
+def test_load_mapping_accepts_valid_snippets(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert isinstance(load_mapping(path), Mapping)
