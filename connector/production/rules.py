@@ -117,7 +117,8 @@ def check_items_known(c: _Context) -> list[Reason]:
 
 def check_over_receipt(c: _Context) -> list[Reason]:
     """OVER_RECEIPT: received + this receipt beyond PlannedQuantity × (1 + tolerance)."""
-    if c.plan.nothing_to_receive:
+    # A planned quantity of zero or less is already INVALID_QUANTITY; one reason is enough.
+    if c.plan.nothing_to_receive or c.order.PlannedQuantity <= 0:
         return []
     percent = c.mapping.policies.over_receipt.tolerance_percent
     limit = c.order.PlannedQuantity * (1 + percent / 100)
