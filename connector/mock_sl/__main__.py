@@ -1,0 +1,10 @@
+"""``python -m connector.mock_sl --port 50000 --data fixtures/demo``."""
+
+from __future__ import annotations
+
+import sys
+
+from connector.mock_sl.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Command line of the mock: ``python -m connector.mock_sl --port 50000 --data fixtures/demo``."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from connector.mock_sl.faults import parse_fault_spec
+from connector.mock_sl.sap_rules import MockSwitches
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags: address, data, session timeout, faults and the ❓ switches."""
+    parser = argparse.ArgumentParser(prog="mock-sl", description="Mock SAP Business One Service Layer (v1 + v2).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=50000)
+    parser.add_argument("--data", default="fixtures/demo", help="fixture folder (company.json + <EntitySet>.json)")
+    parser.add_argument("--session-timeout-s", type=float, default=None,
+                        help="sliding session timeout in seconds (default: SessionTimeout 30 min)")
+    parser.add_argument("--fault", action="append", default=[], metavar="METHOD:PATH:MODE[:COUNT[:ARG]]",
+                        help="e.g. POST:InventoryGenEntries:commit_then_drop:1 (modes: fail, delay, "
+                             "commit_then_drop, commit_then_502); repeatable")
+    parser.add_argument("--receipt-requires-issue", action="store_true")
+    parser.add_argument("--over-receipt", choices=("allow", "reject"), default="allow")
+    parser.add_argument("--allow-negative-stock", action="store_true")
+    parser.add_argument("--no-backflush-on-reject", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) -> int:
+    """Start the mock, print its roots and the demo credentials, serve until interrupted (or ``stop``)."""
+    from connector.mock_sl.server import MockServiceLayer
+
+    args = build_parser().parse_args(argv)
+    switches = MockSwitches(receipt_requires_issue=args.receipt_requires_issue, over_receipt=args.over_receipt,
+                            allow_negative_stock=args.allow_negative_stock,
+                            backflush_on_reject=not args.no_backflush_on_reject)
+    sl = MockServiceLayer(args.data, host=args.host, port=args.port, switches=switches,
+                          session_timeout_s=args.session_timeout_s)
+    for spec in args.fault:
+        name, kwargs = parse_fault_spec(spec)
+        getattr(sl.faults, name)(**kwargs)
+    with sl:
+        print(f"mock Service Layer for CompanyDB {sl.company_db}", flush=True)
+        print(f"  v1: {sl.root('v1')}", flush=True)
+        print(f"  v2: {sl.root('v2')}", flush=True)
+        # Demo data: these credentials are part of the public fixture, fine to print.
+        for user, password in sl.users.items():
+            print(f"  login: CompanyDB={sl.company_db} UserName={user} Password={password}", flush=True)
+        waiter = stop or threading.Event()
+        try:
+            while not waiter.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0

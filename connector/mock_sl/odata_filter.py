@@ -1,0 +1,271 @@
+"""The OData subset the Service Layer supports (service-layer.md §3.1): $filter, $select, $orderby.
+
+``$filter``: ``eq ne gt ge lt le and or not``, parentheses, ``startswith endswith contains
+substringof``; string literals with ``''`` escaping, numbers, ``true/false/null``, dates
+(``'2014-04-23'``, ``'20140423'``, ``datetime'...'``, ``'...T00:00:00Z'``), enum names and DB codes
+(``'R'`` ≡ ``'boposReleased'``). No arithmetic, no ``toupper``/``tolower`` (§8 limitations).
+Errors carry SAP's code 201 texts (§2.3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connector.mock_sl import schema
+
+FILTER_SYNTAX = "Query string error - Invalid filter condition"
+COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
+FUNCTIONS = ("startswith", "endswith", "contains", "substringof")
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<dt>datetime'[^']*')|(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?[dDmMfFlL]?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_/]*)|(?P<punct>[(),]))"
+)
+
+
+class QueryError(Exception):
+    """A query option SAP would refuse: ``code`` (201 or -1000) and SAP's message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A constant; ``text`` keeps a string literal's content for enum/date coercion."""
+
+    value: Any
+    is_string: bool = False
+
+
+@dataclass(frozen=True)
+class Prop:
+    """A property reference."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """An operator or function application."""
+
+    op: str
+    args: tuple[Any, ...]
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise QueryError(201, FILTER_SYNTAX)
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokenize(text)
+        self.pos = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token is None or (expected is not None and token[1] != expected):
+            raise QueryError(201, FILTER_SYNTAX)
+        self.pos += 1
+        return token
+
+    def is_word(self, *words: str) -> bool:
+        token = self.peek()
+        return token is not None and token[0] == "name" and token[1] in words
+
+    def parse(self) -> Any:
+        node = self.or_expr()
+        if self.peek() is not None:
+            raise QueryError(201, FILTER_SYNTAX)
+        return node
+
+    def or_expr(self) -> Any:
+        node = self.and_expr()
+        while self.is_word("or"):
+            self.take()
+            node = Node("or", (node, self.and_expr()))
+        return node
+
+    def and_expr(self) -> Any:
+        node = self.unary()
+        while self.is_word("and"):
+            self.take()
+            node = Node("and", (node, self.unary()))
+        return node
+
+    def unary(self) -> Any:
+        if self.is_word("not"):
+            self.take()
+            return Node("not", (self.unary(),))
+        left = self.operand()
+        if self.is_word(*COMPARISONS):
+            op = self.take()[1]
+            return Node(op, (left, self.operand()))
+        return left
+
+    def operand(self) -> Any:
+        kind, text = self.take()
+        if kind == "punct" and text == "(":
+            node = self.or_expr()
+            self.take(")")
+            return node
+        if kind == "str":
+            return Literal(text[1:-1].replace("''", "'"), is_string=True)
+        if kind == "dt":
+            return Literal(text[len("datetime'"):-1], is_string=True)
+        if kind == "num":
+            number = text.rstrip("dDmMfFlL")
+            return Literal(float(number) if any(c in number for c in ".eE") else int(number))
+        if kind == "name":
+            if text in ("true", "false"):
+                return Literal(text == "true")
+            if text == "null":
+                return Literal(None)
+            if text in FUNCTIONS and self.peek() == ("punct", "("):
+                self.take("(")
+                first = self.or_expr()
+                self.take(",")
+                second = self.or_expr()
+                self.take(")")
+                return Node(text, (first, second))
+            if text in (*COMPARISONS, "and", "or", "not"):
+                raise QueryError(201, FILTER_SYNTAX)
+            return Prop(text)
+        raise QueryError(201, FILTER_SYNTAX)
+
+
+def parse_filter(text: str, known: Mapping[str, str]) -> Any:
+    """Parse ``$filter`` and check every property against ``known`` (name → EDM type)."""
+    tree = _Parser(text).parse()
+    _check_props(tree, known)
+    return tree
+
+
+def _check_props(node: Any, known: Mapping[str, str]) -> None:
+    if isinstance(node, Prop):
+        if node.name not in known:
+            raise QueryError(201, f"Property '{node.name}' is invalid")
+    elif isinstance(node, Node):
+        for arg in node.args:
+            _check_props(arg, known)
+
+
+def _coerce(literal: Literal, edm: str) -> Any:
+    """A literal compared with a property of type ``edm`` → the property's canonical form."""
+    value = literal.value
+    if value is None:
+        return None
+    enum = schema.enum_of(edm)
+    if enum is not None:
+        return schema.normalize_enum(enum, value) or value
+    if edm in schema.DATE_TYPES:
+        return schema.to_date(value) or value
+    if edm in schema.FLOAT_TYPES or edm in schema.INT_TYPES:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise QueryError(201, FILTER_SYNTAX) from None
+    return value
+
+
+def evaluate(node: Any, row: Mapping[str, Any], known: Mapping[str, str], *, fold: bool = False) -> Any:
+    """Evaluate a parsed filter on a canonical row; ``fold`` = case-insensitive strings."""
+
+    def value_of(arg: Any, other: Any) -> Any:
+        if isinstance(arg, Prop):
+            return _fold(row.get(arg.name), fold)
+        if isinstance(arg, Literal):
+            edm = known.get(other.name, "") if isinstance(other, Prop) else ""
+            return _fold(_coerce(arg, edm), fold)
+        return evaluate(arg, row, known, fold=fold)
+
+    op, args = node.op if isinstance(node, Node) else "", node.args if isinstance(node, Node) else ()
+    if not isinstance(node, Node):
+        return value_of(node, None)
+    if op == "and":
+        return bool(evaluate(args[0], row, known, fold=fold)) and bool(evaluate(args[1], row, known, fold=fold))
+    if op == "or":
+        return bool(evaluate(args[0], row, known, fold=fold)) or bool(evaluate(args[1], row, known, fold=fold))
+    if op == "not":
+        return not evaluate(args[0], row, known, fold=fold)
+    left, right = value_of(args[0], args[1]), value_of(args[1], args[0])
+    if op in FUNCTIONS:
+        haystack, needle = (right, left) if op == "substringof" else (left, right)
+        if not isinstance(haystack, str) or not isinstance(needle, str):
+            return False
+        check: Callable[[str], bool] = {
+            "startswith": haystack.startswith, "endswith": haystack.endswith,
+        }.get(op, haystack.__contains__)
+        return check(needle)
+    return _compare(op, left, right)
+
+
+def _fold(value: Any, fold: bool) -> Any:
+    return value.casefold() if fold and isinstance(value, str) else value
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if op == "eq":
+        return left == right
+    if op == "ne":
+        return left != right
+    if left is None or right is None:
+        return False
+    try:
+        return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op]
+    except TypeError:
+        return False
+
+
+def parse_select(text: str | None, known: Mapping[str, str], type_name: str) -> list[str] | None:
+    """``$select`` → property list; an unknown name is -1000 ``Property 'X' of 'T' is invalid`` (§3.1)."""
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    for name in names:
+        if name not in known:
+            raise QueryError(-1000, f"Property '{name}' of '{type_name}' is invalid")
+    return names
+
+
+def parse_orderby(text: str | None, known: Mapping[str, str]) -> list[tuple[str, bool]]:
+    """``$orderby=F asc, G desc`` → [(F, descending?)]."""
+    if not text:
+        return []
+    order: list[tuple[str, bool]] = []
+    for part in text.split(","):
+        words = part.split()
+        if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
+            raise QueryError(201, "Query string error - Invalid order by condition")
+        if words[0] not in known:
+            raise QueryError(201, f"Property '{words[0]}' is invalid")
+        order.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
+    return order
+
+
+def sort_rows(rows: list[dict[str, Any]], order: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Stable multi-key sort; nulls first ascending, as SQL Server and HANA do by default."""
+    for name, descending in reversed(order):
+        rows = sorted(rows, key=lambda row, n=name: (row.get(n) is not None, row.get(n) or 0
+                                                     if not isinstance(row.get(n), str) else row.get(n)),
+                      reverse=descending)
+    return rows

@@ -1,0 +1,282 @@
+"""Entity-set routes: GET collection/by key/$count, POST, PATCH, DELETE, bound Cancel (§3, §4, §5).
+
+Transport-free: a ``Request`` goes in, a ``Response`` comes out, so the HTTP layer stays thin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import unquote
+
+from connector.mock_sl import order_rules, paging, protocol, sap_rules, schema
+from connector.mock_sl.odata_filter import QueryError, evaluate, parse_filter, parse_orderby, parse_select
+from connector.mock_sl.protocol import SapError
+from connector.mock_sl.store import Store
+
+_PATH = re.compile(r"^(?P<set>[A-Za-z]\w*)(?:\((?P<key>.*)\))?(?:/(?P<rest>[^/]+))?$")
+#: Sets whose documents SAP never deletes (DELETE → -5006, SAP-GUIDE §3.4).
+DOCUMENT_SETS = ("InventoryGenEntries", "InventoryGenExits")
+SERVICE_NOT_FOUND_CODE = -1000  # ASSUMPTION: §2.2 gives the text "Service Not Found", not its code
+
+
+@dataclass
+class Request:
+    """One call after the root: ``path`` percent-decoded, ``raw_query`` exactly as sent."""
+
+    method: str
+    version: str
+    path: str
+    raw_query: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: Any = None
+
+
+@dataclass
+class Response:
+    """Status, headers, body bytes."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def parse_key(text: str, names: list[str]) -> tuple[Any, ...]:
+    """``101`` / ``'A''B'`` / ``TableName='OIGN',FieldID=0`` → key tuple in ``names`` order."""
+    parts = re.findall(r"\s*(?:(\w+)\s*=\s*)?('(?:[^']|'')*'|[^,]+)\s*(?:,|$)", text)
+    values: dict[str, Any] = {}
+    for index, (name, raw) in enumerate(parts):
+        raw = raw.strip()
+        value: Any = raw[1:-1].replace("''", "'") if raw.startswith("'") else raw
+        if not raw.startswith("'"):
+            try:
+                value = int(raw)
+            except ValueError:
+                raise SapError(400, 201, "Query string error - Invalid key") from None  # ASSUMPTION
+        values[name or (names[index] if index < len(names) else "")] = value
+    return tuple(values.get(name) for name in names)
+
+
+def key_text(key: tuple[Any, ...]) -> str:
+    """The key as SAP quotes it in ``Entity with value('<key>') does not exist``."""
+    return ",".join(str(part) for part in key)
+
+
+class Router:
+    """Routes of one mock company; every call runs under the store lock for atomicity."""
+
+    def __init__(self, store: Store, switches: sap_rules.MockSwitches, root: Callable[[str], str],
+                 today: Callable[[], date] = date.today) -> None:
+        self.store = store
+        self.switches = switches
+        self.root = root
+        self.today = today
+
+    def handle(self, request: Request) -> Response:
+        """Dispatch; SAP errors become the version's error body."""
+        try:
+            return self._dispatch(request)
+        except QueryError as exc:
+            return self.error(request.version, 400, exc.code, exc.message)
+        except SapError as exc:
+            return self.error(request.version, exc.status, exc.code, exc.message)
+
+    def error(self, version: str, status: int, code: int, message: str) -> Response:
+        """A JSON error in the version's shape (§2.1)."""
+        headers = {"Content-Type": protocol.json_type(version, error=True)}
+        if version == "v2":
+            headers["OData-Version"] = "4.0"
+        return Response(status, protocol.dumps(version, protocol.error_body(version, code, message)), headers)
+
+    def json(self, version: str, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+        """A JSON data answer (v2 adds ``OData-Version: 4.0``, §8)."""
+        out = {"Content-Type": protocol.json_type(version), **(headers or {})}
+        if version == "v2":
+            out["OData-Version"] = "4.0"
+        return Response(status, protocol.dumps(version, body), out)
+
+    # -- dispatch --------------------------------------------------------------------------------
+    def _dispatch(self, request: Request) -> Response:
+        match = _PATH.match(request.path)
+        entity_set = match.group("set") if match else ""
+        if match is None or schema.entity_type_of(entity_set) is None:
+            raise SapError(400, SERVICE_NOT_FOUND_CODE, "Service Not Found")
+        key = None
+        if match.group("key") is not None:
+            key = parse_key(unquote(match.group("key")), self.store.key_names(entity_set))
+        rest = match.group("rest")
+        method = request.method
+        with self.store.lock:
+            if rest == "$count" and method == "GET" and key is None:
+                return self._count(request, entity_set)
+            if rest == "Cancel" and method == "POST" and entity_set == "ProductionOrders" and key is not None:
+                order = self._existing(entity_set, key)
+                order_rules.change_status(order, order_rules.CANCELLED, self.today())
+                self.store.touch(entity_set, key)
+                return Response(204)
+            if rest is not None:
+                raise SapError(400, SERVICE_NOT_FOUND_CODE, "Service Not Found")
+            if method == "GET":
+                return self._get(request, entity_set, key) if key is not None else self._list(request, entity_set)
+            if method == "POST" and key is None:
+                return self._post(request, entity_set)
+            if method == "PATCH" and key is not None:
+                return self._patch(request, entity_set, key)
+            if method == "DELETE" and key is not None:
+                self._existing(entity_set, key)
+                raise SapError(400, -5006, protocol.NOT_SUPPORTED)
+        raise SapError(400, -5006, protocol.NOT_SUPPORTED)
+
+    def _existing(self, entity_set: str, key: tuple[Any, ...]) -> dict[str, Any]:
+        row = self.store.live(entity_set, key)
+        if row is None:
+            # FP2608: PATCH/DELETE on a missing key says which value; GET says "No matching records".
+            raise SapError(404, -2028, f"Entity with value('{key_text(key)}') does not exist")
+        return row
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _known(self, request: Request, entity_set: str) -> dict[str, str]:
+        return self.store.header_props(entity_set, request.version)
+
+    def _check_expand(self, request: Request, entity_set: str) -> None:
+        text = request.query.get("$expand")
+        if not text:
+            return
+        type_name = schema.entity_type_of(entity_set) or ""
+        for part in text.split(","):
+            name = part.split("(")[0].strip()
+            if name not in schema.navs(type_name):
+                # §3.1: complex collections (DocumentLines, ProductionOrderLines) are inline, not navigable.
+                raise QueryError(201, f"Cannot expand invalid navigation property '{name}' for entity type '{type_name}'")
+
+    def _filtered(self, request: Request, entity_set: str) -> list[dict[str, Any]]:
+        known = self._known(request, entity_set)
+        text = request.query.get("$filter")
+        rows = list(self.store.live_rows(entity_set))
+        if text:
+            tree = parse_filter(text, known)
+            fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
+            rows = [row for row in rows if evaluate(tree, row, known, fold=fold)]
+        return rows
+
+    def _count(self, request: Request, entity_set: str) -> Response:
+        count = len(self._filtered(request, entity_set))
+        return Response(200, str(count).encode(), {"Content-Type": protocol.TEXT_PLAIN})
+
+    def render_row(self, version: str, entity_set: str, row: dict[str, Any], select: list[str] | None) -> dict[str, Any]:
+        """A row in ``version``: every property (+ etag annotation) or only the selected ones (no etag)."""
+        known = self.store.header_props(entity_set, version)
+        if select is not None:
+            return {name: schema.render(row.get(name), known[name], version) for name in select}
+        key = tuple(row.get(name) for name in self.store.key_names(entity_set))
+        out: dict[str, Any] = {protocol.etag_key(version): self.store.etag(entity_set, key)}
+        for name, edm in known.items():
+            out[name] = schema.render(row.get(name), edm, version)
+        return out
+
+    def _list(self, request: Request, entity_set: str) -> Response:
+        known = self._known(request, entity_set)
+        type_name = schema.entity_type_of(entity_set) or ""
+        select = parse_select(request.query.get("$select"), known, type_name)
+        order = parse_orderby(request.query.get("$orderby"), known)
+        self._check_expand(request, entity_set)
+        rows = paging.sort(self._filtered(request, entity_set), order)
+        page = paging.page_of(request, rows)
+        version = request.version
+        body: dict[str, Any] = {protocol.metadata_key(version): protocol.collection_context(self.root(version), entity_set)}
+        if page.count is not None:
+            body["odata.count" if version == "v1" else "@odata.count"] = page.count
+        body["value"] = [self.render_row(version, entity_set, row, select) for row in page.rows]
+        if page.next_link is not None:
+            body[protocol.next_link_key(version)] = f"{entity_set}?{page.next_link}"
+        return self.json(version, 200, body, page.headers)
+
+    def _get(self, request: Request, entity_set: str, key: tuple[Any, ...]) -> Response:
+        known = self._known(request, entity_set)
+        select = parse_select(request.query.get("$select"), known, schema.entity_type_of(entity_set) or "")
+        self._check_expand(request, entity_set)
+        row = self.store.live(entity_set, key)
+        if row is None:
+            raise SapError(404, -2028, protocol.NOT_FOUND)
+        return self._entity(request.version, entity_set, row, select, 200)
+
+    def _entity(self, version: str, entity_set: str, row: dict[str, Any], select: list[str] | None,
+                status: int, extra: dict[str, str] | None = None) -> Response:
+        body = {protocol.metadata_key(version): protocol.entity_context(self.root(version), version, entity_set)}
+        body.update(self.render_row(version, entity_set, row, select))
+        key = tuple(row.get(name) for name in self.store.key_names(entity_set))
+        headers = dict(extra or {})
+        if select is None:
+            headers["ETag"] = self.store.etag(entity_set, key)
+        return self.json(version, status, body, headers)
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _post(self, request: Request, entity_set: str) -> Response:
+        body = self._checked_body(request, entity_set)
+        today = self.today()
+        if entity_set == "InventoryGenEntries":
+            row = sap_rules.post_receipt(self.store, body, self.switches, today)
+        elif entity_set == "InventoryGenExits":
+            row = sap_rules.post_issue(self.store, body, self.switches, today)
+        elif entity_set == "ProductionOrders":
+            row = order_rules.create_order(self.store, body, today)
+        else:
+            raise SapError(400, -5006, protocol.NOT_SUPPORTED)
+        key = tuple(row.get(name) for name in self.store.key_names(entity_set))
+        location = f"{self.root(request.version)}/{entity_set}({key_text(key)})"
+        if "return-no-content" in request.headers.get("Prefer", ""):
+            return Response(204, b"", {"Location": location, "Preference-Applied": "return-no-content"})
+        stored = self.store.live(entity_set, key) or row
+        return self._entity(request.version, entity_set, stored, None, 201, {"Location": location})
+
+    def _patch(self, request: Request, entity_set: str, key: tuple[Any, ...]) -> Response:
+        self._existing(entity_set, key)
+        if_match = request.headers.get("If-Match")
+        if if_match and if_match != "*" and if_match != self.store.etag(entity_set, key):
+            raise SapError(412, -2039, protocol.ETAG_MISMATCH)
+        changes = self._checked_body(request, entity_set)
+        if entity_set == "ProductionOrders":
+            order_rules.patch_order(self.store, key[0], changes, self.today())
+        elif entity_set in DOCUMENT_SETS:
+            allowed = {"Comments", "Reference1", "Reference2", "JournalMemo", *self.store.udfs(entity_set)}
+            if any(name not in allowed for name in changes):
+                raise SapError(400, -5006, protocol.NOT_SUPPORTED)
+            self.store.patch(entity_set, key, changes)
+        else:
+            self.store.patch(entity_set, key, changes)
+        return Response(204)
+
+    def _checked_body(self, request: Request, entity_set: str) -> dict[str, Any]:
+        if not isinstance(request.body, dict):
+            raise SapError(400, -1000, "Invalid JSON body")  # ASSUMPTION: text not captured
+        type_name = schema.entity_type_of(entity_set) or ""
+        known = self.store.header_props(entity_set, request.version)
+        line_udfs = self.store.udfs(entity_set, lines=True)
+        return _checked(request.body, type_name, known, request.version, line_udfs)
+
+
+def _checked(body: Mapping[str, Any], type_name: str, known: Mapping[str, str], version: str,
+             udfs: Mapping[str, str]) -> dict[str, Any]:
+    """Refuse unknown properties with -1000 (§2.3) and convert values to the canonical form."""
+    clean: dict[str, Any] = {}
+    for name, value in body.items():
+        if name.startswith(("odata.", "@odata.")):
+            continue  # annotations a client echoes back are ignored
+        if name not in known:
+            raise SapError(400, -1000, f"Property '{name}' of '{type_name}' is invalid")
+        edm = known[name]
+        inner = schema.complex_of(edm)
+        if inner is not None:
+            if not isinstance(value, list):
+                raise SapError(400, -1000, f"Property '{name}' of '{type_name}' is invalid")
+            inner_known = {**schema.props(version, inner), **udfs}
+            clean[name] = [_checked(element if isinstance(element, Mapping) else {}, inner, inner_known, version, {})
+                           for element in value]
+        else:
+            target = schema.BATCH_ALIASES.get(name, name) if type_name == "BatchNumber" else name
+            clean[target] = schema.canonical(value, edm)
+    return clean

@@ -1,0 +1,278 @@
+"""What SAP does when production documents are posted (service-layer.md §4.5, §5.3–§5.6).
+
+Every function here runs with the store lock held, computes all effects first and applies them only
+when nothing failed: a refused receipt leaves no trace at all (§5.4 "the whole receipt fails").
+Texts marked REAL are copied verbatim (double spaces included) from ``sl-payloads``; the others are
+assumptions, labelled where they are produced.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from connector.mock_sl.protocol import SapError
+from connector.mock_sl.stock import StockLedger, batch_serial_complete, is_batch, is_serial
+from connector.mock_sl.store import Store
+
+RELEASED = "boposReleased"
+BACKFLUSH = "im_Backflush"
+PRODUCTION_ORDER = 202  # BoObjectTypes.oProductionOrders, the BaseType of receipts and issues (§4.1)
+
+# REAL (sl-payloads/error-400-receipt-backflush-negative-stock_v2_real.json), spacing kept exactly.
+BACKFLUSH_STOCK = ("Make sure that the consumed quantity of the component item would not cause the item's "
+                   "inventory to fall below zero  [IGE1.WhsCode][line: {n}] , "
+                   "'Production Order no: {order} Line: {line}'  [Message 3559-7]")
+# REAL (error-400-issue-on-backflush-line_v2_real.json). Reused for a receipt whose backflush component is
+# batch/serial-managed: ASSUMPTION (§5.5 ❓ says "probably -5002 (as above) or -4014").
+BACKFLUSH_BATCH = "Issue type cannot be backflush for serial or batch number items  , 'Production Order no: {order} Line: {line}'"
+# ◐ practitioner text (§2.3), 5+ codebases.
+SELECTION_INCOMPLETE = "Cannot add row without complete selection of batch/serial numbers"
+# ◐ practitioner text; exact spacing ❓ (§2.3).
+NEGATIVE_INVENTORY = "Quantity falls into negative inventory [IGE1.ItemCode][line: {n}]"
+# ASSUMPTION: exact code and text not found (§2.3 last row, §4.5 "Status rules").
+NOT_RELEASED = "Production order is not released"
+# ◐ [NEST-PROD] gave only "...field should be empty if the document is referenced..."; the rest is ours.
+ITEMCODE_REFERENCED = "Item No. field should be empty if the document is referenced to a production order  [IGN1.ItemCode][line: {n}]"
+# ❓ [NEST-PROD][DIAPI-PROD] report it; SAP's docs contradict it (§5.4). Only with receipt_requires_issue.
+NOTHING_ISSUED = "Item Issued Qty in work order should be larger than zero"
+# ASSUMPTION: over-receipt is ❓ (§5.4); only with over_receipt="reject".
+OVER_RECEIPT = "Quantity exceeds planned quantity  [IGN1.Quantity][line: {n}]"
+
+
+@dataclass
+class MockSwitches:
+    """Behaviour the reference marks unconfirmed (❓), one switch each; the defaults follow SAP's docs."""
+
+    #: §5.4 conflict: two integrations report "Item Issued Qty in work order should be larger than zero"
+    #: for a receipt before any issue; SAP's docs allow it. False = SAP's docs.
+    receipt_requires_issue: bool = False
+    #: §5.4: whether receiving beyond PlannedQuantity is refused is ❓. "allow" | "reject".
+    over_receipt: Literal["allow", "reject"] = "allow"
+    #: §5.4: the company's "allow negative inventory" setting; False = blocked (as in the real -5002 capture).
+    allow_negative_stock: bool = False
+    #: §5.4 ❓: whether a botrntReject receipt backflushes components. True = it does (SAP issues for
+    #: every reported quantity, [NEST-PROD] backflushes accepted plus rejected).
+    backflush_on_reject: bool = True
+
+
+def _order(store: Store, entry: Any, n: int) -> dict[str, Any]:
+    try:
+        key = int(entry)
+    except (TypeError, ValueError):
+        raise SapError(400, -1000, "Property 'BaseEntry' of 'DocumentLine' is invalid") from None
+    order = store.live("ProductionOrders", key)
+    if order is None:
+        # ASSUMPTION: SAP's answer for a BaseEntry that names no order was not found; -2028 is what
+        # SAP says for any missing record (§2.3), as a 400 since the request itself was understood.
+        raise SapError(400, -2028, "No matching records found (ODBC -2028)")
+    if order.get("ProductionOrderStatus") != RELEASED:
+        raise SapError(400, -5002, NOT_RELEASED)
+    return order
+
+
+def _quantity(line: dict[str, Any], table: str, n: int) -> float:
+    try:
+        quantity = float(line.get("Quantity"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        quantity = 0.0
+    if quantity <= 0:
+        # ASSUMPTION: SAP's text for a missing or non-positive quantity was not captured.
+        raise SapError(400, -5002, f"Quantity must be greater than zero  [{table}.Quantity][line: {n}]")
+    return quantity
+
+
+def _document(store: Store, entity_set: str, body: dict[str, Any], lines: list[dict[str, Any]],
+              object_code: str, today: date) -> dict[str, Any]:
+    doc_date = body.get("DocDate") or today.isoformat()
+    return {
+        **body,
+        "DocEntry": store.next_number(entity_set, "DocEntry"),
+        "DocNum": store.next_number(entity_set, "DocNum"),
+        "Series": body.get("Series") or 25,
+        "DocType": "dDocument_Items",
+        "DocDate": doc_date,
+        "DocDueDate": body.get("DocDueDate") or doc_date,
+        "TaxDate": body.get("TaxDate") or doc_date,
+        "DocObjectCode": object_code,
+        # ASSUMPTION: inventory documents are created closed in B1 (no follow-up document exists).
+        "DocumentStatus": "bost_Close",
+        "Cancelled": "tNO",
+        "CreationDate": today.isoformat(),
+        "UpdateDate": today.isoformat(),
+        "DataVersion": 1,
+        "DocumentLines": lines,
+    }
+
+
+def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, today: date) -> dict[str, Any]:
+    """POST InventoryGenEntries: finished goods in, backflush components out, one auto issue (§5.3, §5.4)."""
+    lines = body.get("DocumentLines") or []
+    if not lines:
+        raise SapError(400, -5002, "Cannot add document without rows")  # ASSUMPTION: text not captured
+    stock = StockLedger(store)
+    received: dict[int, dict[str, float]] = defaultdict(lambda: {"CompletedQuantity": 0.0, "RejectedQuantity": 0.0})
+    issued: dict[tuple[int, int], float] = defaultdict(float)
+    exit_lines: list[dict[str, Any]] = []
+    exit_refs: list[tuple[int, int]] = []  # (order DocumentNumber, LineNumber + 1) of each auto-issue line
+    out_lines: list[dict[str, Any]] = []
+    for n, line in enumerate(lines, 1):
+        out = dict(line)
+        quantity = _quantity(line, "IGN1", n)
+        if line.get("BaseType") is None and line.get("BaseEntry") is None:
+            # A plain goods receipt line (no production order): the item comes in, nothing else.
+            item = store.live("Items", line.get("ItemCode"))
+            if item is None:
+                raise SapError(400, -5002, f"Invalid item code  [IGN1.ItemCode][line: {n}]")  # ASSUMPTION
+            whs = line.get("WarehouseCode") or item.get("DefaultWarehouse") or ""
+            batch_serial_complete(item, line, quantity)
+            stock.move(item["ItemCode"], whs, quantity)
+            out.update(ItemDescription=item.get("ItemName"), WarehouseCode=whs)
+        else:
+            if line.get("BaseType") != PRODUCTION_ORDER:
+                raise SapError(400, -5002, f"Base document type is not supported by the mock  [IGN1.BaseType][line: {n}]")
+            if line.get("ItemCode"):
+                raise SapError(400, -5002, ITEMCODE_REFERENCED.format(n=n))
+            if line.get("BaseLine") is not None:
+                # By-product receipts (BaseLine = component line, §5.3) are not simulated by the mock.
+                raise SapError(400, -5002, f"By-product receipts are not simulated by the mock  [IGN1.BaseLine][line: {n}]")
+            order = _order(store, line.get("BaseEntry"), n)
+            entry, order_no = int(order["AbsoluteEntry"]), order.get("DocumentNumber")
+            transaction = line.get("TransactionType") or "botrntComplete"  # default complete (§5.3 ◐)
+            if transaction not in ("botrntComplete", "botrntReject"):
+                raise SapError(400, -1000, "Property 'TransactionType' of 'DocumentLine' is invalid")
+            order_lines = order.get("ProductionOrderLines") or []
+            if switches.receipt_requires_issue and not any(
+                float(ol.get("IssuedQuantity") or 0) > 0 for ol in order_lines
+            ):
+                raise SapError(400, -5002, NOTHING_ISSUED)
+            planned = float(order.get("PlannedQuantity") or 0)
+            already = float(order.get("CompletedQuantity") or 0) + float(order.get("RejectedQuantity") or 0)
+            in_doc = sum(received[entry].values())
+            if switches.over_receipt == "reject" and already + in_doc + quantity > planned + 1e-9:
+                raise SapError(400, -5002, OVER_RECEIPT.format(n=n))
+            finished = store.live("Items", order.get("ItemNo"))
+            if finished is not None:
+                batch_serial_complete(finished, line, quantity)
+            whs = line.get("WarehouseCode") or order.get("Warehouse") or ""
+            stock.move(str(order.get("ItemNo")), whs, quantity)
+            field = "CompletedQuantity" if transaction == "botrntComplete" else "RejectedQuantity"
+            received[entry][field] += quantity
+            out.update(ItemCode=order.get("ItemNo"), ItemDescription=(finished or {}).get("ItemName"),
+                       WarehouseCode=whs, BaseType=PRODUCTION_ORDER, BaseEntry=entry, BaseRef=str(order_no),
+                       TransactionType=transaction)
+            if transaction == "botrntReject" and not switches.backflush_on_reject:
+                out_lines.append(out)
+                continue
+            for ol in order_lines:
+                if ol.get("ProductionOrderIssueType") != BACKFLUSH or ol.get("ItemType") == "pit_Text":
+                    continue
+                share = quantity / planned * float(ol.get("PlannedQuantity") or 0) if planned else 0.0
+                issued[(entry, int(ol["LineNumber"]))] += share
+                if ol.get("ItemType") == "pit_Resource":
+                    continue  # resources are issued without stock (§5.4)
+                component = store.live("Items", ol.get("ItemNo"))
+                if component is not None and (is_batch(component) or is_serial(component)):
+                    raise SapError(400, -5002, BACKFLUSH_BATCH.format(order=order_no, line=int(ol["LineNumber"]) + 1))
+                cwhs = ol.get("Warehouse") or ""
+                exit_lines.append({"LineNum": len(exit_lines), "ItemCode": ol.get("ItemNo"),
+                                   "ItemDescription": (component or {}).get("ItemName") or ol.get("ItemName"),
+                                   "Quantity": share, "InventoryQuantity": share, "WarehouseCode": cwhs,
+                                   "BaseType": PRODUCTION_ORDER, "BaseEntry": entry, "BaseRef": str(order_no),
+                                   "BaseLine": int(ol["LineNumber"])})
+                exit_refs.append((order_no, int(ol["LineNumber"]) + 1))
+                stock.move(str(ol.get("ItemNo")), cwhs, -share)
+        out.setdefault("InventoryQuantity", quantity)
+        out["Quantity"] = quantity
+        out["LineNum"] = n - 1
+        out_lines.append(out)
+    if not switches.allow_negative_stock:
+        bad = stock.first_negative([(ln["ItemCode"], ln["WarehouseCode"]) for ln in exit_lines])
+        if bad is not None:
+            order_no, line_no = exit_refs[bad]
+            raise SapError(400, -5002, BACKFLUSH_STOCK.format(n=bad + 1, order=order_no, line=line_no))
+    # Nothing failed: apply every effect.
+    stock.apply()
+    for entry, delta in received.items():
+        order = store.live("ProductionOrders", entry)
+        assert order is not None
+        for field, value in delta.items():
+            order[field] = float(order.get(field) or 0) + value
+    for (entry, line_number), value in issued.items():
+        order = store.live("ProductionOrders", entry)
+        assert order is not None
+        for ol in order.get("ProductionOrderLines") or []:
+            if int(ol["LineNumber"]) == line_number:
+                ol["IssuedQuantity"] = float(ol.get("IssuedQuantity") or 0) + value
+    for entry in {*received, *(e for e, _ in issued)}:
+        store.touch("ProductionOrders", entry)
+    if exit_lines:
+        store.insert("InventoryGenExits", _document(
+            store, "InventoryGenExits", {"DocDate": body.get("DocDate"), "JournalMemo": "Issue for Production"},
+            exit_lines, "oInventoryGenExit", today))
+    header = {k: v for k, v in body.items() if k != "DocumentLines"}
+    header.setdefault("JournalMemo", "Receipt from Production")
+    document = _document(store, "InventoryGenEntries", header, out_lines, "oInventoryGenEntry", today)
+    store.insert("InventoryGenEntries", document)
+    return document
+
+
+def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today: date) -> dict[str, Any]:
+    """POST InventoryGenExits: manual issue for production against order lines (§5.6)."""
+    lines = body.get("DocumentLines") or []
+    if not lines:
+        raise SapError(400, -5002, "Cannot add document without rows")  # ASSUMPTION: text not captured
+    stock = StockLedger(store)
+    issued: list[tuple[dict[str, Any], float]] = []
+    touched: set[int] = set()
+    out_lines: list[dict[str, Any]] = []
+    for n, line in enumerate(lines, 1):
+        out = dict(line)
+        quantity = _quantity(line, "IGE1", n)
+        base_type = line.get("BaseType")
+        if base_type is None and line.get("BaseEntry") is not None:
+            base_type = PRODUCTION_ORDER  # SAP-APIREF's example omits BaseType (§5.6 ❓); treat as 202
+        if base_type is None:
+            item_code = line.get("ItemCode")
+            whs = line.get("WarehouseCode") or ""
+        elif base_type != PRODUCTION_ORDER:
+            raise SapError(400, -5002, f"Base document type is not supported by the mock  [IGE1.BaseType][line: {n}]")
+        else:
+            order = _order(store, line.get("BaseEntry"), n)
+            entry = int(order["AbsoluteEntry"])
+            match = [ol for ol in order.get("ProductionOrderLines") or [] if ol.get("LineNumber") == line.get("BaseLine")]
+            if not match:
+                raise SapError(400, -2028, "No matching records found (ODBC -2028)")  # ASSUMPTION (as BaseEntry)
+            ol = match[0]
+            if ol.get("ProductionOrderIssueType") == BACKFLUSH:
+                # REAL text; "Production Order no" is the AbsoluteEntry here (§2.1 note).
+                raise SapError(400, -5002, BACKFLUSH_BATCH.format(order=entry, line=int(ol["LineNumber"]) + 1))
+            item_code, whs = ol.get("ItemNo"), line.get("WarehouseCode") or ol.get("Warehouse") or ""
+            issued.append((ol, quantity))
+            touched.add(entry)
+            out.update(BaseType=PRODUCTION_ORDER, BaseEntry=entry, BaseRef=str(order.get("DocumentNumber")))
+            if ol.get("ItemType") == "pit_Resource":
+                out.update(ItemCode=item_code, Quantity=quantity, LineNum=n - 1)
+                out_lines.append(out)
+                continue
+        item = store.live("Items", item_code)
+        if item is None:
+            raise SapError(400, -5002, f"Invalid item code  [IGE1.ItemCode][line: {n}]")  # ASSUMPTION
+        batch_serial_complete(item, line, quantity)
+        stock.move(str(item_code), whs, -quantity)
+        if not switches.allow_negative_stock and stock.first_negative([(str(item_code), whs)]) is not None:
+            raise SapError(400, -10, NEGATIVE_INVENTORY.format(n=n))
+        out.update(ItemCode=item_code, ItemDescription=item.get("ItemName"), WarehouseCode=whs,
+                   Quantity=quantity, InventoryQuantity=quantity, LineNum=n - 1)
+        out_lines.append(out)
+    stock.apply()
+    for ol, quantity in issued:
+        ol["IssuedQuantity"] = float(ol.get("IssuedQuantity") or 0) + quantity
+    for entry in touched:
+        store.touch("ProductionOrders", entry)
+    header = {k: v for k, v in body.items() if k != "DocumentLines"}
+    document = _document(store, "InventoryGenExits", header, out_lines, "oInventoryGenExit", today)
+    store.insert("InventoryGenExits", document)
+    return document

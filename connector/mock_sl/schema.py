@@ -1,0 +1,198 @@
+"""What the mock knows about SAP's types: the real ``$metadata`` (v1/v2), enum DB codes, UDF types.
+
+The property lists come from ``metadata.json`` (a real customer ``$metadata`` reduced to names and
+types, U_ fields removed), so the mock answers with exactly the names the real Service Layer has and
+refuses the ones it does not (service-layer.md §2.3 -1000 / 201). Rows are kept in one canonical,
+version-neutral form (dates ``YYYY-MM-DD``, enum *names*, floats for doubles) and rendered per
+protocol on the way out (§8: v1 ``"2022-10-31"``, v2 ``"2023-10-26T00:00:00Z"``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+METADATA_PATH = Path(__file__).with_name("metadata.json")
+
+#: Entity set → (header UDF tables, line UDF tables). A UDF on one marketing-document header table is
+#: created by B1 on all of them, so OIGN's UDFs also exist on OIGE (service-layer.md §7 Propagation).
+UDF_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ProductionOrders": (("OWOR",), ("WOR1",)),
+    "InventoryGenEntries": (("OIGN", "OIGE"), ("IGN1", "IGE1")),
+    "InventoryGenExits": (("OIGE", "OIGN"), ("IGE1", "IGN1")),
+    "Items": (("OITM",), ()),
+    "Warehouses": (("OWHS",), ()),
+    "UserFieldsMD": ((), ()),
+}
+
+#: DB codes accepted in request bodies and $filter literals besides the enum names (§4.4:
+#: ``ProductionOrderStatus eq 'R'`` ≡ ``'boposReleased'``; SAP's own PATCH example sends ``"R"``).
+DB_CODES: dict[str, dict[str, str]] = {
+    "BoProductionOrderStatusEnum": {"P": "boposPlanned", "R": "boposReleased", "L": "boposClosed",
+                                    "C": "boposCancelled"},
+    "BoProductionOrderTypeEnum": {"S": "bopotStandard", "P": "bopotSpecial", "D": "bopotDisassembly"},
+    "BoIssueMethod": {"B": "im_Backflush", "M": "im_Manual"},
+    "BoTransactionTypeEnum": {"C": "botrntComplete", "R": "botrntReject"},
+    "BoYesNoEnum": {"N": "tNO", "Y": "tYES"},
+    "BoStatus": {"O": "bost_Open", "C": "bost_Close"},
+}
+
+#: UserFieldsMD ``Type`` → the EDM type the property gets on the entity (§7 Types).
+UDF_EDM: dict[str, str] = {
+    "db_Alpha": "Edm.String",
+    "db_Memo": "Edm.String",
+    "db_Numeric": "Edm.Int32",
+    "db_Float": "Edm.Double",
+    "db_Date": "Edm.DateTime",
+}
+
+#: v2 renamed ``BatchNumber`` to ``BatchNumberProperty`` in the BatchNumber complex type (§5.5, META);
+#: rows store the v1 name and each protocol renders its own.
+BATCH_ALIASES: dict[str, str] = {"BatchNumberProperty": "BatchNumber"}
+
+DATE_TYPES = frozenset({"Edm.DateTime", "Edm.DateTimeOffset"})
+FLOAT_TYPES = frozenset({"Edm.Double", "Edm.Decimal", "Edm.Single"})
+INT_TYPES = frozenset({"Edm.Int32", "Edm.Int16", "Edm.Int64", "Edm.Byte"})
+_COLLECTION = re.compile(r"^Collection\((?:SAPB1\.)?(\w+)\)$")
+
+
+@cache
+def metadata() -> dict[str, Any]:
+    """The packaged real ``$metadata`` summary (loaded once)."""
+    return json.loads(METADATA_PATH.read_text(encoding="utf-8"))
+
+
+def entity_type_of(entity_set: str) -> str | None:
+    """``ProductionOrders`` → ``ProductionOrder`` (None for a set the mock does not serve)."""
+    return metadata()["entity_sets"].get(entity_set)
+
+
+def key_of(entity_type: str) -> list[str]:
+    """Key property names of an entity type (``["TableName", "FieldID"]`` for UserFieldMD)."""
+    return list(metadata()["v2"]["entity_types"][entity_type]["key"])
+
+
+@cache
+def props(version: str, type_name: str) -> dict[str, str]:
+    """Property name → EDM type of an entity or complex type, in metadata order."""
+    meta = metadata()[version]
+    spec = meta["entity_types"].get(type_name) or meta["complex_types"].get(type_name)
+    if spec is None:
+        return {}
+    return {name: edm for name, edm in spec["props"]}
+
+
+@cache
+def navs(type_name: str) -> frozenset[str]:
+    """Navigation properties (the only names ``$expand`` accepts, §3.1)."""
+    spec = metadata()["v2"]["entity_types"].get(type_name, {})
+    return frozenset(spec.get("navs", []))
+
+
+def complex_of(edm: str) -> str | None:
+    """``Collection(SAPB1.DocumentLine)`` → ``DocumentLine``."""
+    match = _COLLECTION.match(edm)
+    return match.group(1) if match else None
+
+
+def enum_of(edm: str) -> str | None:
+    """``SAPB1.BoYesNoEnum`` → ``BoYesNoEnum`` when it names an enumeration."""
+    if edm.startswith("SAPB1."):
+        name = edm[len("SAPB1."):]
+        if name in metadata()["v2"]["enums"]:
+            return name
+    return None
+
+
+@cache
+def enum_members(enum: str) -> tuple[str, ...]:
+    """Member names of an enumeration."""
+    return tuple(member for member, _value in metadata()["v2"]["enums"].get(enum, []))
+
+
+def normalize_enum(enum: str, value: Any) -> str | None:
+    """Enum name or DB code → enum name; None when it is neither."""
+    if not isinstance(value, str):
+        return None
+    if value in enum_members(enum):
+        return value
+    return DB_CODES.get(enum, {}).get(value)
+
+
+def to_date(value: Any) -> str | None:
+    """Accepted date spellings (§3.1: ``2014-04-23``, ``20140423``, ``...T00:00:00Z``) → ``YYYY-MM-DD``."""
+    if isinstance(value, date | datetime):
+        return value.strftime("%Y-%m-%d")
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.startswith("datetime'") and text.endswith("'"):
+        text = text[len("datetime'"):-1]
+    text = text[:10] if len(text) >= 10 and text[4:5] == "-" else text
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, fmt).strftime("%Y-%m-%d")
+        except ValueError:
+            continue
+    return None
+
+
+def udf_edm(field_type: str) -> str:
+    """UserFieldsMD ``Type`` (name or DB code) → EDM type."""
+    return UDF_EDM.get(field_type, "Edm.String")
+
+
+def render(value: Any, edm: str, version: str) -> Any:
+    """A canonical value → its JSON form in ``version`` (dates, doubles with a decimal point, collections)."""
+    if value is None:
+        return [] if complex_of(edm) else None
+    inner = complex_of(edm)
+    if inner is not None:
+        return [render_complex(row, inner, version) for row in value]
+    if edm in DATE_TYPES:
+        day = to_date(value)
+        if day is None:
+            return value
+        # §8: v1 "2022-10-31", v2 "2023-10-26T00:00:00Z" (all real v2 captures).
+        return day if version == "v1" else f"{day}T00:00:00Z"
+    if edm in FLOAT_TYPES and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)  # json prints 600.0, as the SL does (§8)
+    return value
+
+
+def render_complex(row: Mapping[str, Any], type_name: str, version: str) -> dict[str, Any]:
+    """One complex-type element with every property of its type (unset → null, collections → [])."""
+    out: dict[str, Any] = {}
+    for name, edm in props(version, type_name).items():
+        out[name] = render(row.get(BATCH_ALIASES.get(name, name)), edm, version)
+    for name, value in row.items():  # line UDFs and anything stored beyond the metadata
+        if name not in out and name.startswith("U_"):
+            out[name] = value
+    return out
+
+
+def canonical(value: Any, edm: str) -> Any:
+    """A request/fixture value → the stored form (enum names, ISO dates, floats)."""
+    if value is None:
+        return None
+    enum = enum_of(edm)
+    if enum is not None:
+        return normalize_enum(enum, value) or value
+    if edm in DATE_TYPES:
+        return to_date(value) or value
+    if edm in FLOAT_TYPES and isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if edm in INT_TYPES and isinstance(value, str):
+        try:
+            return int(value)  # SAP accepts "BaseEntry": "12861" (§5.3, SAP-APIREF)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,290 @@
+"""A stateful mock SAP Business One Service Layer over real HTTP (``/b1s/v1`` and ``/b1s/v2``).
+
+Used by tests (port 0), the demo, consultants' dry runs and CI. It speaks the real protocol
+(service-layer.md), so an independent client works against it unchanged::
+
+    with MockServiceLayer("fixtures/demo", port=0) as sl:
+        requests.post(sl.root("v2") + "/Login", json={...})
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from connector.mock_sl import protocol
+from connector.mock_sl.faults import Faults, apache_error_page
+from connector.mock_sl.routes import Request, Response, Router
+from connector.mock_sl.sap_rules import MockSwitches
+from connector.mock_sl.sessions import Sessions
+from connector.mock_sl.store import Store
+
+__all__ = ["MockServiceLayer", "MockSwitches", "RequestRecord", "serve_forever_cli"]
+
+ROUTE_ID = ".node1"  # the Apache balancer's stickiness cookie value (§1.2, §1.7)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the mock saw it (Login passwords redacted); ``status`` None = dropped connection."""
+
+    method: str
+    version: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int | None
+
+
+class MockServiceLayer:
+    """The mock SL: a company store, sessions, faults and a threaded HTTP server."""
+
+    def __init__(
+        self,
+        data: str | Path | Mapping[str, Any] = "fixtures/demo",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        switches: MockSwitches | None = None,
+        session_timeout_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = Store(data)
+        self.switches = switches or MockSwitches()
+        self.sessions = Sessions(session_timeout_s, clock)
+        self.faults = Faults()
+        self.faults.on_expire_all.append(self.sessions.clear)
+        self.host = host
+        self._port = port
+        self._records: list[RequestRecord] = []
+        self._records_lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.router = Router(self.store, self.switches, self.root)
+
+    def __repr__(self) -> str:
+        return f"MockServiceLayer(base_url={self.base_url!r}, company_db={self.company_db!r})"
+
+    # -- public API ------------------------------------------------------------------------------
+    @property
+    def company_db(self) -> str:
+        """``CompanyDB`` to log in with."""
+        return self.store.company_db
+
+    @property
+    def users(self) -> dict[str, str]:
+        """Demo users and passwords from the fixture's company.json."""
+        return dict(self.store.users)
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one once started with port 0)."""
+        return self._server.server_address[1] if self._server else self._port  # type: ignore[return-value]
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self.host}:{self.port}"
+
+    def root(self, version: str = "v2") -> str:
+        """Service root of ``v1`` or ``v2``."""
+        return f"{self.base_url}/b1s/{version}"
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request so far, in arrival order of completion (a copy)."""
+        with self._records_lock:
+            return list(self._records)
+
+    def record(self, entry: RequestRecord) -> None:
+        """Append one request record (thread-safe)."""
+        with self._records_lock:
+            self._records.append(entry)
+
+    def start(self) -> MockServiceLayer:
+        """Bind and serve in a daemon thread."""
+        handler = type("BoundHandler", (_Handler,), {"mock": self})
+        self._server = ThreadingHTTPServer((self.host, self._port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="mock-sl", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._port = self._server.server_address[1]  # type: ignore[assignment]
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> MockServiceLayer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- protocol --------------------------------------------------------------------------------
+    def login(self, version: str, body: Any) -> Response:
+        """POST Login: -306 unknown CompanyDB, -304 bad user/password, else a session (§1.2, §1.6)."""
+        body = body if isinstance(body, dict) else {}
+        if body.get("CompanyDB") != self.company_db:
+            return self.router.error(version, 401, -306, protocol.LOGIN_FAILED)
+        user = body.get("UserName")
+        if not isinstance(user, str) or self.store.users.get(user) != body.get("Password"):
+            return self.router.error(version, 401, -304, protocol.LOGIN_FAILED)
+        session_id = self.sessions.create()
+        context = f"{self.root(version)}/$metadata#B1Sessions/{'@Element' if version == 'v1' else '$entity'}"
+        answer = {protocol.metadata_key(version): context, "SessionId": session_id,
+                  "Version": self.store.version, "SessionTimeout": self.sessions.timeout_minutes}
+        # The real v2 Login answer has no OData-Version header (§1.2, CASSETTE).
+        response = Response(200, protocol.dumps(version, answer), {"Content-Type": protocol.json_type(version)})
+        response.headers["Set-Cookie"] = f"B1SESSION={session_id};HttpOnly;"
+        return response
+
+    def invalid_session(self, version: str) -> Response:
+        """401 / 301 (§1.3)."""
+        return self.router.error(version, 401, 301, protocol.INVALID_SESSION)
+
+
+def _cookies(header: str | None) -> dict[str, str]:
+    jar: dict[str, str] = {}
+    for part in (header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name:
+            jar[name] = value
+    return jar
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive handler; all logic is in MockServiceLayer / Router."""
+
+    mock: MockServiceLayer
+    protocol_version = "HTTP/1.1"
+    server_version = protocol.SERVER
+    sys_version = ""
+    timeout = 60  # idle keep-alive connections do not pin a thread forever
+
+    def version_string(self) -> str:
+        """``Server: Apache/2.4.61 (Unix)`` as the real front answers (§1.2)."""
+        return protocol.SERVER
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Silent: request lines would clutter test output (and never carry secrets anyway)."""
+
+    def do_GET(self) -> None:
+        """GET."""
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        """POST."""
+        self._serve("POST")
+
+    def do_PATCH(self) -> None:
+        """PATCH."""
+        self._serve("PATCH")
+
+    def do_PUT(self) -> None:
+        """PUT (SAP supports it; the mock refuses with -5006)."""
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        """DELETE."""
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        mock = self.mock
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length) if length else b""
+        parts = split.path.split("/", 3)  # ["", "b1s", "v2", "Items('A')"]
+        if len(parts) < 3 or parts[1] != "b1s" or parts[2] not in ("v1", "v2"):
+            self._send(Response(404, b"Not Found", {"Content-Type": "text/plain"}))
+            return
+        version, path = parts[2], unquote(parts[3] if len(parts) > 3 else "")
+        try:
+            body = json.loads(raw_body) if raw_body.strip() else None
+        except ValueError:
+            body = ValueError
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        status: int | None = None
+        try:
+            fired = {fault.mode: fault for fault in mock.faults.take(method, path)}
+            if "delay" in fired:
+                time.sleep(fired["delay"].seconds)
+            if "fail" in fired:
+                response = self._fault_response(version, fired["fail"])
+            else:
+                response = self._carry_out(method, version, path, split.query, query, body)
+            if "commit_then_drop" in fired:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if "commit_then_502" in fired:
+                response = Response(502, apache_error_page(502).encode("iso-8859-1"),
+                                    {"Content-Type": "text/html; charset=iso-8859-1"})
+            status = response.status
+            self._send(response)
+        finally:
+            mock.record(RequestRecord(method, version, path.split("?")[0], query, _redacted(path, body), status))
+
+    def _carry_out(self, method: str, version: str, path: str, raw_query: str, query: dict[str, str],
+                   body: Any) -> Response:
+        mock = self.mock
+        if body is ValueError:
+            return mock.router.error(version, 400, -1000, "Invalid JSON body")  # ASSUMPTION: text not captured
+        if path == "Login" and method == "POST":
+            return mock.login(version, body)
+        session_id = _cookies(self.headers.get("Cookie")).get("B1SESSION")
+        if not mock.sessions.use(session_id):
+            return mock.invalid_session(version)
+        if path == "Logout" and method == "POST":
+            mock.sessions.drop(session_id)
+            return Response(204)
+        request = Request(method, version, path, raw_query, query, self.headers, body)
+        return mock.router.handle(request)
+
+    def _fault_response(self, version: str, fault: Any) -> Response:
+        if fault.html:
+            return Response(fault.status, apache_error_page(fault.status).encode("iso-8859-1"),
+                            {"Content-Type": "text/html; charset=iso-8859-1"})
+        code = fault.code if fault.code is not None else (301 if fault.status == 401 else -1)
+        message = fault.message or (protocol.INVALID_SESSION if fault.status == 401 else "Injected fault")
+        return self.mock.router.error(version, fault.status, code, message)
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.headers.get("Set-Cookie", "").startswith("B1SESSION="):
+            self.send_header("Set-Cookie", f"ROUTEID={ROUTE_ID}; path=/b1s")
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if response.body:
+            self.wfile.write(response.body)
+
+
+def _redacted(path: str, body: Any) -> Any:
+    """The recorded body; a Login password never leaves the handler."""
+    if body is ValueError:
+        return None
+    if path == "Login" and isinstance(body, dict) and "Password" in body:
+        return {**body, "Password": "***"}
+    return body
+
+
+def serve_forever_cli(argv: list[str] | None = None) -> int:
+    """``b1-backflush mock-sl`` / ``python -m connector.mock_sl``: serve until Ctrl+C."""
+    from connector.mock_sl.cli import main
+
+    return main(argv)
