@@ -68,8 +68,8 @@ class ReceiptPlan:
 
 
 def _problem(order: ProductionOrder, message: str) -> Reason:
-    return Reason(code=rc.INVALID_QUANTITY, severity="block", message=f"Order {order.DocumentNumber}: {message}",
-                  item=order.ItemNo)
+    return Reason(code=rc.INVALID_QUANTITY, severity="block",
+                  message=f"Order {order.DocumentNumber}: {message}", item=order.ItemNo)
 
 
 def _read_cumulative(order: ProductionOrder, field: str, already: float, what: str) -> float | Reason | None:
@@ -92,9 +92,10 @@ def _read_cumulative(order: ProductionOrder, field: str, already: float, what: s
         return _problem(order, f"{field} (the {what} quantity) is {format_quantity(number)}, a negative "
                                "quantity. Enter the total produced so far.")
     if number < round_quantity(already):
-        return _problem(order, f"{field} says {format_quantity(number)} {what} in total, but SAP already has "
-                               f"{format_quantity(already)} for this order. The quantity is cumulative: enter "
-                               f"the total so far, at least {format_quantity(already)}.")
+        least = format_quantity(already)
+        return _problem(order, f"{field} says {format_quantity(number)} {what} in total, but SAP already "
+                               f"has {least} for this order. The quantity is cumulative: enter the total "
+                               f"so far, at least {least}.")
     return number
 
 
@@ -110,8 +111,11 @@ def _plan_confirmed(order: ProductionOrder, source: ConfirmedFieldsSource) -> Re
     if problems:
         # Never post half of a confirmation: a bad rejected figure also stops the good quantity.
         return ReceiptPlan(0.0, 0.0, problems, **before)
-    good = round_quantity(good_total - order.CompletedQuantity) if isinstance(good_total, float) else 0.0
-    rejected = round_quantity(rejected_total - order.RejectedQuantity) if isinstance(rejected_total, float) else 0.0
+    good = rejected = 0.0
+    if isinstance(good_total, float):
+        good = round_quantity(good_total - order.CompletedQuantity)
+    if isinstance(rejected_total, float):
+        rejected = round_quantity(rejected_total - order.RejectedQuantity)
     return ReceiptPlan(good, rejected, (), **before)
 
 

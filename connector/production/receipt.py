@@ -46,7 +46,8 @@ Protocol = Literal["v1", "v2"]
 
 def posting_key(company_db: str, order: ProductionOrder, plan: ReceiptPlan) -> str:
     """Deterministic key of one posting: ``company/AbsoluteEntry/C<completed target>/R<rejected target>``."""
-    tail = f"/{order.AbsoluteEntry}/C{format_quantity(plan.completed_target)}/R{format_quantity(plan.rejected_target)}"
+    completed, rejected = format_quantity(plan.completed_target), format_quantity(plan.rejected_target)
+    tail = f"/{order.AbsoluteEntry}/C{completed}/R{rejected}"
     key = company_db + tail
     if len(key) <= POSTING_KEY_MAX_CHARS:
         return key
@@ -71,7 +72,8 @@ def _cut(text: str, limit: int, how: str) -> tuple[str, str]:
 
 
 def _batches(order: ProductionOrder, rule: spec.BatchRule, quantity: float, doc_date: date,
-             values: Mapping[str, Any], protocol: Protocol, path: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+             values: Mapping[str, Any], protocol: Protocol,
+             path: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     # The BatchNumber complex type names its number property differently per version (§5.5, META).
     name = "BatchNumber" if protocol == "v1" else "BatchNumberProperty"
     number = render(order, "finished_good.batch.number", rule.number, values)
@@ -116,12 +118,14 @@ def _header(order: ProductionOrder, mapping: spec.Mapping, values: Mapping[str, 
         if len(text) > REFERENCE2_MAX_CHARS:
             raise rule_failed(order, f"receipt.reference2 {rule.reference2!r} gives {text!r} ({len(text)} "
                                      f"characters); Reference2 holds {REFERENCE2_MAX_CHARS} at most")
-        payload["Reference2"], prov["Reference2"] = text, describe_template("receipt.reference2", rule.reference2)
+        payload["Reference2"] = text
+        prov["Reference2"] = describe_template("receipt.reference2", rule.reference2)
     for name, value in rule.header_udfs.items():
         payload[name], prov[name] = field_value(order, f"receipt.header_udfs.{name}", value, values)
     key_field = mapping.idempotency.key_field
     payload[key_field] = key
-    prov[key_field] = "idempotency.key_field: the posting key (company/AbsoluteEntry/completed/rejected targets)"
+    prov[key_field] = ("idempotency.key_field: the posting key "
+                       "(company/AbsoluteEntry/completed target/rejected target)")
 
 
 def _check_tracking(order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None,
@@ -137,7 +141,8 @@ def _check_tracking(order: ProductionOrder, plan: ReceiptPlan, product: ItemMast
     if product.ManageSerialNumbers and mapping.finished_good.serial is None:
         raise OrderError(f"{label} is serial managed and the mapping has no finished_good.serial rule",
                          reason_code=rc.FINISHED_GOOD_NEEDS_SERIAL)
-    if product.ManageSerialNumbers and not (float(plan.good).is_integer() and float(plan.rejected).is_integer()):
+    whole_units = float(plan.good).is_integer() and float(plan.rejected).is_integer()
+    if product.ManageSerialNumbers and not whole_units:
         raise OrderError(f"{label} is serial managed and needs whole units", reason_code=rc.INVALID_QUANTITY)
 
 
@@ -150,9 +155,13 @@ def _lines(order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None
     reject_wh = rule.reject_warehouse or warehouse
     reject_how = (f"receipt.reject_warehouse {reject_wh!r}" if rule.reject_warehouse
                   else f"same as the good quantity ({warehouse_how})")
-    specs.append((plan.rejected, "botrntReject", reject_wh, reject_how, "rejected quantity → RejectedQuantity"))
-    batch_rule = mapping.finished_good.batch if product is not None and product.ManageBatchNumbers else None
-    serial_rule = mapping.finished_good.serial if product is not None and product.ManageSerialNumbers else None
+    specs.append((plan.rejected, "botrntReject", reject_wh, reject_how,
+                  "rejected quantity → RejectedQuantity"))
+    batch_rule = serial_rule = None
+    if product is not None and product.ManageBatchNumbers:
+        batch_rule = mapping.finished_good.batch
+    if product is not None and product.ManageSerialNumbers:
+        serial_rule = mapping.finished_good.serial
     # Serial numbers continue after everything already received, so partial receipts never reuse one.
     next_serial = int(order.received_quantity) + 1
     lines: list[dict[str, Any]] = []
@@ -169,7 +178,8 @@ def _lines(order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None
         prov[f"{path}.WarehouseCode"] = wh_how
         prov[f"{path}.TransactionType"] = f"fixed {transaction}: {meaning}"
         for name, value in rule.line_udfs.items():
-            line[name], prov[f"{path}.{name}"] = field_value(order, f"receipt.line_udfs.{name}", value, values)
+            line[name], prov[f"{path}.{name}"] = field_value(order, f"receipt.line_udfs.{name}", value,
+                                                             values)
         if batch_rule is not None:
             line["BatchNumbers"], more = _batches(order, batch_rule, quantity, doc_date, values, protocol,
                                                   f"{path}.BatchNumbers[0]")
@@ -187,14 +197,16 @@ def _lines(order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None
     return lines
 
 
-def build_receipt(order: ProductionOrder, plan: ReceiptPlan, items: Mapping[str, ItemMaster], mapping: spec.Mapping,
-                  *, key: str, today: date, now: datetime, protocol: Protocol) -> BuiltReceipt:
+def build_receipt(order: ProductionOrder, plan: ReceiptPlan, items: Mapping[str, ItemMaster],
+                  mapping: spec.Mapping, *, key: str, today: date, now: datetime,
+                  protocol: Protocol) -> BuiltReceipt:
     """The exact InventoryGenEntries body for ``plan``; OrderError(MAPPING_RULE_FAILED) if a rule fails."""
     if plan.nothing_to_receive:
         raise OrderError(f"Order {order.DocumentNumber}: nothing to receive", reason_code=rc.INVALID_QUANTITY)
     product = items.get(order.ItemNo)
     _check_tracking(order, plan, product, mapping)
-    values = template_values(order, product, today=today, now=now, good=plan.good, rejected=plan.rejected, key=key)
+    values = template_values(order, product, today=today, now=now, good=plan.good, rejected=plan.rejected,
+                             key=key)
     payload: dict[str, Any] = {}
     prov: dict[str, str] = {}
     doc_date, prov["DocDate"] = resolve_doc_date(order, mapping.receipt, today)

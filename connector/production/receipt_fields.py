@@ -90,21 +90,22 @@ def resolve_warehouse(order: ProductionOrder, product: ItemMaster | None,
                       rule: spec.WarehouseRule) -> tuple[str, str]:
     """The receiving WarehouseCode per receipt.warehouse, with its provenance."""
     code: str | None
+    group = product.ItemsGroupCode if product is not None else None
     if rule.rule == "constant":
         code, how = rule.code, f"receipt.warehouse: rule constant {rule.code!r}"
     elif rule.rule == "by_item" and order.ItemNo in rule.by_item:
         code = rule.by_item[order.ItemNo]
         how = f"receipt.warehouse: rule by_item, product {order.ItemNo} → {code!r}"
-    elif rule.rule == "by_item_group" and product is not None and product.ItemsGroupCode in rule.by_item_group:
-        code = rule.by_item_group[product.ItemsGroupCode]  # type: ignore[index]
-        how = f"receipt.warehouse: rule by_item_group, ItemsGroupCode {product.ItemsGroupCode} → {code!r}"
+    elif rule.rule == "by_item_group" and group is not None and group in rule.by_item_group:
+        code = rule.by_item_group[group]
+        how = f"receipt.warehouse: rule by_item_group, ItemsGroupCode {group} → {code!r}"
     else:
         code = order.Warehouse
         fallback = "" if rule.rule == "order" else " (not in the table: falls back to the order)"
         how = f"receipt.warehouse: rule {rule.rule}{fallback} → order Warehouse {code!r}"
     if not code:
-        raise rule_failed(order, f"no receipt warehouse: receipt.warehouse rule {rule.rule} gives none and the "
-                                 "order has no Warehouse. Set the order's warehouse or extend the rule.")
+        raise rule_failed(order, f"no receipt warehouse: receipt.warehouse rule {rule.rule} gives none and "
+                                 "the order has no Warehouse. Set the order's warehouse or extend the rule.")
     return code, how
 
 

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from connector.mapping import spec
 from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan, format_quantity as q, round_quantity
-from connector.production.orders import DISASSEMBLY, MANUAL, RELEASED, ComponentLine, ItemMaster, ProductionOrder
+from connector.production.orders import (
+    DISASSEMBLY,
+    MANUAL,
+    RELEASED,
+    ComponentLine,
+    ItemMaster,
+    ProductionOrder,
+)
 from connector.production.reasons import Reason, Severity
 
 #: Slack for float comparisons of quantities that SAP keeps to 6 decimals.
@@ -73,12 +80,14 @@ def check_order_type(c: _Context) -> list[Reason]:
     """UNSUPPORTED_ORDER_TYPE: disassembly orders, or a type the mapping does not list."""
     kind = c.order.ProductionOrderType
     if kind == DISASSEMBLY:
-        return [_block(rc.UNSUPPORTED_ORDER_TYPE, f"{c.label} is a disassembly order ({DISASSEMBLY}); its receipt "
-                       "is never posted automatically. Receive it by hand in SAP.", item=c.order.ItemNo)]
+        message = (f"{c.label} is a disassembly order ({DISASSEMBLY}); its receipt is never posted "
+                   "automatically. Receive it by hand in SAP.")
+        return [_block(rc.UNSUPPORTED_ORDER_TYPE, message, item=c.order.ItemNo)]
     if kind not in c.mapping.candidates.order_types:
         allowed = ", ".join(c.mapping.candidates.order_types) or "none"
-        return [_block(rc.UNSUPPORTED_ORDER_TYPE, f"{c.label} has order type {kind}, which the mapping does not "
-                       f"handle (candidates.order_types: {allowed}).", item=c.order.ItemNo)]
+        message = (f"{c.label} has order type {kind}, which the mapping does not handle "
+                   f"(candidates.order_types: {allowed}).")
+        return [_block(rc.UNSUPPORTED_ORDER_TYPE, message, item=c.order.ItemNo)]
     return []
 
 
@@ -95,9 +104,9 @@ def check_quantities(c: _Context) -> list[Reason]:
     """INVALID_QUANTITY: unreadable confirmations, a planned quantity of zero or less."""
     found = list(c.plan.problems)
     if c.order.PlannedQuantity <= 0:
-        found.append(_block(rc.INVALID_QUANTITY, f"{c.label}: the planned quantity is {q(c.order.PlannedQuantity)}; "
-                            "component quantities cannot be worked out. Correct the order's planned quantity.",
-                            item=c.order.ItemNo))
+        message = (f"{c.label}: the planned quantity is {q(c.order.PlannedQuantity)}; component quantities "
+                   "cannot be worked out. Correct the order's planned quantity.")
+        found.append(_block(rc.INVALID_QUANTITY, message, item=c.order.ItemNo))
     return found
 
 
@@ -105,8 +114,8 @@ def check_items_known(c: _Context) -> list[Reason]:
     """UNKNOWN_ITEM: the product or a stock component is missing from the item master read."""
     found = []
     if c.order.ItemNo not in c.items:
-        found.append(_block(rc.UNKNOWN_ITEM, f"{c.label}: product {c.order.ItemNo or '(none)'} was not found in the "
-                            "item master.", item=c.order.ItemNo or None))
+        message = f"{c.label}: product {c.order.ItemNo or '(none)'} was not found in the item master."
+        found.append(_block(rc.UNKNOWN_ITEM, message, item=c.order.ItemNo or None))
     for line in c.lines:
         if line.is_item and line.ItemNo not in c.items:
             found.append(_block(rc.UNKNOWN_ITEM, f"{c.label} line {line.LineNumber}: component "
@@ -125,10 +134,11 @@ def check_over_receipt(c: _Context) -> list[Reason]:
     total = c.order.received_quantity + c.receiving
     if total <= limit + EPSILON:
         return []
-    return [_block(rc.OVER_RECEIPT, f"{c.label}: receiving {q(c.plan.good)} good and {q(c.plan.rejected)} rejected "
-                   f"would bring the order to {q(total)} of {q(c.order.PlannedQuantity)} planned (allowed up to "
-                   f"{q(limit)} with {q(percent)}% tolerance). Check the confirmed quantity, or raise the "
-                   "order's planned quantity.", item=c.order.ItemNo)]
+    message = (f"{c.label}: receiving {q(c.plan.good)} good and {q(c.plan.rejected)} rejected would bring "
+               f"the order to {q(total)} of {q(c.order.PlannedQuantity)} planned (allowed up to {q(limit)} "
+               f"with {q(percent)}% tolerance). Check the confirmed quantity, or raise the order's planned "
+               "quantity.")
+    return [_block(rc.OVER_RECEIPT, message, item=c.order.ItemNo)]
 
 
 def check_backflush_tracked(c: _Context) -> list[Reason]:
@@ -143,10 +153,10 @@ def check_backflush_tracked(c: _Context) -> list[Reason]:
         for managed, code, kind in ((item.ManageBatchNumbers, rc.BACKFLUSH_BATCH_MANAGED, "batch"),
                                     (item.ManageSerialNumbers, rc.BACKFLUSH_SERIAL_MANAGED, "serial-number")):
             if managed:
-                found.append(_block(code, f"{c.label} line {line.LineNumber}: component {line.ItemNo} is "
-                                    f"{kind} managed but set to backflush; SAP cannot pick {kind}s by itself and "
-                                    "would refuse the whole receipt. Set the line to Manual and issue it with an "
-                                    "Issue for Production.", line=line.LineNumber, item=line.ItemNo))
+                message = (f"{c.label} line {line.LineNumber}: component {line.ItemNo} is {kind} managed "
+                           f"but set to backflush; SAP cannot pick {kind}s by itself and would refuse the "
+                           "whole receipt. Set the line to Manual and issue it with an Issue for Production.")
+                found.append(_block(code, message, line=line.LineNumber, item=line.ItemNo))
     return found
 
 
@@ -155,7 +165,7 @@ def _severity(policy: spec.CheckPolicy) -> Severity:
 
 
 def check_manual_issued(c: _Context) -> list[Reason]:
-    """MANUAL_NOT_ISSUED: a manual line issued less than its share of everything received after this receipt."""
+    """MANUAL_NOT_ISSUED: a manual line issued less than its share of all received after this receipt."""
     policy = c.mapping.policies.manual_issue
     if policy.mode == "off" or c.plan.nothing_to_receive or c.order.PlannedQuantity <= 0:
         return []
@@ -171,9 +181,10 @@ def check_manual_issued(c: _Context) -> list[Reason]:
         found.append(Reason(
             code=rc.MANUAL_NOT_ISSUED, severity=_severity(policy), line=line.LineNumber, item=line.ItemNo,
             message=f"{c.label} line {line.LineNumber}: component {line.ItemNo} is issued manually; "
-                    f"{q(line.IssuedQuantity)} of {q(needed)} needed for this receipt have been issued (line "
-                    f"planned {q(line.PlannedQuantity)} for {q(c.order.PlannedQuantity)} units). Issue the missing "
-                    f"{q(missing)} with an Issue for Production, then the receipt is posted next cycle."))
+                    f"{q(line.IssuedQuantity)} of {q(needed)} needed for this receipt have been issued "
+                    f"(line planned {q(line.PlannedQuantity)} for {q(c.order.PlannedQuantity)} units). "
+                    f"Issue the missing {q(missing)} with an Issue for Production, then the receipt is "
+                    "posted next cycle."))
     return found
 
 
@@ -188,7 +199,8 @@ def check_stock(c: _Context) -> list[Reason]:
     for line in c.lines:
         item = c.items.get(line.ItemNo or "")
         # Resources and text lines hold no stock; negative planned lines are by-products (received).
-        if not (line.is_item and line.is_backflush and item and item.InventoryItem and line.PlannedQuantity > 0):
+        stock_line = line.is_item and line.is_backflush and line.PlannedQuantity > 0
+        if not (stock_line and item and item.InventoryItem):
             continue
         quantity = c.receiving / c.order.PlannedQuantity * line.PlannedQuantity
         key = (item.ItemCode, line.Warehouse or "")
@@ -202,10 +214,10 @@ def check_stock(c: _Context) -> list[Reason]:
         where = f"line {numbers[0]}" if len(numbers) == 1 else "lines " + ", ".join(map(str, numbers))
         found.append(Reason(
             code=rc.INSUFFICIENT_STOCK, severity=_severity(policy), line=numbers[0], item=code,
-            message=f"{c.label} {where}: component {code} in warehouse {warehouse or '(none)'}: this receipt "
-                    f"backflushes {q(quantity)}, but only {q(in_stock)} are in stock (short by "
-                    f"{q(quantity - in_stock)}). Bring the missing stock into warehouse {warehouse or '(none)'}; "
-                    "the receipt is posted next cycle."))
+            message=f"{c.label} {where}: component {code} in warehouse {warehouse or '(none)'}: this "
+                    f"receipt backflushes {q(quantity)}, but only {q(in_stock)} are in stock (short by "
+                    f"{q(quantity - in_stock)}). Bring the missing stock into warehouse "
+                    f"{warehouse or '(none)'}; the receipt is posted next cycle."))
     return sorted(found, key=lambda r: r.line or 0)
 
 
@@ -217,17 +229,21 @@ def check_finished_good(c: _Context) -> list[Reason]:
     found = []
     rule = c.mapping.finished_good
     if product.ManageBatchNumbers and rule.batch is None:
-        found.append(_block(rc.FINISHED_GOOD_NEEDS_BATCH, f"{c.label}: product {product.ItemCode} is batch managed, "
-                            "but the mapping has no finished_good.batch rule to name the batch. A consultant adds "
-                            "it, or the order is received by hand.", item=product.ItemCode))
+        message = (f"{c.label}: product {product.ItemCode} is batch managed, but the mapping has no "
+                   "finished_good.batch rule to name the batch. A consultant adds it, or the order is "
+                   "received by hand.")
+        found.append(_block(rc.FINISHED_GOOD_NEEDS_BATCH, message, item=product.ItemCode))
     if product.ManageSerialNumbers and rule.serial is None:
-        found.append(_block(rc.FINISHED_GOOD_NEEDS_SERIAL, f"{c.label}: product {product.ItemCode} is serial "
-                            "managed, but the mapping has no finished_good.serial rule to number the units. A "
-                            "consultant adds it, or the order is received by hand.", item=product.ItemCode))
-    if product.ManageSerialNumbers and not all(float(x).is_integer() for x in (c.plan.good, c.plan.rejected)):
-        found.append(_block(rc.INVALID_QUANTITY, f"{c.label}: product {product.ItemCode} is serial managed (one "
-                            f"serial number per unit), but this receipt is for {q(c.plan.good)} good and "
-                            f"{q(c.plan.rejected)} rejected. Confirm whole units.", item=product.ItemCode))
+        message = (f"{c.label}: product {product.ItemCode} is serial managed, but the mapping has no "
+                   "finished_good.serial rule to number the units. A consultant adds it, or the order is "
+                   "received by hand.")
+        found.append(_block(rc.FINISHED_GOOD_NEEDS_SERIAL, message, item=product.ItemCode))
+    whole_units = all(float(x).is_integer() for x in (c.plan.good, c.plan.rejected))
+    if product.ManageSerialNumbers and not whole_units:
+        message = (f"{c.label}: product {product.ItemCode} is serial managed (one serial number per unit), "
+                   f"but this receipt is for {q(c.plan.good)} good and {q(c.plan.rejected)} rejected. "
+                   "Confirm whole units.")
+        found.append(_block(rc.INVALID_QUANTITY, message, item=product.ItemCode))
     return found
 
 
