@@ -113,7 +113,9 @@ class MockServiceLayer:
         handler = type("BoundHandler", (_Handler,), {"mock": self})
         self._server = ThreadingHTTPServer((self.host, self._port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="mock-sl", daemon=True)
+        # A short poll interval keeps stop() fast (tests start one mock each).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="mock-sl", daemon=True)
         self._thread.start()
         return self
 
