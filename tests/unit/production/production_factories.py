@@ -40,7 +40,8 @@ def item(code: str, *, stock: dict[str, float] | None = None, batch: bool = Fals
         "ManageBatchNumbers": "tYES" if batch else "tNO", "ManageSerialNumbers": "tYES" if serial else "tNO",
         "IssueMethod": "im_Backflush", "InventoryUOM": uom,
         "ItemWarehouseInfoCollection": [
-            {"WarehouseCode": wh, "InStock": q, "Committed": 0.0, "Ordered": 0.0} for wh, q in (stock or {}).items()
+            {"WarehouseCode": wh, "InStock": q, "Committed": 0.0,
+             "Ordered": 0.0} for wh, q in (stock or {}).items()
         ],
     })
 
@@ -55,6 +56,7 @@ def mapping(**sections: Any) -> Mapping:
     return Mapping.model_validate(sections)
 
 
-def plan(good: float, rejected: float = 0.0, *, completed: float = 0.0, rejected_before: float = 0.0) -> ReceiptPlan:
+def plan(good: float, rejected: float = 0.0, *, completed: float = 0.0,
+         rejected_before: float = 0.0) -> ReceiptPlan:
     """A problem-free receipt plan."""
     return ReceiptPlan(good, rejected, (), completed_before=completed, rejected_before=rejected_before)

@@ -32,7 +32,8 @@ GOOD_ONLY = ConfirmedFieldsSource(rejected_field=None)
     ],
 )
 def test_plan_receipt_confirmed_fields_table(confirmed: Any, rejected: Any, completed: float,
-                                             rejected_before: float, good: float, rejected_out: float) -> None:
+                                             rejected_before: float, good: float,
+                                             rejected_out: float) -> None:
     o = order(U_ConfirmedQty=confirmed, U_RejectedQty=rejected, CompletedQuantity=completed,
               RejectedQuantity=rejected_before)
     plan = plan_receipt(o, CONFIRMED)
@@ -60,7 +61,8 @@ def test_plan_receipt_confirmed_fields_table(confirmed: Any, rejected: Any, comp
         (8, "x", 0.0, 0.0, "U_RejectedQty (the rejected quantity) is 'x'"),
     ],
 )
-def test_plan_receipt_invalid_confirmation_is_a_blocking_problem(confirmed: Any, rejected: Any, completed: float,
+def test_plan_receipt_invalid_confirmation_is_a_blocking_problem(confirmed: Any, rejected: Any,
+                                                                 completed: float,
                                                                   rejected_before: float, words: str) -> None:
     o = order(U_ConfirmedQty=confirmed, U_RejectedQty=rejected, CompletedQuantity=completed,
               RejectedQuantity=rejected_before)
@@ -125,7 +127,8 @@ def test_plan_receipt_ready_flag_accepts_numeric_flag_for_text_value() -> None:
         (0.3, None, 0.1, 0.0, (0.3, 0.0)),
     ],
 )
-def test_plan_receipt_cumulative_targets(confirmed: Any, rejected: Any, completed: float, rejected_before: float,
+def test_plan_receipt_cumulative_targets(confirmed: Any, rejected: Any, completed: float,
+                                         rejected_before: float,
                                          targets: tuple[float, float]) -> None:
     o = order(U_ConfirmedQty=confirmed, U_RejectedQty=rejected, CompletedQuantity=completed,
               RejectedQuantity=rejected_before)

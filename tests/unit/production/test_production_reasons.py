@@ -15,7 +15,8 @@ from connector.production.rules import evaluate
 CONSTANTS = {name: value for name, value in vars(rc).items() if name.isupper() and isinstance(value, str)}
 BRIEF_CODES = {
     "BACKFLUSH_BATCH_MANAGED", "BACKFLUSH_SERIAL_MANAGED", "MANUAL_NOT_ISSUED", "INSUFFICIENT_STOCK",
-    "FINISHED_GOOD_NEEDS_BATCH", "FINISHED_GOOD_NEEDS_SERIAL", "OVER_RECEIPT", "INVALID_QUANTITY", "UNKNOWN_ITEM",
+    "FINISHED_GOOD_NEEDS_BATCH", "FINISHED_GOOD_NEEDS_SERIAL", "OVER_RECEIPT", "INVALID_QUANTITY",
+    "UNKNOWN_ITEM",
     "UNSUPPORTED_ORDER_TYPE", "ORDER_NOT_RELEASED", "SL_REJECTED", "INVALID_ORDER_DATA", "INVALID_ITEM_DATA",
     "MAPPING_RULE_FAILED", "POSTING_UNCERTAIN", "DUPLICATE_IN_SAP",
 }
@@ -39,7 +40,8 @@ def test_reasons_help_has_title_and_what_to_do(code: str) -> None:
 
 @pytest.mark.parametrize(("severity", "blocks"), [("block", True), ("warn", False)])
 def test_reasons_reason_blocks_only_when_severity_is_block(severity: str, blocks: bool) -> None:
-    assert rc.Reason(code=rc.OVER_RECEIPT, severity=severity, message="m").blocks is blocks  # type: ignore[arg-type]
+    assert rc.Reason(code=rc.OVER_RECEIPT, severity=severity,
+                     message="m").blocks is blocks  # type: ignore[arg-type]
 
 
 def test_production_flow_matches_the_real_captured_receipt_shape() -> None:
@@ -52,7 +54,8 @@ def test_production_flow_matches_the_real_captured_receipt_shape() -> None:
     the_plan = plan_receipt(o, m.quantities)
     assert not evaluate(o, the_plan, catalogue, m).reasons
     key = posting_key("SBODEMOUS", o, the_plan)
-    built = build_receipt(o, the_plan, catalogue, m, key=key, today=date(2026, 4, 23), now=datetime(2026, 4, 23, 9),
+    built = build_receipt(o, the_plan, catalogue, m, key=key, today=date(2026, 4, 23), now=datetime(2026, 4,
+                                                                                                    23, 9),
                           protocol="v2")
     real = P2_REQUEST
     ours = built.payload

@@ -13,7 +13,7 @@ from connector.mapping.spec import Mapping
 from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan
 from connector.production.orders import ItemMaster, ProductionOrder
-from connector.production.receipt import BuiltReceipt, build_receipt
+from connector.production.receipt import BuiltReceipt, Protocol, build_receipt
 from connector.production.receipt_fields import parse_sap_date
 
 TODAY = date(2026, 4, 26)
@@ -21,10 +21,12 @@ NOW = datetime(2026, 4, 26, 8, 30, 15)
 KEY = "SBODEMOUS/101/C4/R0"
 
 
-def build(o: ProductionOrder | None = None, p: ReceiptPlan | None = None, catalogue: dict[str, ItemMaster] | None = None,
-          m: Mapping | None = None, protocol: str = "v2") -> BuiltReceipt:
-    return build_receipt(o or order(), p or plan(4), catalogue if catalogue is not None else items(item("FG")),
-                         m or mapping(), key=KEY, today=TODAY, now=NOW, protocol=protocol)  # type: ignore[arg-type]
+def build(o: ProductionOrder | None = None, p: ReceiptPlan | None = None,
+          catalogue: dict[str, ItemMaster] | None = None, m: Mapping | None = None,
+          protocol: Protocol = "v2") -> BuiltReceipt:
+    return build_receipt(o or order(), p or plan(4),
+                         catalogue if catalogue is not None else items(item("FG")),
+                         m or mapping(), key=KEY, today=TODAY, now=NOW, protocol=protocol)
 
 
 def leaf_paths(value: Any, prefix: str = "") -> set[str]:
@@ -45,13 +47,15 @@ def test_build_receipt_default_mapping_payload() -> None:
         "DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4.0, "WarehouseCode": "01",
                            "TransactionType": "botrntComplete"}],
     }
-    assert built.provenance["DocumentLines[0].WarehouseCode"] == "receipt.warehouse: rule order → order Warehouse '01'"
+    assert built.provenance["DocumentLines[0].WarehouseCode"] == (
+        "receipt.warehouse: rule order → order Warehouse '01'")
     assert built.provenance["Comments"] == (
         "receipt.comments template 'Receipt from production order {DocumentNumber} (b1-backflush)'")
 
 
 FULL = {
-    "receipt": {"reference2": "{right(DocumentNumber, 8)}", "header_udfs": {"U_Shift": "{U_Shift}", "U_Count": 3},
+    "receipt": {"reference2": "{right(DocumentNumber, 8)}", "header_udfs": {"U_Shift": "{U_Shift}",
+                                                                            "U_Count": 3},
                 "line_udfs": {"U_Line": "L-{ItemNo}", "U_Factor": 1.5}, "reject_warehouse": "QC",
                 "doc_date": "order_due_date"},
     "finished_good": {"batch": {"shelf_life_days": 30}, "serial": {}},
@@ -60,7 +64,7 @@ FULL = {
 
 @pytest.mark.parametrize("product", [item("FG", batch=True), item("FG", serial=True), item("FG")])
 @pytest.mark.parametrize("protocol", ["v1", "v2"])
-def test_build_receipt_provenance_covers_every_payload_field(product: ItemMaster, protocol: str) -> None:
+def test_build_receipt_provenance_covers_every_payload_field(product: ItemMaster, protocol: Protocol) -> None:
     built = build(order(U_Shift="N"), plan(3, 2), items(product), mapping(**FULL), protocol)
     assert leaf_paths(built.payload) == set(built.provenance)
     assert all(text.strip() for text in built.provenance.values())
@@ -77,7 +81,7 @@ def test_build_receipt_never_sends_item_code_or_base_line(product: ItemMaster) -
 @pytest.mark.parametrize(
     ("protocol", "batch_key"), [("v1", "BatchNumber"), ("v2", "BatchNumberProperty")]
 )
-def test_build_receipt_batch_key_differs_by_protocol(protocol: str, batch_key: str) -> None:
+def test_build_receipt_batch_key_differs_by_protocol(protocol: Protocol, batch_key: str) -> None:
     m = mapping(finished_good={"batch": {"number": "{DocumentNumber}-{today:%Y%m%d}", "shelf_life_days": 30}})
     built = build(p=plan(4, 1), catalogue=items(item("FG", batch=True)), m=m, protocol=protocol)
     lines = built.payload["DocumentLines"]
@@ -114,7 +118,8 @@ def test_build_receipt_serial_numbering_continues_after_received(completed: floa
         if expected is None:
             assert transaction not in by_type
         else:
-            assert by_type[transaction] == [{"InternalSerialNumber": f"FG-{n:04d}", "Quantity": 1} for n in expected]
+            assert by_type[transaction] == [{"InternalSerialNumber": f"FG-{n:04d}",
+                                             "Quantity": 1} for n in expected]
 
 
 def test_build_receipt_serial_template_without_counter_fails() -> None:
@@ -195,7 +200,8 @@ def test_build_receipt_reference2_at_most_11_characters(template: str, ok: bool)
 
 
 def test_build_receipt_long_comments_and_memo_are_cut() -> None:
-    built = build(order(U_Note="x" * 300), m=mapping(receipt={"comments": "{U_Note}", "journal_memo": "{U_Note}"}))
+    built = build(order(U_Note="x" * 300), m=mapping(receipt={"comments": "{U_Note}",
+                                                              "journal_memo": "{U_Note}"}))
     assert len(built.payload["Comments"]) == 254 and len(built.payload["JournalMemo"]) == 50
     assert built.provenance["JournalMemo"].endswith("cut to 50 characters")
 
@@ -226,10 +232,12 @@ def test_build_receipt_key_field_carries_the_key() -> None:
         ({"rule": "by_item_group", "by_item_group": {100: "GR"}}, None, "01"),
     ],
 )
-def test_build_receipt_warehouse_rules(rule: dict[str, Any], product: ItemMaster | None, warehouse: str) -> None:
+def test_build_receipt_warehouse_rules(rule: dict[str, Any], product: ItemMaster | None,
+                                       warehouse: str) -> None:
     built = build(catalogue=items(product) if product else {}, m=mapping(receipt={"warehouse": rule}))
     assert built.payload["DocumentLines"][0]["WarehouseCode"] == warehouse
-    assert built.provenance["DocumentLines[0].WarehouseCode"].startswith(f"receipt.warehouse: rule {rule['rule']}")
+    how = built.provenance["DocumentLines[0].WarehouseCode"]
+    assert how.startswith(f"receipt.warehouse: rule {rule['rule']}")
 
 
 @pytest.mark.parametrize("rule", [{"rule": "order"}, {"rule": "by_item", "by_item": {"X": "Y"}}])

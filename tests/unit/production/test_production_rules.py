@@ -96,7 +96,8 @@ def test_evaluate_over_receipt(completed: float, rejected_before: float, good: f
                                percent: float, held: bool) -> None:
     o = order(CompletedQuantity=completed, RejectedQuantity=rejected_before)
     m = mapping(policies={"over_receipt": {"tolerance_percent": percent}})
-    verdict = evaluate(o, plan(good, rejected, completed=completed, rejected_before=rejected_before), items(FG), m)
+    verdict = evaluate(o, plan(good, rejected, completed=completed, rejected_before=rejected_before),
+                       items(FG), m)
     assert found(verdict) == ([(rc.OVER_RECEIPT, "block", None)] if held else [])
 
 
@@ -116,7 +117,8 @@ def test_evaluate_backflush_tracked_components(batch: bool, serial: bool, issue:
     # Even with every policy off the tracked-backflush rule blocks: SAP refuses the whole receipt.
     m = mapping(policies={"manual_issue": {"mode": "off"}, "stock": {"mode": "off"}})
     verdict = evaluate(o, plan(1), items(FG, item("C", batch=batch, serial=serial, stock={"01": 100.0})), m)
-    assert [(r.code, r.severity, r.line, r.item) for r in verdict.reasons] == [(c, "block", 0, "C") for c in expected]
+    assert [(r.code, r.severity, r.line, r.item) for r in verdict.reasons] == [(c, "block", 0,
+                                                                                "C") for c in expected]
 
 
 # Line planned 10 for an order of 10: each received unit needs 1 issued.
@@ -134,7 +136,8 @@ def test_evaluate_backflush_tracked_components(batch: bool, serial: bool, issue:
         ("block", 0.0, 0.0, 2.0, 0.0, 0.0, []),                     # nothing to receive: not checked
     ],
 )
-def test_evaluate_manual_issue_policy(mode: str, tolerance: float, issued: float, completed: float, good: float,
+def test_evaluate_manual_issue_policy(mode: str, tolerance: float, issued: float, completed: float,
+                                      good: float,
                                       rejected: float, expected: list[Any]) -> None:
     o = order(CompletedQuantity=completed,
               lines=[line(1, "BOLT", issue="im_Manual", issued=issued), line(2, "LAB", kind="pit_Resource",
@@ -148,9 +151,9 @@ def test_evaluate_manual_issue_message_speaks_planner() -> None:
     o = order(lines=[line(1, "BOLT-M8", issue="im_Manual")])
     reason = evaluate(o, plan(4), items(FG, item("BOLT-M8")), mapping()).reasons[0]
     assert reason.message == (
-        "Order 2026230104 line 1: component BOLT-M8 is issued manually; 0 of 4 needed for this receipt have been "
-        "issued (line planned 10 for 10 units). Issue the missing 4 with an Issue for Production, then the "
-        "receipt is posted next cycle.")
+        "Order 2026230104 line 1: component BOLT-M8 is issued manually; 0 of 4 needed for this receipt "
+        "have been issued (line planned 10 for 10 units). Issue the missing 4 with an Issue for "
+        "Production, then the receipt is posted next cycle.")
     assert (reason.line, reason.item) == (1, "BOLT-M8")
 
 
@@ -247,13 +250,15 @@ def test_evaluate_reports_every_reason_in_rule_then_line_order() -> None:
 
 def test_evaluate_warnings_alone_do_not_block() -> None:
     o = order(lines=[line(0, "BOLT", issue="im_Manual")])
-    verdict = evaluate(o, plan(1), items(FG, item("BOLT")), mapping(policies={"manual_issue": {"mode": "warn"}}))
+    verdict = evaluate(o, plan(1), items(FG, item("BOLT")),
+                       mapping(policies={"manual_issue": {"mode": "warn"}}))
     assert [r.code for r in verdict.warnings] == [rc.MANUAL_NOT_ISSUED]
     assert not verdict.blocked and verdict.blocking == ()
 
 
 def test_evaluate_every_message_names_the_order() -> None:
-    o = order(ProductionOrderType="bopotDisassembly", ProductionOrderStatus="boposPlanned", PlannedQuantity=0.0,
+    o = order(ProductionOrderType="bopotDisassembly", ProductionOrderStatus="boposPlanned",
+              PlannedQuantity=0.0,
               lines=[line(0, "NOPE")])
     verdict = evaluate(o, plan(1), {}, mapping())
     assert len(verdict.reasons) == 5
