@@ -99,8 +99,12 @@ def _read_cumulative(order: ProductionOrder, field: str, already: float, what: s
     return number
 
 
+def _plan(order: ProductionOrder, good: float, rejected: float, problems: tuple[Reason, ...] = ()) -> ReceiptPlan:
+    return ReceiptPlan(good, rejected, problems, completed_before=order.CompletedQuantity,
+                       rejected_before=order.RejectedQuantity)
+
+
 def _plan_confirmed(order: ProductionOrder, source: ConfirmedFieldsSource) -> ReceiptPlan:
-    before = {"completed_before": order.CompletedQuantity, "rejected_before": order.RejectedQuantity}
     good_total = _read_cumulative(order, source.confirmed_field, order.CompletedQuantity, "confirmed good")
     rejected_total = (
         _read_cumulative(order, source.rejected_field, order.RejectedQuantity, "rejected")
@@ -110,23 +114,22 @@ def _plan_confirmed(order: ProductionOrder, source: ConfirmedFieldsSource) -> Re
     problems = tuple(value for value in (good_total, rejected_total) if isinstance(value, Reason))
     if problems:
         # Never post half of a confirmation: a bad rejected figure also stops the good quantity.
-        return ReceiptPlan(0.0, 0.0, problems, **before)
+        return _plan(order, 0.0, 0.0, problems)
     good = rejected = 0.0
     if isinstance(good_total, float):
         good = round_quantity(good_total - order.CompletedQuantity)
     if isinstance(rejected_total, float):
         rejected = round_quantity(rejected_total - order.RejectedQuantity)
-    return ReceiptPlan(good, rejected, (), **before)
+    return _plan(order, good, rejected)
 
 
 def _plan_ready_flag(order: ProductionOrder, source: ReadyFlagSource) -> ReceiptPlan:
-    before = {"completed_before": order.CompletedQuantity, "rejected_before": order.RejectedQuantity}
     flag = order.fields.get(source.ready_field)
     # Compared as text: a db_Alpha flag arrives as "Y", a numeric UDF as 1 for ready_value "1".
     if flag is None or str(flag).strip() != source.ready_value:
-        return ReceiptPlan(0.0, 0.0, (), **before)
+        return _plan(order, 0.0, 0.0)
     open_quantity = round_quantity(order.PlannedQuantity - order.CompletedQuantity - order.RejectedQuantity)
-    return ReceiptPlan(max(open_quantity, 0.0), 0.0, (), **before)
+    return _plan(order, max(open_quantity, 0.0), 0.0)
 
 
 def describe_source(source: ConfirmedFieldsSource | ReadyFlagSource, *, rejected: bool) -> str:

@@ -90,7 +90,8 @@ def _batches(order: ProductionOrder, rule: spec.BatchRule, quantity: float, doc_
 
 def _serials(order: ProductionOrder, rule: spec.SerialRule, first: int, count: int, values: Mapping[str, Any],
              path: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    rows, prov = [], {}
+    rows: list[dict[str, Any]] = []
+    prov: dict[str, str] = {}
     for index in range(count):
         serial = first + index
         number = render(order, "finished_good.serial.number", rule.number, {**values, "serial": serial})

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from connector.mapping import spec
 from connector.production import reasons as rc
-from connector.production.confirmations import ReceiptPlan, format_quantity as q, round_quantity
+from connector.production.confirmations import ReceiptPlan, round_quantity
+from connector.production.confirmations import format_quantity as q
 from connector.production.orders import (
     DISASSEMBLY,
     MANUAL,
