@@ -99,7 +99,8 @@ def _read_cumulative(order: ProductionOrder, field: str, already: float, what: s
     return number
 
 
-def _plan(order: ProductionOrder, good: float, rejected: float, problems: tuple[Reason, ...] = ()) -> ReceiptPlan:
+def _plan(order: ProductionOrder, good: float, rejected: float,
+          problems: tuple[Reason, ...] = ()) -> ReceiptPlan:
     return ReceiptPlan(good, rejected, problems, completed_before=order.CompletedQuantity,
                        rejected_before=order.RejectedQuantity)
 
