@@ -219,26 +219,27 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = ValueError
         query = dict(parse_qsl(split.query, keep_blank_values=True))
-        status: int | None = None
-        try:
-            fired = {fault.mode: fault for fault in mock.faults.take(method, path)}
-            if "delay" in fired:
-                time.sleep(fired["delay"].seconds)
-            if "fail" in fired:
-                response = self._fault_response(version, fired["fail"])
-            else:
-                response = self._carry_out(method, version, path, split.query, query, body)
-            if "commit_then_drop" in fired:
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            if "commit_then_502" in fired:
-                response = Response(502, apache_error_page(502).encode("iso-8859-1"),
-                                    {"Content-Type": "text/html; charset=iso-8859-1"})
-            status = response.status
-            self._send(response)
-        finally:
-            mock.record(RequestRecord(method, version, path.split("?")[0], query, _redacted(path, body), status))
+        fired = {fault.mode: fault for fault in mock.faults.take(method, path)}
+        if "delay" in fired:
+            time.sleep(fired["delay"].seconds)
+        if "fail" in fired:
+            response = self._fault_response(version, fired["fail"])
+        else:
+            response = self._carry_out(method, version, path, split.query, query, body)
+        dropped = "commit_then_drop" in fired
+        if "commit_then_502" in fired:
+            response = Response(502, apache_error_page(502).encode("iso-8859-1"),
+                                {"Content-Type": "text/html; charset=iso-8859-1"})
+        # Recorded before the client can see the outcome, so a test that just got its answer (or its
+        # connection error) always finds the request in sl.requests.
+        mock.record(RequestRecord(method, version, path, query, _redacted(path, body),
+                                  None if dropped else response.status))
+        if dropped:
+            # Committed, then the connection dies without a status line (a lost response).
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._send(response)
 
     def _carry_out(self, method: str, version: str, path: str, raw_query: str, query: dict[str, str],
                    body: Any) -> Response:
@@ -271,9 +272,12 @@ class _Handler(BaseHTTPRequestHandler):
         if response.headers.get("Set-Cookie", "").startswith("B1SESSION="):
             self.send_header("Set-Cookie", f"ROUTEID={ROUTE_ID}; path=/b1s")
         self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if response.body:
-            self.wfile.write(response.body)
+        try:
+            self.end_headers()
+            if response.body:
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (e.g. its read timeout during a delay)
 
 
 def _redacted(path: str, body: Any) -> Any:
