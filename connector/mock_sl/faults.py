@@ -70,7 +70,6 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
-        self._expire_sessions: list[object] = []
         self.on_expire_all: list[object] = []
 
     def fail_next(

@@ -28,8 +28,6 @@ BACKFLUSH_STOCK = ("Make sure that the consumed quantity of the component item w
 # REAL (error-400-issue-on-backflush-line_v2_real.json). Reused for a receipt whose backflush component is
 # batch/serial-managed: ASSUMPTION (§5.5 ❓ says "probably -5002 (as above) or -4014").
 BACKFLUSH_BATCH = "Issue type cannot be backflush for serial or batch number items  , 'Production Order no: {order} Line: {line}'"
-# ◐ practitioner text (§2.3), 5+ codebases.
-SELECTION_INCOMPLETE = "Cannot add row without complete selection of batch/serial numbers"
 # ◐ practitioner text; exact spacing ❓ (§2.3).
 NEGATIVE_INVENTORY = "Quantity falls into negative inventory [IGE1.ItemCode][line: {n}]"
 # ASSUMPTION: exact code and text not found (§2.3 last row, §4.5 "Status rules").
