@@ -28,7 +28,6 @@ from connector.errors import (
     SLServerError,
     SLSessionError,
 )
-from connector.log import register_secret
 from connector.settings import Settings
 from connector.sl import envelope, odata
 from connector.sl.odata import display_path
@@ -106,7 +105,6 @@ class ServiceLayerClient:
         self.company_db = company_db
         self.username = username
         self._password = password
-        register_secret(password.get_secret_value())  # second line of defence in log formatting
         self.page_size = page_size
         self.protocol: Literal["v1", "v2"] = "v1" if self.base_url.endswith("/v1") else "v2"
         self._policy = RetryPolicy(
