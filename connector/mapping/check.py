@@ -17,6 +17,7 @@ from connector.mapping.loader import inspect_mapping, order_fields_used
 from connector.mapping.problems import Problem, format_problems
 from connector.mapping.spec import ConfirmedFieldsSource, Mapping
 from connector.mapping.yaml_source import KeyPath, YamlDocument, read_yaml
+from connector.production.receipt import POSTING_KEY_MAX_CHARS
 from connector.sl import odata
 
 __all__ = ["Problem", "check_offline", "check_online", "format_problems", "run_check"]
@@ -108,7 +109,7 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
     rows = client.iter_collection(
         "UserFieldsMD",
         filter=odata.any_of("TableName", [ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE]),
-        select=["Name", "TableName", "Type"],
+        select=["Name", "TableName", "Type", "Size", "EditSize"],
     )
     # UserFieldsMD.Name has no U_ prefix (service-layer.md §7).
     existing = {(f"U_{row.get('Name')}", row.get("TableName")): row for row in rows}
@@ -125,6 +126,13 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
         elif where == ("idempotency", "key_field") and row.get("Type") not in TEXT_UDF_TYPES:
             add(where, f"UDF {name} is of type {row.get('Type')}, the posting key is text",
                 "use an alphanumeric UDF (db_Alpha)")
+        elif where == ("idempotency", "key_field") and row.get("Type") == "db_Alpha":
+            # Unconfirmed which of Size/EditSize SAP enforces for db_Alpha; EditSize is the length
+            # set in the UDF form, so it is used when present (service-layer.md §7 lists neither).
+            length = row.get("EditSize") or row.get("Size")
+            if isinstance(length, int) and length < POSTING_KEY_MAX_CHARS:
+                add(where, f"UDF {name} holds {length} characters, posting keys can be {POSTING_KEY_MAX_CHARS}",
+                    f"enlarge the UDF to {POSTING_KEY_MAX_CHARS} characters")
 
     warehouses = {row.get("WarehouseCode"): row for row in client.iter_collection(
         "Warehouses", select=["WarehouseCode", "Inactive"])}

@@ -35,7 +35,7 @@ DEMO_UDFS = [
     {"Name": "RejectedQty", "TableName": "OWOR", "Type": "db_Float"},
     {"Name": "ReadyToReceive", "TableName": "OWOR", "Type": "db_Alpha"},
     {"Name": "Line", "TableName": "OWOR", "Type": "db_Alpha"},
-    {"Name": "B1BF_Key", "TableName": "OIGN", "Type": "db_Alpha"},
+    {"Name": "B1BF_Key", "TableName": "OIGN", "Type": "db_Alpha", "Size": 100, "EditSize": 100},
     {"Name": "B1BF_Source", "TableName": "OIGN", "Type": "db_Alpha"},
     {"Name": "B1BF_OrderRef", "TableName": "OIGN", "Type": "db_Alpha"},
 ]
@@ -185,4 +185,12 @@ def test_format_problems_sorted_with_count() -> None:
     ]
     assert format_problems(problems).splitlines() == [
         "a.yaml: x: y", "a.yaml:9: n", "b.yaml:2: k: m — f", "3 problems found.",
+    ]
+
+
+def test_check_online_key_field_too_short_for_the_key() -> None:
+    udfs = [u if u["Name"] != "B1BF_Key" else {**u, "Size": 20, "EditSize": 20} for u in DEMO_UDFS]
+    problems = check_online(Mapping(), FakeClient(udfs=udfs))
+    assert [(p.key, p.message) for p in problems] == [
+        ("idempotency.key_field", "UDF U_B1BF_Key holds 20 characters, posting keys can be 100")
     ]
