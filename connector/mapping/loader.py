@@ -77,12 +77,12 @@ def _unknown_key(doc: YamlDocument, path: KeyPath) -> Problem:
             p for p in paths if difflib.get_close_matches(key, [p[-1]], cutoff=0.8)
         ]
         if elsewhere and elsewhere[0][-1] == key:
-            fix = f"move it under '{'.'.join(elsewhere[0][:-1]) or 'the top level'}:'"
+            section = ".".join(elsewhere[0][:-1])
+            fix = f"move it under '{section}:'" if section else "move it to the top level (no indentation)"
         elif elsewhere:
             fix = f"did you mean {'.'.join(elsewhere[0])!r}?"
         else:
             fix = f"allowed here: {', '.join(sorted(allowed))}"
-
     return Problem(doc.file, doc.line_of(path), ".".join(path), "unknown key", fix)
 
 

@@ -36,6 +36,8 @@ MISTAKES = [
      f"{FILE}:3: receipt.warehous: unknown key", "did you mean 'warehouse'?"),
     ("misplaced_key", "version: 1\nwarehouse:\n  rule: order\n",
      f"{FILE}:2: warehouse: unknown key", "move it under 'receipt:'"),
+    ("top_level_key_indented", "receipt:\n  after_full_receipt: close_order\n",
+     f"{FILE}:2: receipt.after_full_receipt: unknown key", "move it to the top level (no indentation)"),
     ("wrong_type_list", "candidates:\n  series: 5\n",
      f"{FILE}:2: candidates.series: must be a list", "write a list, e.g. [1, 2]"),
     ("unquoted_warehouse_code", "receipt:\n  warehouse:\n    rule: constant\n    code: 01\n",
