@@ -180,6 +180,9 @@ def resolve_next_link(root_url: str, link: str) -> str:
         # FP 2608: "Orders?$select=DocEntry&$skip=100", relative to the service root.
         target = urljoin(root_url.rstrip("/") + "/", link)
     parsed = urlsplit(target)
+    # Assumption (unconfirmed, service-layer.md §3.2 shows only relative links): an absolute link
+    # naming another host (e.g. the SL's internal name behind a proxy) is refused, not rewritten;
+    # the error names the host so an administrator can fix the proxy instead of us leaking cookies.
     if (parsed.scheme, _netloc(parsed)) != (root.scheme, _netloc(root)):
         raise SLError(f"next link points to another host ({parsed.hostname}); refusing to follow it")
     if not (parsed.path + "/").startswith(root_path.rsplit("/", 1)[0] + "/"):

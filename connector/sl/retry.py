@@ -20,7 +20,8 @@ from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLServerE
 logger = logging.getLogger(__name__)
 
 #: Methods that can be repeated without changing the result. PATCH is included because the
-#: connector only PATCHes absolute values (never increments).
+#: connector only PATCHes absolute values (never increments); a caller that ever PATCHes a relative
+#: change must not go through ``ServiceLayerClient.patch``.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 #: POSTs that are idempotent by nature: a second Login just opens another session.
 IDEMPOTENT_POST_PATHS = frozenset({"Login", "Logout"})
