@@ -115,12 +115,14 @@ def check_items_known(c: _Context) -> list[Reason]:
     """UNKNOWN_ITEM: the product or a stock component is missing from the item master read."""
     found = []
     if c.order.ItemNo not in c.items:
-        message = f"{c.label}: product {c.order.ItemNo or '(none)'} was not found in the item master."
+        message = (f"{c.label}: product {c.order.ItemNo or '(none)'} was not found in the item master. "
+                   "Correct the order's product or create the item in SAP.")
         found.append(_block(rc.UNKNOWN_ITEM, message, item=c.order.ItemNo or None))
     for line in c.lines:
         if line.is_item and line.ItemNo not in c.items:
             found.append(_block(rc.UNKNOWN_ITEM, f"{c.label} line {line.LineNumber}: component "
-                                f"{line.ItemNo or '(none)'} was not found in the item master.",
+                                f"{line.ItemNo or '(none)'} was not found in the item master. Correct "
+                                "the component on the order or create the item in SAP.",
                                 line=line.LineNumber, item=line.ItemNo))
     return found
 
@@ -151,11 +153,12 @@ def check_backflush_tracked(c: _Context) -> list[Reason]:
         item = c.items.get(line.ItemNo or "")
         if not (line.is_item and line.is_backflush and item):
             continue
-        for managed, code, kind in ((item.ManageBatchNumbers, rc.BACKFLUSH_BATCH_MANAGED, "batch"),
-                                    (item.ManageSerialNumbers, rc.BACKFLUSH_SERIAL_MANAGED, "serial-number")):
+        for managed, code, kind, plural in (
+                (item.ManageBatchNumbers, rc.BACKFLUSH_BATCH_MANAGED, "batch", "batches"),
+                (item.ManageSerialNumbers, rc.BACKFLUSH_SERIAL_MANAGED, "serial-number", "serial numbers")):
             if managed:
                 message = (f"{c.label} line {line.LineNumber}: component {line.ItemNo} is {kind} managed "
-                           f"but set to backflush; SAP cannot pick {kind}s by itself and would refuse the "
+                           f"but set to backflush; SAP cannot pick {plural} by itself and would refuse the "
                            "whole receipt. Set the line to Manual and issue it with an Issue for Production.")
                 found.append(_block(code, message, line=line.LineNumber, item=line.ItemNo))
     return found
