@@ -7,8 +7,11 @@
   pile up missed runs.
 * SIGTERM/SIGINT set a stop event: the worker finishes the posting in hand, then stops before the
   next one; back-off sleeps and quiet periods wake at once.
-* A cycle that fails (SAP down, login refused) is logged and the next interval tries again; the
-  session is re-created then.
+* Bad settings, mapping or ledger, and refused credentials, stop the service at start (exit 2 / 3):
+  restarting cannot help, and retrying a wrong password can lock the SAP user. A Service Layer that
+  is merely unreachable at start (SAP still booting) is waited for: the first interval tries again.
+* A cycle that fails later (SAP down, session lost) is logged and the next interval tries again;
+  the session is re-created then.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
-from connector.errors import ConfigError, ConnectorError
+from connector.errors import ConfigError, ConnectorError, SLConnectionError, SLServerError
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,8 @@ class CycleRunner:
         self.cycles_ok = 0
         self.cycles_failed = 0
 
-    def _ensure_worker(self) -> Any:
+    def ensure_worker(self) -> Any:
+        """The logged-in worker, built on first use and after a failed cycle."""
         if self._worker is None:
             from connector.cli import build_worker
 
@@ -63,13 +67,13 @@ class CycleRunner:
         if self.stop_event.is_set():
             return
         try:
-            report = self._ensure_worker().run_cycle()
+            report = self.ensure_worker().run_cycle()
             self.cycles_ok += 1
             log.info("service_cycle posted=%d held=%d errors=%d", len(report.posted), len(report.held),
                      len(report.errors))
-        except ConfigError:
-            raise
         except ConnectorError as exc:
+            # ConfigError too: a mapping edited into an invalid state while running. The service
+            # keeps the schedule and says so every interval instead of dying unattended.
             self.cycles_failed += 1
             log.error("service_cycle_failed error=%s", exc)
             self.reset()
@@ -93,7 +97,10 @@ def run_service(settings: Settings, *, stop_event: threading.Event | None = None
                           f"(lock {lock_path}); stop it first") from None
     runner = CycleRunner(settings, stop_event)
     try:
-        runner._ensure_worker()  # fail at start on bad settings/mapping/login, not in the background
+        try:
+            runner.ensure_worker()  # bad mapping, ledger or credentials fail here, not in the background
+        except (SLConnectionError, SLServerError) as exc:
+            log.warning("service_waiting_for_sl error=%s; trying again every %ss", exc, settings.poll_interval_s)
         if install_signals:
             def _stop(signum: int, _frame: object) -> None:
                 log.info("service_stopping signal=%s", signal.Signals(signum).name)

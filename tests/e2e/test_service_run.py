@@ -1,0 +1,198 @@
+"""``b1-backflush run`` against the real mock: first cycle at once, one instance per ledger, clean stop,
+recovery from a failed cycle, waiting for a Service Layer that is down at start."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from connector import cli
+from connector.errors import ConfigError
+from connector.ledger import Ledger
+from connector.service import run_service
+from tests.conftest import make_settings
+
+CLEAN_DEMO_ORDERS = 7  # fixtures/demo/README.md: 101, 102, 103, 115, 116, 117, 118
+
+
+def receipts_posted(sl) -> int:
+    return sum(1 for r in sl.requests if r.method == "POST" and r.path.startswith("InventoryGenEntries")
+               and r.status == 201)
+
+
+def wait_until(condition: Callable[[], bool], *, timeout_s: float = 20.0, what: str = "") -> None:
+    """Polls a condition (the service runs in another thread or process); no fixed sleeps."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def finished_cycles(ledger_path: Path) -> int:
+    if not ledger_path.exists():
+        return 0
+    ledger = Ledger(ledger_path)
+    try:
+        return sum(1 for c in ledger.last_cycles(50) if c.get("finished_at"))
+    finally:
+        ledger.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServiceThread:
+    """``run_service`` in a thread, stopped through its stop event (what SIGTERM sets)."""
+
+    def __init__(self, settings) -> None:
+        self.stop_event = threading.Event()
+        self.result: int | BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(settings,), daemon=True)
+
+    def _run(self, settings) -> None:
+        try:
+            self.result = run_service(settings, stop_event=self.stop_event, install_signals=False)
+        except BaseException as exc:  # handed to the test
+            self.result = exc
+
+    def __enter__(self) -> ServiceThread:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> int | BaseException | None:
+        self.stop_event.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the service did not stop within 30 s of its stop event"
+        return self.result
+
+
+def fast(settings, interval_s: float = 0.2):
+    """B1_POLL_INTERVAL_S is >= 5 for users; tests shorten it past validation to stay quick."""
+    return settings.model_copy(update={"poll_interval_s": interval_s})
+
+
+@pytest.fixture
+def env_for(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    def set_env(settings) -> None:
+        for name, value in {
+            "B1_SL_URL": settings.sl_url, "B1_COMPANY_DB": settings.company_db,
+            "B1_USERNAME": settings.username, "B1_PASSWORD": settings.password.get_secret_value(),
+            "B1_LEDGER_PATH": str(settings.ledger_path), "B1_UNKNOWN_QUIET_PERIOD_S": "0",
+            "B1_POLL_INTERVAL_S": "5",
+        }.items():
+            monkeypatch.setenv(name, value)
+    yield set_env
+
+
+def test_first_cycle_runs_at_once_and_a_stop_leaves_exactly_one_receipt_per_order(mock_sl, protocol, tmp_path):
+    settings = make_settings(mock_sl, protocol, tmp_path, poll_interval_s=5)
+    with ServiceThread(settings) as service:
+        wait_until(lambda: finished_cycles(settings.ledger_path) >= 1, what="the first cycle")
+        result = service.stop()
+    assert result == 0
+    assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
+
+
+def test_later_cycles_post_nothing_new(mock_sl, tmp_path):
+    settings = fast(make_settings(mock_sl, "v2", tmp_path))
+    with ServiceThread(settings) as service:
+        wait_until(lambda: finished_cycles(settings.ledger_path) >= 3, what="three cycles")
+        assert service.stop() == 0
+    assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
+
+
+def test_a_second_instance_on_the_same_ledger_is_refused(mock_sl, tmp_path, env_for, capsys):
+    settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5)
+    with ServiceThread(settings) as service:
+        wait_until(lambda: finished_cycles(settings.ledger_path) >= 1, what="the first cycle")
+        with pytest.raises(ConfigError, match="already running"):
+            run_service(settings, stop_event=threading.Event(), install_signals=False)
+        env_for(settings)
+        assert cli.main(["run"]) == cli.EXIT_CONFIG
+        assert "already running" in capsys.readouterr().err
+        assert service.stop() == 0
+    # The lock goes with the service: the next start is allowed.
+    with ServiceThread(settings) as again:
+        wait_until(lambda: finished_cycles(settings.ledger_path) >= 2, what="a cycle of the restarted service")
+        assert again.stop() == 0
+    assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
+
+
+def test_a_failed_cycle_is_logged_and_the_next_interval_recovers(mock_sl, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    settings = fast(make_settings(mock_sl, "v2", tmp_path, retry_attempts=1))
+    # The first poll after login fails outright (SAP answers 500 to the production order query).
+    mock_sl.faults.fail_next("ProductionOrders", count=1, status=500, method="GET")
+    with ServiceThread(settings) as service:
+        wait_until(lambda: receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS, what="the recovering cycle")
+        assert service.stop() == 0
+    failures = [r for r in caplog.records if r.getMessage().startswith("service_cycle_failed")]
+    assert len(failures) == 1
+    assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
+
+
+def test_a_service_layer_down_at_start_is_waited_for(tmp_path, caplog):
+    from connector.mock_sl.server import MockServiceLayer
+    from tests.conftest import DEMO
+
+    caplog.set_level(logging.INFO)
+    port = free_port()
+    sl = MockServiceLayer(DEMO, port=port)  # not started yet: SAP is still booting
+    settings = fast(make_settings(sl, "v2", tmp_path, retry_attempts=1, connect_timeout_s=1))
+    with ServiceThread(settings) as service:
+        wait_until(lambda: any(r.getMessage().startswith("service_waiting_for_sl") for r in caplog.records),
+                   what="the waiting message")
+        assert service.thread.is_alive()
+        with sl:
+            wait_until(lambda: receipts_posted(sl) == CLEAN_DEMO_ORDERS, what="the first cycle once SAP is up")
+            assert service.stop() == 0
+
+
+def test_wrong_credentials_stop_the_service_at_start(mock_sl, tmp_path, env_for, capsys):
+    settings = make_settings(mock_sl, "v2", tmp_path, password="not-the-password-9z")
+    env_for(settings)
+    assert cli.main(["run"]) == cli.EXIT_SL
+    err = capsys.readouterr().err
+    assert "login to the Service Layer failed" in err
+    assert "not-the-password-9z" not in err
+
+
+def test_sigterm_stops_the_service_process_cleanly(mock_sl, tmp_path):
+    settings = make_settings(mock_sl, "v2", tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("B1_")}
+    env.update({"B1_SL_URL": settings.sl_url, "B1_COMPANY_DB": settings.company_db,
+                "B1_USERNAME": settings.username, "B1_PASSWORD": settings.password.get_secret_value(),
+                "B1_LEDGER_PATH": str(settings.ledger_path), "B1_POLL_INTERVAL_S": "5",
+                "B1_LOG_FORMAT": "json"})
+    proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "run"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: finished_cycles(settings.ledger_path) >= 1 or proc.poll() is not None,
+                   what="the first cycle of the service process")
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "service_stopped" in err + out
+    assert settings.password.get_secret_value() not in err + out
+    assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
