@@ -181,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         """``Server: Apache/2.4.61 (Unix)`` as the real front answers (§1.2)."""
         return protocol.SERVER
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Silent: request lines would clutter test output (and never carry secrets anyway)."""
 
     def do_GET(self) -> None:

@@ -7,7 +7,6 @@ value raises ``OrderError(reason_code=MAPPING_RULE_FAILED)`` naming the rule and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -17,32 +16,12 @@ from connector.mapping import spec
 from connector.mapping.templates import TemplateError, render_template
 from connector.production import reasons as rc
 from connector.production.orders import ItemMaster, ProductionOrder
-
-# SL v1 sends "2026-04-25", v2 "2026-04-25T00:00:00Z" (service-layer.md §8); SAP dates carry no
-# time of day, so the date part is taken as is (no time-zone shift of a nominal midnight).
-_SAP_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T[0-9:.]*(?:Z|[+-]\d{2}:?\d{2})?)?$")
+from connector.sl.envelope import parse_sl_date  # pure; v1 and v2 date forms (service-layer.md §8)
 
 
 def rule_failed(order: ProductionOrder, message: str) -> OrderError:
     """An OrderError for a mapping rule that cannot produce a value for this order."""
     return OrderError(f"Order {order.DocumentNumber}: {message}", reason_code=rc.MAPPING_RULE_FAILED)
-
-
-def parse_sap_date(value: Any) -> date | None:
-    """A SAP date from v1 ("2026-04-25") or v2 ("2026-04-25T00:00:00Z") JSON; None if not a date."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        return None
-    match = _SAP_DATE.match(value.strip())
-    if not match:
-        return None
-    try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return None
 
 
 def template_values(order: ProductionOrder, product: ItemMaster | None, *, today: date, now: datetime,
@@ -79,7 +58,7 @@ def resolve_doc_date(order: ProductionOrder, rule: spec.ReceiptRule, today: date
         return today, f"receipt.doc_date: today ({today.isoformat()})"
     field = "DueDate" if rule.doc_date == "order_due_date" else "PostingDate"
     raw = order.fields.get(field)
-    value = parse_sap_date(raw)
+    value = parse_sl_date(raw)
     if value is None:
         raise rule_failed(order, f"receipt.doc_date is {rule.doc_date}, but the order's {field} is {raw!r}, "
                                  "not a date")

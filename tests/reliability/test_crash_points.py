@@ -46,6 +46,7 @@ def assert_exactly_once_and_ledger_agrees(sl, ledger_path: Path) -> None:
         _company, entry, completed, rejected = receipt[KEY_FIELD].split("/")
         order = sl.store.get("ProductionOrders", int(entry))
         assert order["CompletedQuantity"] >= float(completed[1:]) - 1e-9
+        assert order["RejectedQuantity"] >= float(rejected[1:]) - 1e-9
 
 
 @pytest.mark.slow

@@ -14,7 +14,6 @@ from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan
 from connector.production.orders import ItemMaster, ProductionOrder
 from connector.production.receipt import BuiltReceipt, Protocol, build_receipt
-from connector.production.receipt_fields import parse_sap_date
 
 TODAY = date(2026, 4, 26)
 NOW = datetime(2026, 4, 26, 8, 30, 15)
@@ -172,16 +171,6 @@ def test_build_receipt_doc_date_not_a_date_fails(bad: Any) -> None:
     with pytest.raises(OrderError) as caught:
         build(order(DueDate=bad), m=mapping(receipt={"doc_date": "order_due_date"}))
     assert caught.value.reason_code == rc.MAPPING_RULE_FAILED and "DueDate" in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("value", "parsed"),
-    [("2026-04-25", date(2026, 4, 25)), ("2026-04-25T00:00:00Z", date(2026, 4, 25)),
-     (date(2026, 4, 25), date(2026, 4, 25)), (datetime(2026, 4, 25, 23, 0), date(2026, 4, 25)),
-     ("20260425", None), ("2026-04-25 garbage", None), (None, None)],
-)
-def test_parse_sap_date_accepts_v1_and_v2(value: Any, parsed: date | None) -> None:
-    assert parse_sap_date(value) == parsed
 
 
 @pytest.mark.parametrize(
