@@ -80,21 +80,29 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
 
 
-def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> None:
+def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> bool:
+    """Record lines and nodes; report refused tags and keys. False = ``node`` must not be built.
+
+    A refused value is cut out of the tree (with its key, or with the list holding it), so the
+    rest of the file is still built and validated: the consultant gets every problem in one run.
+    """
     if node.tag not in SAFE_TAGS:
         doc.problems.append(Problem(
             doc.file, node.start_mark.line + 1, ".".join(path),
             f"YAML tag {_short_tag(node.tag)!r} is not allowed",
             "write plain values only (text, numbers, true/false, lists, key: value); remove the '!' tag",
         ))
-        return
+        return False
     doc.nodes[path] = node
     if isinstance(node, SequenceNode):
+        results = []
         for index, item in enumerate(node.value):
             doc.lines.setdefault((*path, str(index)), item.start_mark.line + 1)
-            _walk(doc, item, (*path, str(index)))
-    elif isinstance(node, MappingNode):
+            results.append(_walk(doc, item, (*path, str(index))))
+        return all(results)
+    if isinstance(node, MappingNode):
         seen: dict[str, int] = {}
+        kept: list[tuple[Node, Node]] = []
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, ScalarNode) or key_node.tag not in SAFE_TAGS | {_STD + "merge"}:
@@ -105,6 +113,7 @@ def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> None:
                 doc.problems.append(Problem(doc.file, line, ".".join(path),
                                             "YAML merge keys (<<) are not supported",
                                             "write the keys out in full"))
+                kept.append((key_node, value_node))
                 continue
             key = key_node.value
             if key in seen:
@@ -115,7 +124,10 @@ def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> None:
                 # Go on with the later one: like safe_load, the last occurrence is the value that counts.
             seen[key] = line
             doc.lines[(*path, key)] = line
-            _walk(doc, value_node, (*path, key))
+            if _walk(doc, value_node, (*path, key)):
+                kept.append((key_node, value_node))
+        node.value = kept
+    return True
 
 
 def read_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
@@ -143,10 +155,8 @@ def read_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
                 "start from a copy of mappings/default.yaml",
             ))
             return doc
-        _walk(doc, root, ())
-        unsafe = any(p.message.startswith(("YAML tag", "a key must")) for p in doc.problems)
-        if not unsafe:
-            # Duplicate keys alone do not stop construction (the last one wins, as in safe_load),
+        if _walk(doc, root, ()):
+            # Refused values were cut out and duplicate keys keep the last one (as safe_load does),
             # so the rest of the file is still validated and every problem is reported at once.
             doc.data = loader.construct_document(root)
     except yaml.YAMLError as exc:

@@ -131,6 +131,16 @@ def test_load_mapping_reports_every_problem_at_once(tmp_path: Path, monkeypatch:
     assert "5 problems" in str(error)
 
 
+@pytest.mark.parametrize("refused", ["!!python/object:os.system {}", "!env HOME", "[!!python/name:os.sep x]"])
+def test_load_mapping_refused_tag_does_not_hide_the_other_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    text = f"receipt:\n  warehous: x\ndescription: {refused}\ncandidates:\n  series: 5\n"
+    error = _load(tmp_path, monkeypatch, text)
+    assert [p.split(":")[1] for p in error.problems] == ["2", "3", "5"]
+    assert "YAML tag '!" in error.problems[1] and "is not allowed" in error.problems[1]
+
+
 def test_load_mapping_yaml12_words_stay_text(tmp_path: Path) -> None:
     # YAML 1.1 would read off/yes/Y as booleans; the editor (YAML 1.2) and the loader read text.
     path = tmp_path / "m.yaml"
