@@ -25,7 +25,7 @@ from connector.production.confirmations import ReceiptPlan, plan_receipt
 from connector.production.orders import ItemMaster, ProductionOrder, parse_order
 from connector.production.reasons import Reason
 from connector.production.receipt import BuiltReceipt, build_receipt, posting_key
-from connector.production.rules import Verdict, evaluate
+from connector.production.rules import Verdict, backflush_demand, evaluate
 from connector.report import CycleReport, Held, Posted, reason_dict
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
@@ -190,7 +190,7 @@ class Worker:
             return
         if assessment.action == "nothing" or assessment.built is None or assessment.key is None:
             return
-        self._post(report, assessment)
+        self._post(report, assessment, items)
 
     def _note_warnings(self, report: CycleReport, order: ProductionOrder, verdict: Verdict) -> None:
         for reason in verdict.warnings:
@@ -201,7 +201,14 @@ class Worker:
                 "item": a.order.ItemNo, "quantity": a.plan.good, "rejected_quantity": a.plan.rejected,
                 "key": a.key, "payload": a.built.payload if a.built else None}
 
-    def _post(self, report: CycleReport, a: Assessment) -> None:
+    @staticmethod
+    def _take_backflushed_stock(a: Assessment, items: dict[str, ItemMaster]) -> None:
+        """The cycle's item cache was read once; what this receipt backflushed is gone for the next order
+        (else two orders sharing a scarce component both pass the stock check and SAP refuses one)."""
+        for (code, warehouse), (quantity, _lines) in backflush_demand(a.order, a.plan, items).items():
+            items[code] = items[code].with_stock_taken(warehouse, quantity)
+
+    def _post(self, report: CycleReport, a: Assessment, items: dict[str, ItemMaster]) -> None:
         order, plan = a.order, a.plan
         assert a.key is not None and a.built is not None
         try:
@@ -213,6 +220,8 @@ class Worker:
             self._hold(report, order, [Reason(code=rc.POSTING_UNCERTAIN, severity="block", line=None,
                                               item=order.ItemNo, message=str(exc))])
             return
+        if outcome.state in ("posted", "uncertain"):  # uncertain: it may have been posted, count it
+            self._take_backflushed_stock(a, items)
         if outcome.state == "posted":
             report.posted.append(Posted(order.AbsoluteEntry, order.DocumentNumber, order.ItemNo, plan.good,
                                         plan.rejected, outcome.receipt_entry, outcome.receipt_number, a.key))

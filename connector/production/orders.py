@@ -9,7 +9,7 @@ instead of being guessed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connector.errors import OrderError
@@ -131,6 +131,12 @@ class ItemMaster:
         """``InStock`` in one warehouse (0 when the item has no row there)."""
         row = self.warehouses.get(warehouse or "")
         return row.InStock if row else 0.0
+
+    def with_stock_taken(self, warehouse: str, quantity: float) -> ItemMaster:
+        """A copy with ``quantity`` less ``InStock`` in ``warehouse`` (what a posted receipt consumed)."""
+        row = self.warehouses.get(warehouse) or WarehouseStock(warehouse, 0.0, 0.0, 0.0)
+        return replace(self, warehouses={**self.warehouses,
+                                         warehouse: replace(row, InStock=row.InStock - quantity)})
 
 
 def _number(raw: Mapping[str, Any], name: str, *, where: str, reason: str = INVALID_QUANTITY) -> float:

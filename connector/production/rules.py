@@ -192,24 +192,38 @@ def check_manual_issued(c: _Context) -> list[Reason]:
     return found
 
 
-def check_stock(c: _Context) -> list[Reason]:
-    """INSUFFICIENT_STOCK: what SAP will backflush, summed per (ItemNo, Warehouse), against InStock there."""
-    policy = c.mapping.policies.stock
-    if policy.mode == "off" or c.plan.nothing_to_receive or c.order.PlannedQuantity <= 0:
-        return []
-    # SAP backflushes receipt qty ÷ planned qty × line planned qty (service-layer.md §5.4) and does so
-    # on reject receipts too (the mock's default; ❓ unconfirmed for real SAP, so we count it: safer).
+def backflush_demand(order: ProductionOrder, plan: ReceiptPlan,
+                     items: Mapping[str, ItemMaster]) -> dict[tuple[str, str], tuple[float, list[int]]]:
+    """What SAP takes from stock when it backflushes this receipt, per (ItemNo, Warehouse), with the lines.
+
+    SAP backflushes receipt qty ÷ planned qty × line planned qty (service-layer.md §5.4), and does so
+    on reject receipts too (the mock's default; ❓ unconfirmed for real SAP, so we count it: safer).
+    The worker also subtracts it from the cycle's cached stock after a posting, so a second order
+    in the same cycle is checked against what is really left.
+    """
     demand: dict[tuple[str, str], tuple[float, list[int]]] = {}
-    for line in c.lines:
-        item = c.items.get(line.ItemNo or "")
+    if plan.nothing_to_receive or order.PlannedQuantity <= 0:
+        return demand
+    receiving = plan.good + plan.rejected
+    for line in sorted(order.lines, key=lambda ln: ln.LineNumber):
+        item = items.get(line.ItemNo or "")
         # Resources and text lines hold no stock; negative planned lines are by-products (received).
         stock_line = line.is_item and line.is_backflush and line.PlannedQuantity > 0
         if not (stock_line and item and item.InventoryItem):
             continue
-        quantity = c.receiving / c.order.PlannedQuantity * line.PlannedQuantity
+        quantity = receiving / order.PlannedQuantity * line.PlannedQuantity
         key = (item.ItemCode, line.Warehouse or "")
         total, numbers = demand.get(key, (0.0, []))
         demand[key] = (total + quantity, [*numbers, line.LineNumber])
+    return demand
+
+
+def check_stock(c: _Context) -> list[Reason]:
+    """INSUFFICIENT_STOCK: what SAP will backflush, summed per (ItemNo, Warehouse), against InStock there."""
+    policy = c.mapping.policies.stock
+    if policy.mode == "off":
+        return []
+    demand = backflush_demand(c.order, c.plan, c.items)
     found = []
     for (code, warehouse), (quantity, numbers) in demand.items():
         in_stock = c.items[code].in_stock(warehouse)
