@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from connector.errors import LedgerError, OrderError, SLNotFoundError
+from connector.errors import (
+    LedgerError,
+    OrderError,
+    SLAuthError,
+    SLConnectionError,
+    SLNotFoundError,
+    SLServerError,
+    SLSessionError,
+)
 from connector.ledger import Ledger
 from connector.mapping.spec import Mapping
 from connector.poll import fetch_items, iter_order_pages, order_select
@@ -112,7 +120,7 @@ class Worker:
                     if self._stopping():
                         report.aborted = "stop requested"
                         break
-                    self._process(order, items, report, dry_run=dry_run)
+                    self._process_guarded(order, items, report, dry_run=dry_run)
                 if report.aborted:
                     break
             status = "stopped" if report.aborted else "ok"
@@ -153,6 +161,18 @@ class Worker:
         report.held.append(Held.from_reasons(order_entry=order.AbsoluteEntry, order_number=order.DocumentNumber,
                                              item=order.ItemNo, reasons=reasons))
         log.info("order_held order=%s reasons=%s", order.DocumentNumber, ",".join(r.code for r in reasons))
+
+    def _process_guarded(self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *,
+                         dry_run: bool) -> None:
+        """One order; what is wrong with this order alone is recorded and the cycle goes on."""
+        try:
+            self._process(order, items, report, dry_run=dry_run)
+        except (SLConnectionError, SLServerError, SLAuthError, SLSessionError, LedgerError):
+            raise  # SAP or the ledger is unusable: stop the cycle, the next one starts afresh
+        except Exception as exc:  # SAP data we did not foresee, or a bug: never stall every other order
+            log.exception("order_failed order=%s", order.DocumentNumber)
+            report.errors.append({"where": f"order {order.DocumentNumber}",
+                                  "message": f"{type(exc).__name__}: {exc}; the order is tried again next cycle"})
 
     def _process(self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *,
                  dry_run: bool) -> None:

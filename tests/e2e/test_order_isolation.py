@@ -1,0 +1,49 @@
+"""What is wrong with one order stays with that order: the cycle records it and posts the others."""
+
+from __future__ import annotations
+
+import pytest
+
+import connector.worker as worker_module
+from connector.errors import SLConnectionError
+
+CLEAN = {101, 102, 103, 115, 116, 117, 118}  # fixtures/demo/README.md
+
+
+def test_sap_refusing_one_orders_read_does_not_stop_the_others(mock_sl, worker_factory):
+    # The re-read right before posting order 101 gets a SAP error (not a connection problem).
+    mock_sl.faults.fail_next("ProductionOrders(101)", status=400, code=-1000, message="Simulated refusal",
+                             method="GET")
+    report = worker_factory().run_cycle()
+    assert {p.order_entry for p in report.posted} == CLEAN - {101}
+    [error] = report.errors
+    assert error["where"] == "order 2026230101" and "tried again next cycle" in error["message"]
+    again = worker_factory().run_cycle()
+    assert {p.order_entry for p in again.posted} == {101}
+
+
+def test_an_unforeseen_failure_on_one_order_is_recorded_and_the_cycle_goes_on(mock_sl, worker_factory,
+                                                                             monkeypatch):
+    real_assess = worker_module.assess
+
+    def assess_failing_on_102(order, *args, **kwargs):
+        if order.AbsoluteEntry == 102:
+            raise ZeroDivisionError("something no rule foresaw")
+        return real_assess(order, *args, **kwargs)
+
+    monkeypatch.setattr(worker_module, "assess", assess_failing_on_102)
+    report = worker_factory().run_cycle()
+    assert {p.order_entry for p in report.posted} == CLEAN - {102}
+    assert [e["where"] for e in report.errors] == ["order 2026230102"]
+
+
+def test_a_lost_connection_still_stops_the_cycle(mock_sl, worker_factory, monkeypatch):
+    worker = worker_factory(retry_attempts=1)
+
+    def unreachable(*args, **kwargs):
+        raise SLConnectionError("connection refused", request_sent=False)
+
+    monkeypatch.setattr(worker.client, "get_entity", unreachable)
+    with pytest.raises(SLConnectionError):
+        worker.run_cycle()
+    assert worker.ledger.last_cycles(1)[0]["status"] == "failed"
