@@ -251,6 +251,11 @@ class Ledger:
         )
         return rows[0] if rows else None
 
+    def duplicate_for_order(self, company: str, order_entry: int) -> PostingRow | None:
+        """A key of this order found more than once in SAP and not yet cleared, if any."""
+        rows = self._postings("company=? AND order_entry=? AND state='duplicate'", (company, order_entry))
+        return rows[0] if rows else None
+
     def duplicates(self) -> list[PostingRow]:
         """Keys found more than once in SAP."""
         return self._postings("state='duplicate' ORDER BY updated_at DESC")

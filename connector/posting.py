@@ -78,9 +78,16 @@ class Poster:
         """Receipts in SAP that carry ``key`` in the key field."""
         return list(
             self.client.iter_collection(
-                RECEIPTS, filter=odata.eq(self.key_field, key), select=["DocEntry", "DocNum", self.key_field]
+                RECEIPTS, filter=odata.eq(self.key_field, key),
+                select=["DocEntry", "DocNum", "Cancelled", self.key_field],
             )
         )
+
+    @staticmethod
+    def _not_cancelled(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # A receipt a person cancelled in SAP still proves the key was posted (it is never re-sent),
+        # but it no longer counts towards a duplicate: cancelling the extra one is the cure.
+        return [d for d in found if d.get("Cancelled") != "tYES"]
 
     def post(self, *, key: str, order_entry: int, order_number: int, item: str, quantity: float,
              rejected_quantity: float, payload: dict[str, Any]) -> PostOutcome:
@@ -130,8 +137,8 @@ class Poster:
                 return PostOutcome("uncertain", message="stopping; settled next start")
             crash_point("before_second_lookup")
             found = self.lookup(row.key)
-        if len(found) == 1:
-            document = found[0]
+        if found and len(self._not_cancelled(found)) <= 1:
+            document = (self._not_cancelled(found) or found)[0]
             self.ledger.mark_posted(row.key, receipt_entry=int(document["DocEntry"]),
                                     receipt_number=document.get("DocNum"))
             log.info("settled_posted key=%s receipt_entry=%s", row.key, document["DocEntry"])
@@ -149,3 +156,15 @@ class Poster:
     def settle_all(self) -> list[tuple[PostingRow, PostOutcome]]:
         """Settle every in-flight posting (start-up and the start of each cycle)."""
         return [(row, self.settle(row)) for row in self.ledger.in_flight()]
+
+    def recheck_duplicates(self) -> list[tuple[PostingRow, PostOutcome]]:
+        """Duplicates a person has cleared in SAP (all but one cancelled) become ``posted`` again."""
+        cleared = []
+        for row in self.ledger.duplicates():
+            live = self._not_cancelled(self.lookup(row.key))
+            if len(live) == 1:
+                entry, number = int(live[0]["DocEntry"]), live[0].get("DocNum")
+                self.ledger.mark_posted(row.key, receipt_entry=entry, receipt_number=number)
+                log.info("duplicate_cleared key=%s receipt_entry=%s", row.key, entry)
+                cleared.append((row, PostOutcome("posted", receipt_entry=entry, receipt_number=number)))
+        return cleared

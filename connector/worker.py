@@ -24,12 +24,13 @@ from connector.errors import (
     SLServerError,
     SLSessionError,
 )
-from connector.ledger import Ledger
+from connector.ledger import Ledger, PostingRow
 from connector.mapping.spec import Mapping
 from connector.poll import fetch_items, iter_order_pages, order_select
 from connector.posting import Poster
 from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan, plan_receipt
+from connector.production.confirmations import format_quantity as q
 from connector.production.orders import ItemMaster, ProductionOrder, parse_order
 from connector.production.reasons import Reason
 from connector.production.receipt import BuiltReceipt, build_receipt, posting_key
@@ -75,6 +76,17 @@ def assess(order: ProductionOrder, items: dict[str, ItemMaster], mapping: Mappin
     return Assessment(order, plan, verdict, key, built)
 
 
+def _already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: PostingRow) -> Reason:
+    """ALREADY_POSTED: the key was posted before, yet SAP's order is back below its target (cancelled?)."""
+    return Reason(
+        code=rc.ALREADY_POSTED, severity="block", line=None, item=order.ItemNo,
+        message=f"Order {order.DocumentNumber}: this confirmation ({q(plan.good)} good, {q(plan.rejected)} "
+                f"rejected) was already received by receipt DocNum {earlier.receipt_number} (DocEntry "
+                f"{earlier.receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} completed: "
+                "was that receipt cancelled? It is never posted twice; receive the goods by hand if needed, "
+                "or correct the confirmed quantity.")
+
+
 @dataclass
 class Worker:
     """Runs cycles for one company against one Service Layer."""
@@ -107,7 +119,7 @@ class Worker:
         status = "failed"
         try:
             if not dry_run:
-                for row, outcome in self.poster.settle_all():
+                for row, outcome in [*self.poster.settle_all(), *self.poster.recheck_duplicates()]:
                     report.settled.append({"key": row.key, "order_number": row.order_number,
                                            "state": outcome.state, "receipt_entry": outcome.receipt_entry})
             items: dict[str, ItemMaster] = {}
@@ -178,6 +190,13 @@ class Worker:
                  dry_run: bool) -> None:
         if not self._is_candidate(order, items):
             return
+        duplicate = self.ledger.duplicate_for_order(self.company, order.AbsoluteEntry)
+        if duplicate is not None:
+            self._hold(report, order, [Reason(
+                code=rc.DUPLICATE_IN_SAP, severity="block", line=None, item=order.ItemNo,
+                message=f"Order {order.DocumentNumber}: {duplicate.sl_message or duplicate.key}. Cancel the "
+                        "extra receipt in SAP; nothing more is posted for this order until then.")])
+            return
         in_flight = self.ledger.in_flight_for_order(self.company, order.AbsoluteEntry)
         if in_flight is not None:
             self._hold(report, order, [Reason(
@@ -209,6 +228,10 @@ class Worker:
             self._hold(report, fresh, list(assessment.verdict.blocking))
             return
         if assessment.action == "nothing" or assessment.built is None or assessment.key is None:
+            return
+        earlier = self.ledger.get(assessment.key)
+        if earlier is not None and earlier.state in ("posted", "duplicate"):
+            self._hold(report, fresh, [_already_posted(fresh, assessment.plan, earlier)])
             return
         self._post(report, assessment, items)
 

@@ -29,6 +29,7 @@ INVALID_ITEM_DATA = "INVALID_ITEM_DATA"
 MAPPING_RULE_FAILED = "MAPPING_RULE_FAILED"
 POSTING_UNCERTAIN = "POSTING_UNCERTAIN"
 DUPLICATE_IN_SAP = "DUPLICATE_IN_SAP"
+ALREADY_POSTED = "ALREADY_POSTED"
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,15 @@ REASON_HELP: dict[str, ReasonHelp] = {
     DUPLICATE_IN_SAP: ReasonHelp(
         "More than one receipt in SAP carries the same posting key",
         "A person must look: compare the receipts named in the message with the order, and cancel "
-        "the extra one in SAP. The connector posts nothing more for this order until then.",
+        "the extra one in SAP. The connector posts nothing more for this order until then, and "
+        "resumes by itself once only one of them is left uncancelled.",
+    ),
+    ALREADY_POSTED: ReasonHelp(
+        "This confirmation was already received once",
+        "SAP's order shows less received than the connector posted for this confirmation, usually "
+        "because the receipt named in the message was cancelled. The connector never posts one "
+        "confirmation twice: receive the goods by hand in SAP if they must be received again, or "
+        "correct the confirmed quantity on the order.",
     ),
 }
 

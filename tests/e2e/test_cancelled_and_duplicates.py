@@ -1,0 +1,75 @@
+"""What people do in SAP after the connector posted: cancel a receipt, clean up a duplicate.
+
+A receipt cancelled in SAP leaves its confirmation received: the connector holds the order
+ALREADY_POSTED rather than post the same confirmation twice. Two receipts with one key hold the
+order DUPLICATE_IN_SAP until a person cancels the extra one; then the connector resumes by itself.
+"""
+
+from __future__ import annotations
+
+KEY_FIELD = "U_B1BF_Key"
+
+
+def receipts_for(sl, order_entry: int) -> list[dict]:
+    return [d for d in sl.store.rows("InventoryGenEntries")
+            if any(ln.get("BaseEntry") == order_entry for ln in d.get("DocumentLines") or [])]
+
+
+def cancel_in_sap(sl, receipt: dict, order_entry: int) -> None:
+    """What SAP's cancellation does to what the connector reads: the receipt is Cancelled and the
+    order's completed quantity goes back down."""
+    sl.store.patch("InventoryGenEntries", receipt["DocEntry"], {"Cancelled": "tYES"})
+    order = sl.store.get("ProductionOrders", order_entry)
+    good = sum(ln["Quantity"] for ln in receipt["DocumentLines"] if ln.get("TransactionType") != "botrntReject")
+    sl.store.patch("ProductionOrders", order_entry, {"CompletedQuantity": order["CompletedQuantity"] - good})
+
+
+def held_codes(report) -> dict[int, list[str]]:
+    return {h.order_entry: [r["code"] for r in h.reasons] for h in report.held}
+
+
+def test_a_cancelled_receipt_is_never_posted_again(mock_sl, worker_factory):
+    worker = worker_factory()
+    first = worker.run_cycle()
+    assert 101 in {p.order_entry for p in first.posted}
+    [receipt] = receipts_for(mock_sl, 101)
+    cancel_in_sap(mock_sl, receipt, 101)
+
+    second = worker.run_cycle()
+    assert held_codes(second)[101] == ["ALREADY_POSTED"]
+    message = next(h for h in second.held if h.order_entry == 101).reasons[0]["message"]
+    assert f"DocNum {receipt['DocNum']}" in message and "Order 2026230101" in message
+    assert len(receipts_for(mock_sl, 101)) == 1
+
+
+def test_a_duplicate_in_sap_holds_the_order_until_a_person_cancels_the_extra_receipt(mock_sl, worker_factory):
+    worker = worker_factory()
+    # The answer to order 101's receipt is lost ...
+    mock_sl.faults.commit_then_drop("InventoryGenEntries", count=1, method="POST")
+    first = worker.run_cycle()
+    assert 101 not in {p.order_entry for p in first.posted}
+    [original] = receipts_for(mock_sl, 101)
+    # ... and before the connector settles it, someone posts the same payload again (a copied
+    # script, a second instance on another ledger): SAP now has two receipts with one key.
+    worker.client.post("InventoryGenEntries", {k: v for k, v in original.items()
+                                               if k in ("DocDate", "Comments", KEY_FIELD, "JournalMemo")}
+                       | {"DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4}]})
+    assert len(receipts_for(mock_sl, 101)) == 2
+
+    second = worker.run_cycle()
+    assert held_codes(second)[101] == ["DUPLICATE_IN_SAP"]
+    message = next(h for h in second.held if h.order_entry == 101).reasons[0]["message"]
+    assert "2 receipts carry key" in message and "Cancel the extra receipt" in message
+    assert worker.ledger.get(original[KEY_FIELD]).state == "duplicate"
+    third = worker.run_cycle()
+    assert held_codes(third)[101] == ["DUPLICATE_IN_SAP"]
+    assert len(receipts_for(mock_sl, 101)) == 2
+
+    extra = max(receipts_for(mock_sl, 101), key=lambda d: d["DocEntry"])
+    cancel_in_sap(mock_sl, extra, 101)
+    fourth = worker.run_cycle()
+    assert 101 not in held_codes(fourth)
+    assert 101 not in {p.order_entry for p in fourth.posted}
+    row = worker.ledger.get(original[KEY_FIELD])
+    assert (row.state, row.receipt_entry) == ("posted", original["DocEntry"])
+    assert len(receipts_for(mock_sl, 101)) == 2  # nothing new was posted
