@@ -180,7 +180,7 @@ def test_load_mapping_ready_flag_example() -> None:
         number="{ItemNo}-{DocumentNumber}-{today:%y%m%d}", shelf_life_days=365
     )
     assert mapping.after_full_receipt == "close_order"
-    assert mapping.candidates.extra_filter == "U_Line eq 'A'"
+    assert mapping.candidates.extra_filter == "U_Line eq 'L1'"
 
 
 def test_every_mapping_file_starts_with_the_schema_comment() -> None:
