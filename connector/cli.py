@@ -1,8 +1,8 @@
 """The command line (``b1-backflush ...``): the only place that builds Settings and configures logging.
 
 Exit codes: 0 the command ran (held orders are normal business), 2 bad configuration or mapping,
-3 the Service Layer cannot be reached or the login fails, 1 anything unexpected (a bug: the
-traceback goes to the log).
+3 the Service Layer cannot be reached or the login fails, 4 ``reconcile`` found the ledger and SAP
+disagreeing, 1 anything unexpected (a bug: the traceback goes to the log).
 """
 
 from __future__ import annotations
@@ -36,11 +36,17 @@ from connector.settings import Settings, load_mapping_setting, load_settings
 from connector.sl.client import ServiceLayerClient
 from connector.worker import Worker
 
-EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL = 0, 1, 2, 3
+EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL, EXIT_DIFFERENCES = 0, 1, 2, 3, 4
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = REPO_ROOT / "fixtures" / "demo"
 
 log = logging.getLogger("connector.cli")
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days >= 1")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="recent postings, held orders, unsettled postings, last cycles")
     status.add_argument("--json", action="store_true")
+
+    reconcile = sub.add_parser("reconcile", help="compare the ledger with SAP's receipts of recent days; "
+                               "exit 4 on duplicates, orphans or missing receipts")
+    reconcile.add_argument("--days", type=_positive_int, default=7, help="how many days back (default 7)")
+    reconcile.add_argument("--json", action="store_true")
 
     demo = sub.add_parser("demo", help="start the mock Service Layer with the demo company and run one cycle")
     demo.add_argument("--protocol", choices=["v1", "v2"], default="v2")
@@ -133,6 +144,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         worker = build_worker(settings, stack)
         if args.command == "once":
             return _once(worker, dry_run=args.dry_run, as_json=args.json)
+        if args.command == "reconcile":
+            return _reconcile(worker, settings, days=args.days, as_json=args.json)
         return _explain(worker, args)
 
 
@@ -159,6 +172,15 @@ def _once(worker: Worker, *, dry_run: bool, as_json: bool) -> int:
     report = worker.run_cycle(dry_run=dry_run)
     _emit(report.to_dict(), report.render_text(), as_json=as_json)
     return EXIT_OK
+
+
+def _reconcile(worker: Worker, settings: Settings, *, days: int, as_json: bool) -> int:
+    from connector.reconcile import reconcile, reconciliation_text
+
+    result = reconcile(worker.client, worker.ledger, company=settings.company_db,
+                       key_field=worker.mapping.idempotency.key_field, days=days)
+    _emit(result.to_dict(), reconciliation_text(result), as_json=as_json)
+    return EXIT_OK if result.clean else EXIT_DIFFERENCES
 
 
 def _explain(worker: Worker, args: argparse.Namespace) -> int:

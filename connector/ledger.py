@@ -266,6 +266,10 @@ class Ledger:
             return self._postings("state=? ORDER BY updated_at DESC, rowid DESC LIMIT ?", (state, limit))
         return self._postings("1=1 ORDER BY updated_at DESC, rowid DESC LIMIT ?", (limit,))
 
+    def postings_since(self, company: str, since: str) -> list[PostingRow]:
+        """Every posting of ``company`` created at or after ``since`` (ISO text, UTC), oldest first."""
+        return self._postings("company=? AND created_at>=? ORDER BY created_at, rowid", (company, since))
+
     def count_by_state(self) -> dict[str, int]:
         """How many postings are in each state."""
         with self._lock:

@@ -57,6 +57,15 @@ def posting_key(company_db: str, order: ProductionOrder, plan: ReceiptPlan) -> s
     return f"{company_db[:room]}~{digest}{tail}"
 
 
+def key_belongs_to(company_db: str, key: str) -> bool:
+    """Whether ``key`` is a posting key ``posting_key`` makes for ``company_db`` (either form)."""
+    parts = key.rsplit("/", 3)
+    if len(parts) != 4:
+        return False
+    digest = hashlib.sha256(company_db.encode("utf-8")).hexdigest()[:8]
+    return parts[0] == company_db or (parts[0].endswith("~" + digest) and company_db.startswith(parts[0][:-9]))
+
+
 @dataclass(frozen=True)
 class BuiltReceipt:
     """The body to POST and, per payload field path, the rule that made it."""

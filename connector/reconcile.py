@@ -1,0 +1,141 @@
+"""``b1-backflush reconcile``: read the target back (exactly-once rule 9).
+
+Compares the ledger with the receipts SAP holds for recent days, by posting key:
+
+* **duplicates**: more than one uncancelled receipt carries one key (a person must look);
+* **orphans**: a receipt in SAP carries one of this company's keys, but the ledger does not know it
+  as posted (the ledger was lost or restored from a backup, or another instance posted it);
+* **missing**: the ledger says posted, but SAP has no such receipt, a different one, or only a
+  cancelled one.
+
+Read-only on both sides. SAP is asked for receipts created in the window with a key at all
+(``<key field> ne null``; ❓ ``ne null`` on a UDF is plain OData and what the mock implements, not
+confirmed against a real Service Layer), and keys are matched to the company here, so a long,
+hashed company prefix is recognised too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from connector.ledger import Ledger
+from connector.production.receipt import key_belongs_to
+from connector.sl import odata
+from connector.sl.client import ServiceLayerClient
+
+RECEIPTS = "InventoryGenEntries"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One receipt in SAP that carries a posting key."""
+
+    DocEntry: int
+    DocNum: int | None
+    CreationDate: str | None
+    cancelled: bool
+
+
+@dataclass
+class Reconciliation:
+    """What ``reconcile`` found; ``clean`` when ledger and SAP agree."""
+
+    company: str
+    since: str
+    receipts_in_sap: int = 0
+    postings_in_ledger: int = 0
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.duplicates or self.orphans or self.missing)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "clean": self.clean}
+
+
+def _receipts_by_key(client: ServiceLayerClient, company: str, key_field: str,
+                     since: date) -> dict[str, list[Receipt]]:
+    # CreationDate, not DocDate: a mapping may date receipts back to the order's due date. One day
+    # earlier than asked, because SAP's CreationDate is the server's local date and the ledger's UTC.
+    query_filter = odata.and_(odata.compare(key_field, "ne", None),
+                              odata.compare("CreationDate", "ge", since - timedelta(days=1)))
+    found: dict[str, list[Receipt]] = defaultdict(list)
+    for row in client.iter_collection(RECEIPTS, filter=query_filter,
+                                      select=["DocEntry", "DocNum", "CreationDate", "Cancelled", key_field]):
+        key = row.get(key_field)
+        if isinstance(key, str) and key_belongs_to(company, key):
+            found[key].append(Receipt(int(row["DocEntry"]), row.get("DocNum"), row.get("CreationDate"),
+                                      row.get("Cancelled") == "tYES"))
+    return found
+
+
+def _receipt_dicts(receipts: list[Receipt]) -> list[dict[str, Any]]:
+    return [{"DocEntry": r.DocEntry, "DocNum": r.DocNum, "cancelled": r.cancelled} for r in receipts]
+
+
+def reconcile(client: ServiceLayerClient, ledger: Ledger, *, company: str, key_field: str,
+              days: int, today: date | None = None) -> Reconciliation:
+    """Compare the last ``days`` days of ledger postings with SAP's receipts, key by key."""
+    since = (today or datetime.now(UTC).date()) - timedelta(days=days)
+    since_text = datetime.combine(since, time(), UTC).isoformat(timespec="seconds")
+    result = Reconciliation(company=company, since=since.isoformat())
+    in_sap = _receipts_by_key(client, company, key_field, since)
+    postings = {row.key: row for row in ledger.postings_since(company, since_text)}
+    result.receipts_in_sap = sum(len(r) for r in in_sap.values())
+    result.postings_in_ledger = len(postings)
+
+    for key, receipts in sorted(in_sap.items()):
+        live = [r for r in receipts if not r.cancelled]
+        if len(live) > 1:
+            result.duplicates.append({"key": key, "receipts": _receipt_dicts(receipts)})
+        row = postings.get(key) or ledger.get(key)
+        if row is None or row.state not in ("posted", "duplicate"):
+            result.orphans.append({"key": key, "ledger_state": row.state if row else None,
+                                   "receipts": _receipt_dicts(receipts)})
+
+    for key, row in postings.items():
+        if row.state != "posted":
+            continue
+        receipts = in_sap.get(key, [])
+        mine = [r for r in receipts if r.DocEntry == row.receipt_entry]
+        if not receipts:
+            problem = "no receipt with this key in SAP"
+        elif not mine:
+            problem = f"SAP's receipt for this key is DocEntry {receipts[0].DocEntry}, not the ledger's"
+        elif mine[0].cancelled:
+            problem = "the receipt was cancelled in SAP"
+        else:
+            continue
+        result.missing.append({"key": key, "order_number": row.order_number, "receipt_entry": row.receipt_entry,
+                               "receipt_number": row.receipt_number, "problem": problem})
+    return result
+
+
+def reconciliation_text(r: Reconciliation) -> str:
+    """Plain words for the terminal."""
+    lines = [f"Company {r.company}, since {r.since}: {r.receipts_in_sap} keyed receipt(s) in SAP, "
+             f"{r.postings_in_ledger} posting(s) in the ledger."]
+    if r.clean:
+        lines.append("Ledger and SAP agree: every posted key has exactly one receipt, and SAP has none the "
+                     "ledger does not know.")
+        return "\n".join(lines)
+    if r.duplicates:
+        lines.append("DUPLICATES — more than one uncancelled receipt per key (cancel the extra one in SAP):")
+        lines.extend(f"  {d['key']}: DocEntry " + ", ".join(str(x["DocEntry"]) for x in d["receipts"])
+                     for d in r.duplicates)
+    if r.orphans:
+        lines.append("In SAP but not posted according to the ledger (ledger lost or restored, or another "
+                     "instance posted them):")
+        lines.extend(f"  {o['key']}: DocEntry " + ", ".join(str(x["DocEntry"]) for x in o["receipts"])
+                     + f" (ledger: {o['ledger_state'] or 'unknown key'})" for o in r.orphans)
+    if r.missing:
+        lines.append("Posted according to the ledger, but not so in SAP:")
+        lines.extend(f"  order {m['order_number']}: {m['key']} (DocEntry {m['receipt_entry']}): {m['problem']}"
+                     for m in r.missing)
+    return "\n".join(lines)

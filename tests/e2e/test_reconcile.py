@@ -1,0 +1,92 @@
+"""``b1-backflush reconcile``: the ledger read back against SAP's receipts (exactly-once rule 9)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from connector import cli
+from tests.conftest import make_settings
+
+KEY_FIELD = "U_B1BF_Key"
+CLEAN_DEMO_ORDERS = 7
+
+
+@pytest.fixture
+def run_cli(mock_sl, protocol, tmp_path, monkeypatch, capsys):
+    settings = make_settings(mock_sl, protocol, tmp_path)
+    env = {"B1_SL_URL": settings.sl_url, "B1_COMPANY_DB": settings.company_db, "B1_USERNAME": settings.username,
+           "B1_PASSWORD": settings.password.get_secret_value(), "B1_LEDGER_PATH": str(settings.ledger_path),
+           "B1_UNKNOWN_QUIET_PERIOD_S": "0"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*argv: str) -> tuple[int, dict, str]:
+        code = cli.main(list(argv))
+        out = capsys.readouterr().out
+        return code, json.loads(out.strip().splitlines()[-1]), out
+
+    run.settings = settings  # type: ignore[attr-defined]
+    return run
+
+
+def receipt_of(sl, order_entry: int) -> dict:
+    [receipt] = [d for d in sl.store.rows("InventoryGenEntries")
+                 if any(ln.get("BaseEntry") == order_entry for ln in d.get("DocumentLines") or [])]
+    return receipt
+
+
+def test_after_a_cycle_ledger_and_sap_agree(run_cli, mock_sl):
+    run_cli("once", "--json")
+    code, result, text = run_cli("reconcile", "--json")
+    assert code == cli.EXIT_OK
+    assert result["clean"] is True
+    assert (result["receipts_in_sap"], result["postings_in_ledger"]) == (CLEAN_DEMO_ORDERS, CLEAN_DEMO_ORDERS)
+    assert "Ledger and SAP agree" in text
+
+
+def test_receipts_without_our_key_or_with_another_companys_key_are_not_ours(run_cli, mock_sl):
+    run_cli("once", "--json")
+    other = receipt_of(mock_sl, 101)
+    mock_sl.store.patch("InventoryGenEntries", other["DocEntry"], {KEY_FIELD: "OTHERCO/101/C4/R0"})
+    code, result, _ = run_cli("reconcile", "--json")
+    # The ledger's posting for 101 now has no receipt with its key in SAP: that is reported, the
+    # other company's receipt is not.
+    assert code == cli.EXIT_DIFFERENCES
+    assert result["orphans"] == [] and result["duplicates"] == []
+    assert [m["order_number"] for m in result["missing"]] == [2026230101]
+    assert result["missing"][0]["problem"] == "no receipt with this key in SAP"
+
+
+def test_a_lost_ledger_shows_every_receipt_as_an_orphan(run_cli, mock_sl, tmp_path, monkeypatch):
+    run_cli("once", "--json")
+    monkeypatch.setenv("B1_LEDGER_PATH", str(tmp_path / "restored-from-an-old-backup.sqlite3"))
+    code, result, text = run_cli("reconcile", "--json")
+    assert code == cli.EXIT_DIFFERENCES
+    assert len(result["orphans"]) == CLEAN_DEMO_ORDERS
+    assert all(o["ledger_state"] is None for o in result["orphans"])
+    assert "ledger lost or restored" in text
+
+
+def test_a_duplicate_and_a_cancelled_receipt_are_reported(run_cli, mock_sl):
+    run_cli("once", "--json")
+    original = receipt_of(mock_sl, 101)
+    # Someone posts order 101's receipt a second time with the same key, and cancels order 102's.
+    mock_sl.store.insert("InventoryGenEntries", {**original, "DocEntry": 900, "DocNum": 900})
+    mock_sl.store.patch("InventoryGenEntries", receipt_of(mock_sl, 102)["DocEntry"], {"Cancelled": "tYES"})
+    code, result, text = run_cli("reconcile", "--json")
+    assert code == cli.EXIT_DIFFERENCES
+    [duplicate] = result["duplicates"]
+    assert duplicate["key"] == original[KEY_FIELD]
+    assert sorted(r["DocEntry"] for r in duplicate["receipts"]) == sorted([original["DocEntry"], 900])
+    [missing] = result["missing"]
+    assert (missing["order_number"], missing["problem"]) == (2026230102, "the receipt was cancelled in SAP")
+    assert "DUPLICATES" in text
+
+
+def test_days_must_be_a_positive_number(run_cli, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["reconcile", "--days", "0"])
+    assert exit_info.value.code == 2
+    assert "whole number of days" in capsys.readouterr().err
