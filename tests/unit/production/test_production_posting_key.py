@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from production_factories import order, plan
 
-from connector.production.receipt import POSTING_KEY_MAX_CHARS, posting_key
+from connector.production.receipt import POSTING_KEY_MAX_CHARS, key_belongs_to, posting_key
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,17 @@ def test_posting_key_is_a_function_of_company_entry_and_targets(company: str, en
     bumped = plan(good + 0.5, rejected, completed=completed, rejected_before=rejected_before)
     assert posting_key(company, base, bumped) != key
     assert posting_key(company, order(AbsoluteEntry=entry + 1), the_plan) != key
+
+
+@given(company=st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/"), min_size=1, max_size=140),
+       other=st.text(alphabet="ABCXYZ_", min_size=1, max_size=12))
+def test_key_belongs_to_recognises_its_company_short_or_hashed(company: str, other: str) -> None:
+    key = posting_key(company, order(AbsoluteEntry=7), plan(3))
+    assert key_belongs_to(company, key)
+    if other != company:
+        assert not key_belongs_to(other, key)
+
+
+def test_key_belongs_to_refuses_text_that_is_not_a_key() -> None:
+    assert not key_belongs_to("SBO", "SBO")
+    assert not key_belongs_to("SBO", "typed by hand")
