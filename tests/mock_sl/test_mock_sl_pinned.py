@@ -81,6 +81,14 @@ def test_pinned_delete_document_5006(client: Client) -> None:
     assert_same_error(client, response, payload("error-400-action-not-supported_v1_sap-guide.json"), 400)
 
 
+def test_pinned_stale_etag_412_2039(client: Client) -> None:
+    etag = client.get("ProductionOrders(101)").headers["ETag"]
+    assert client.patch("ProductionOrders(101)", {"Remarks": "a"}, headers={"If-Match": etag}).status_code == 204
+    stale = client.patch("ProductionOrders(101)", {"Remarks": "b"}, headers={"If-Match": etag})
+    assert_same_error(client, stale, payload("error-412-etag-mismatch_v2_sap-guide.json"), 412)
+    assert stale.headers["Content-Type"].startswith("application/json")
+
+
 def test_pinned_unknown_property_1000(client: Client) -> None:
     body = receipt(101, 1)
     body["NoSuchField"] = 1
