@@ -80,8 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--mapping", type=Path, default=None, help="mapping file (default: mappings/default.yaml)")
     demo.add_argument("--json", action="store_true")
 
-    mock = sub.add_parser("mock-sl", help="serve the mock Service Layer (demo, consultants' dry runs)")
-    mock.add_argument("rest", nargs=argparse.REMAINDER, help="options of the mock (see mock-sl --help)")
+    # Listed for the help text only; main() hands `mock-sl ...` to connector.mock_sl.cli as it is.
+    sub.add_parser("mock-sl", help="serve the mock Service Layer (demo, consultants' dry runs); "
+                   "see `b1-backflush mock-sl --help`")
 
     mappings = sub.add_parser("mappings", help="mapping file tools")
     msub = mappings.add_subparsers(dest="mappings_command", required=True, metavar="SUBCOMMAND")
@@ -93,11 +94,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``b1-backflush`` console script."""
-    args = _parser().parse_args(argv)
-    if args.command == "mock-sl":
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["mock-sl"]:
+        # Handed over before argparse: REMAINDER cannot take options such as --port first.
         from connector.mock_sl.server import serve_forever_cli
 
-        return serve_forever_cli(args.rest)
+        return serve_forever_cli(argv[1:])
+    args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
     except ConfigError as exc:
