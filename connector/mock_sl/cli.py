@@ -18,8 +18,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--session-timeout-s", type=float, default=None,
                         help="sliding session timeout in seconds (default: SessionTimeout 30 min)")
     parser.add_argument("--fault", action="append", default=[], metavar="METHOD:PATH:MODE[:COUNT[:ARG]]",
-                        help="e.g. POST:InventoryGenEntries:commit_then_drop:1 (modes: fail, delay, "
-                             "commit_then_drop, commit_then_502); repeatable")
+                        help="arm a fault; repeatable. METHOD * = any (the commit_then_* modes and "
+                             "slow_commit then apply to writes only), PATH a prefix such as "
+                             "InventoryGenEntries, COUNT how many requests (default 1). Modes: fail (ARG = "
+                             "HTTP status, default 500; nothing carried out), delay (ARG = seconds before "
+                             "it is carried out, default 1), slow_commit (like delay: the client times out, "
+                             "the document appears later), commit_then_drop (carried out, then closed "
+                             "without an answer), commit_then_reset (carried out, then TCP RST), "
+                             "commit_then_502 (carried out, then Apache's HTML 502 page), commit_then_hang "
+                             "(carried out, then the answer held ARG seconds, default 120), "
+                             "commit_then_truncate (carried out, then half the body and closed). "
+                             "E.g. POST:InventoryGenEntries:slow_commit:1:3")
     parser.add_argument("--receipt-requires-issue", action="store_true")
     parser.add_argument("--over-receipt", choices=("allow", "reject"), default="allow")
     parser.add_argument("--allow-negative-stock", action="store_true")

@@ -4,11 +4,21 @@ A fault matches a request by method (None = any; the commit-then modes default t
 prefix of the path after the service root, without the query (``"InventoryGenEntries"`` matches
 ``InventoryGenEntries(5)`` too). Each fires ``count`` times, in the order they were added.
 
-Lost-response modes (exactly-once.md "How to prove it"):
-- ``commit_then_drop``: the request is carried out (document created), then the socket is closed
-  without a status line, so the client sees a connection error after sending.
-- ``commit_then_502``: carried out, then Apache's HTML "502 Proxy Error" page (§2.2: not JSON).
-- ``delay``: the request waits before being carried out, so a client read timeout races the commit.
+Lost-response modes (exactly-once.md "How to prove it"); each is carried out (document created) and
+its answer is then lost in a different way:
+- ``commit_then_drop``: the socket is shut down without a status line (the client sees the
+  connection closed after sending).
+- ``commit_then_reset``: the socket is closed with SO_LINGER 0, so the client gets a TCP RST
+  (``ConnectionResetError``) instead of an answer.
+- ``commit_then_502``: Apache's HTML "502 Proxy Error" page (§2.2: not JSON).
+- ``commit_then_hang``: the answer is held ``seconds`` (past the client's read timeout), then sent.
+- ``commit_then_truncate``: the status line and a Content-Length for the whole body, then only half
+  the body, then the connection is closed.
+- ``slow_commit``: the request is held ``seconds`` *before* it is carried out, so the client times
+  out while the server commits later: the in-flight race the quiet period exists for.
+- ``delay`` (any method): the request waits before being carried out, like ``slow_commit``.
+
+The commit-then modes and ``slow_commit`` match writes only unless a method is given.
 """
 
 from __future__ import annotations
@@ -17,8 +27,17 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-Mode = Literal["fail", "delay", "commit_then_drop", "commit_then_502"]
+Mode = Literal["fail", "delay", "slow_commit", "commit_then_drop", "commit_then_reset", "commit_then_502",
+               "commit_then_hang", "commit_then_truncate"]
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+#: Modes that apply to writes only when no method is given.
+WRITE_ONLY_MODES = frozenset({"slow_commit", "commit_then_drop", "commit_then_reset", "commit_then_502",
+                              "commit_then_hang", "commit_then_truncate"})
+#: Every mode the command line accepts, in the order ``--help`` lists them.
+CLI_MODES = ("fail", "delay", "slow_commit", "commit_then_drop", "commit_then_reset", "commit_then_502",
+             "commit_then_hang", "commit_then_truncate")
+#: Modes whose ARG is a number of seconds, and its default on the command line.
+SECONDS_DEFAULTS = {"delay": 1.0, "slow_commit": 1.0, "commit_then_hang": 120.0}
 
 APACHE_502 = (
     '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>502 Proxy Error</title>\n'
@@ -59,7 +78,7 @@ class Fault:
         if self.method is not None:
             if method.upper() != self.method.upper():
                 return False
-        elif self.mode in ("commit_then_drop", "commit_then_502") and method.upper() not in WRITE_METHODS:
+        elif self.mode in WRITE_ONLY_MODES and method.upper() not in WRITE_METHODS:
             return False
         return path.startswith(self.path)
 
@@ -83,13 +102,33 @@ class Faults:
         """Hold the next ``count`` matching requests ``seconds`` before carrying them out."""
         self._add(Fault("delay", path, method, count, seconds=seconds))
 
+    def slow_commit(self, path: str, *, seconds: float, count: int = 1, method: str | None = None) -> None:
+        """Hold the next ``count`` matching writes ``seconds`` before carrying them out (the client times out
+        first, the document appears later)."""
+        self._add(Fault("slow_commit", path, method, count, seconds=seconds))
+
     def commit_then_drop(self, path: str, *, count: int = 1, method: str | None = None) -> None:
         """Carry out the next ``count`` matching writes, then close the socket without any response."""
         self._add(Fault("commit_then_drop", path, method, count))
 
+    def commit_then_reset(self, path: str, *, count: int = 1, method: str | None = None) -> None:
+        """Carry out the next ``count`` matching writes, then reset the connection (TCP RST, no answer)."""
+        self._add(Fault("commit_then_reset", path, method, count))
+
     def commit_then_502(self, path: str, *, count: int = 1, method: str | None = None) -> None:
         """Carry out the next ``count`` matching writes, then answer Apache's HTML 502 Proxy Error page."""
         self._add(Fault("commit_then_502", path, method, count, status=502, html=True))
+
+    def commit_then_hang(self, path: str, *, seconds: float, count: int = 1,
+                         method: str | None = None) -> None:
+        """Carry out the next ``count`` matching writes, then hold the answer ``seconds`` (past the client's
+        read timeout) before sending it and closing the connection."""
+        self._add(Fault("commit_then_hang", path, method, count, seconds=seconds))
+
+    def commit_then_truncate(self, path: str, *, count: int = 1, method: str | None = None) -> None:
+        """Carry out the next ``count`` matching writes, then send the headers (Content-Length of the whole
+        body) and only half the body, and close the connection."""
+        self._add(Fault("commit_then_truncate", path, method, count))
 
     def expire_all_sessions(self) -> None:
         """Every open session becomes invalid now (the next request gets 401 / 301)."""
@@ -128,7 +167,9 @@ def parse_fault_spec(spec: str) -> tuple[str, dict[str, object]]:
     """CLI ``METHOD:PATH:MODE[:COUNT[:ARG]]`` → (faults method name, kwargs).
 
     Examples: ``POST:InventoryGenEntries:commit_then_drop:1``, ``*:ProductionOrders:delay:2:0.5``,
-    ``POST:InventoryGenEntries:fail:1:502`` (ARG = status for fail, seconds for delay).
+    ``POST:InventoryGenEntries:fail:1:502``, ``POST:InventoryGenEntries:slow_commit:1:3``
+    (ARG = status for fail, default 500; seconds for delay, slow_commit and commit_then_hang,
+    defaults in ``SECONDS_DEFAULTS``).
     """
     parts = spec.split(":")
     if len(parts) < 3:
@@ -140,9 +181,9 @@ def parse_fault_spec(spec: str) -> tuple[str, dict[str, object]]:
         kwargs["status"] = int(parts[4]) if len(parts) > 4 else 500
         kwargs["html"] = kwargs["status"] in (502, 503, 504)
         return "fail_next", {"path": path, **kwargs}
-    if mode == "delay":
-        kwargs["seconds"] = float(parts[4]) if len(parts) > 4 else 1.0
-        return "delay", {"path": path, **kwargs}
-    if mode in ("commit_then_drop", "commit_then_502"):
+    if mode in SECONDS_DEFAULTS:
+        kwargs["seconds"] = float(parts[4]) if len(parts) > 4 else SECONDS_DEFAULTS[mode]
         return mode, {"path": path, **kwargs}
-    raise ValueError(f"fault {spec!r}: unknown mode {mode!r} (fail, delay, commit_then_drop, commit_then_502)")
+    if mode in CLI_MODES:
+        return mode, {"path": path, **kwargs}
+    raise ValueError(f"fault {spec!r}: unknown mode {mode!r} ({', '.join(CLI_MODES)})")

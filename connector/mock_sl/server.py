@@ -10,7 +10,9 @@ Used by tests (port 0), the demo, consultants' dry runs and CI. It speaks the re
 from __future__ import annotations
 
 import json
+import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,11 +32,18 @@ from connector.mock_sl.store import Store
 __all__ = ["MockServiceLayer", "MockSwitches", "RequestRecord", "serve_forever_cli"]
 
 ROUTE_ID = ".node1"  # the Apache balancer's stickiness cookie value (§1.2, §1.7)
+#: Faults after which the connection is not kept alive (the client gave up, or the answer is broken).
+_LOSES_CONNECTION = frozenset({"delay", "slow_commit", "commit_then_drop", "commit_then_reset",
+                               "commit_then_hang", "commit_then_truncate"})
 
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the mock saw it (Login passwords redacted); ``status`` None = dropped connection."""
+    """One request as the mock saw it (Login passwords redacted).
+
+    ``status`` is what the mock answered (or would have: a hung or truncated answer keeps its status),
+    None when the connection was dropped or reset without one; ``faults`` names the faults that fired.
+    """
 
     method: str
     version: str
@@ -42,6 +51,7 @@ class RequestRecord:
     query: dict[str, str]
     body: Any
     status: int | None
+    faults: tuple[str, ...] = ()
 
 
 class MockServiceLayer:
@@ -223,26 +233,38 @@ class _Handler(BaseHTTPRequestHandler):
             body = ValueError
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         fired = {fault.mode: fault for fault in mock.faults.take(method, path)}
-        if "delay" in fired:
-            time.sleep(fired["delay"].seconds)
+        for held in ("delay", "slow_commit"):  # held before being carried out
+            if held in fired:
+                time.sleep(fired[held].seconds)
         if "fail" in fired:
             response = self._fault_response(version, fired["fail"])
         else:
             response = self._carry_out(method, version, path, split.query, query, body)
-        dropped = "commit_then_drop" in fired
+        dropped = "commit_then_drop" in fired or "commit_then_reset" in fired
         if "commit_then_502" in fired:
             response = Response(502, apache_error_page(502).encode("iso-8859-1"),
                                 {"Content-Type": "text/html; charset=iso-8859-1"})
         # Recorded before the client can see the outcome, so a test that just got its answer (or its
         # connection error) always finds the request in sl.requests.
         mock.record(RequestRecord(method, version, path, query, _redacted(path, body),
-                                  None if dropped else response.status))
-        if dropped:
-            # Committed, then the connection dies without a status line (a lost response).
+                                  None if dropped else response.status, tuple(fired)))
+        # The client has given up (or will): never read another request from this connection.
+        closing = bool(fired.keys() & _LOSES_CONNECTION)
+        if closing:
             self.close_connection = True
+        if "commit_then_drop" in fired:
+            # Committed, then the connection dies without a status line (a lost response).
             self.connection.shutdown(socket.SHUT_RDWR)
             return
-        self._send(response)
+        if "commit_then_reset" in fired:
+            # Committed, then a TCP RST: SO_LINGER on with timeout 0 makes close() abort the connection.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # Closed now, although rfile/wfile still refer to the socket (they would delay the close).
+            os.close(self.connection.detach())
+            return
+        if "commit_then_hang" in fired:
+            time.sleep(fired["commit_then_hang"].seconds)  # past the client's read timeout
+        self._send(response, truncate="commit_then_truncate" in fired, close=closing)
 
     def _carry_out(self, method: str, version: str, path: str, raw_query: str, query: dict[str, str],
                    body: Any) -> Response:
@@ -268,17 +290,21 @@ class _Handler(BaseHTTPRequestHandler):
         message = fault.message or (protocol.INVALID_SESSION if fault.status == 401 else "Injected fault")
         return self.mock.router.error(version, fault.status, code, message)
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, *, truncate: bool = False, close: bool = False) -> None:
+        """Send the answer; ``truncate``: announce the whole body, send half of it; ``close``: then close."""
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
         if response.headers.get("Set-Cookie", "").startswith("B1SESSION="):
             self.send_header("Set-Cookie", f"ROUTEID={ROUTE_ID}; path=/b1s")
         self.send_header("Content-Length", str(len(response.body)))
+        if close or truncate:
+            self.send_header("Connection", "close")  # also sets self.close_connection
+        body = response.body[: len(response.body) // 2] if truncate else response.body
         try:
             self.end_headers()
-            if response.body:
-                self.wfile.write(response.body)
+            if body:
+                self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (e.g. its read timeout during a delay)
 
