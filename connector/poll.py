@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from connector.errors import OrderError
 from connector.mapping.loader import order_fields_used
 from connector.mapping.spec import ConfirmedFieldsSource, Mapping
 from connector.production.orders import ITEM_SELECT, ORDER_SELECT, RELEASED, ItemMaster, parse_item
@@ -87,14 +88,26 @@ def iter_order_pages(
         last_entry = max(entries)
 
 
-def fetch_items(client: ServiceLayerClient, codes: Iterable[str], cache: dict[str, ItemMaster]) -> None:
-    """Load the item master of ``codes`` not yet in ``cache``, a few codes per request."""
-    missing = sorted({code for code in codes if code and code not in cache})
+def fetch_items(client: ServiceLayerClient, codes: Iterable[str], cache: dict[str, ItemMaster],
+                unreadable: dict[str, str] | None = None) -> None:
+    """Load the item master of ``codes`` not yet in ``cache``, a few codes per request.
+
+    With ``unreadable``, an item whose data cannot be parsed is recorded there (code → what is wrong)
+    instead of raising, so only the orders that use it are held (INVALID_ITEM_DATA).
+    """
+    skip = unreadable or {}
+    missing = sorted({code for code in codes if code and code not in cache and code not in skip})
     for start in range(0, len(missing), ITEMS_PER_REQUEST):
         chunk = missing[start : start + ITEMS_PER_REQUEST]
         for row in client.iter_collection(
             "Items", filter=odata.any_of("ItemCode", chunk), select=list(ITEM_SELECT), page_size=len(chunk)
         ):
-            item = parse_item(row)
+            try:
+                item = parse_item(row)
+            except OrderError as exc:
+                if unreadable is None:
+                    raise
+                unreadable[str(row.get("ItemCode"))] = str(exc)
+                continue
             cache[item.ItemCode] = item
     log.debug("items_fetched count=%d", len(missing))

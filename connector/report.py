@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from connector.production.confirmations import format_quantity
 from connector.production.reasons import Reason
 
 
@@ -20,6 +21,7 @@ class Posted:
     receipt_entry: int | None
     receipt_number: int | None
     key: str
+    order_closed: bool = False  # after_full_receipt: close_order closed it
 
 
 @dataclass
@@ -83,7 +85,8 @@ class CycleReport:
             for p in self.posted:
                 reject = f" and {_qty(p.rejected_quantity)} rejected" if p.rejected_quantity else ""
                 lines.append(f"  order {p.order_number}: {_qty(p.quantity)} x {p.item}{reject}"
-                             f" -> receipt DocNum {p.receipt_number} (DocEntry {p.receipt_entry})")
+                             f" -> receipt DocNum {p.receipt_number} (DocEntry {p.receipt_entry})"
+                             + ("; order closed" if p.order_closed else ""))
         for w in self.would_post:
             lines.append(f"  would post order {w['order_number']}: {_qty(w['quantity'])} x {w['item']}"
                          + (f" and {_qty(w['rejected_quantity'])} rejected" if w["rejected_quantity"] else ""))
@@ -106,4 +109,4 @@ class CycleReport:
 
 
 def _qty(value: float) -> str:
-    return f"{value:g}"
+    return format_quantity(value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -87,6 +87,24 @@ def _already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: PostingR
                 "or correct the confirmed quantity.")
 
 
+def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) -> list[Reason]:
+    """INVALID_ITEM_DATA for the product and each component line whose item master SAP sent unreadable."""
+    help_text = "Ask the consultant to check this item in SAP; the order is evaluated again next cycle."
+    found = []
+    if order.ItemNo in unreadable:
+        found.append(Reason(code=rc.INVALID_ITEM_DATA, severity="block", item=order.ItemNo,
+                            message=f"Order {order.DocumentNumber}: the item master of product {order.ItemNo} "
+                                    f"cannot be read ({unreadable[order.ItemNo]}). {help_text}"))
+    for line in sorted(order.lines, key=lambda ln: ln.LineNumber):
+        if line.is_item and line.ItemNo in unreadable:
+            found.append(Reason(code=rc.INVALID_ITEM_DATA, severity="block", line=line.LineNumber,
+                                item=line.ItemNo,
+                                message=f"Order {order.DocumentNumber} line {line.LineNumber}: the item master "
+                                        f"of component {line.ItemNo} cannot be read "
+                                        f"({unreadable[line.ItemNo]}). {help_text}"))
+    return found
+
+
 @dataclass
 class Worker:
     """Runs cycles for one company against one Service Layer."""
@@ -100,6 +118,8 @@ class Worker:
     today: Callable[[], date] = date.today
     now: Callable[[], datetime] = datetime.now
     stop_event: threading.Event | None = None
+    #: Item codes whose item master SAP returned unreadable this cycle → what is wrong with it.
+    _unreadable_items: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.poster = Poster(self.client, self.ledger, self.company, self.mapping.idempotency.key_field,
@@ -123,11 +143,12 @@ class Worker:
                     report.settled.append({"key": row.key, "order_number": row.order_number,
                                            "state": outcome.state, "receipt_entry": outcome.receipt_entry})
             items: dict[str, ItemMaster] = {}
+            self._unreadable_items = {}
             for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
                 orders = self._parse_page(page, report)
                 codes = {o.ItemNo for o in orders} | {ln.ItemNo for o in orders for ln in o.lines
                                                        if ln.is_item and ln.ItemNo}
-                fetch_items(self.client, codes, items)
+                fetch_items(self.client, codes, items, self._unreadable_items)
                 for order in orders:
                     if self._stopping():
                         report.aborted = "stop requested"
@@ -204,6 +225,10 @@ class Worker:
                 message=f"Order {order.DocumentNumber}: the posting {in_flight.key} is not settled yet "
                         "(its answer was lost); it is looked up in SAP before anything new is posted.")])
             return
+        unreadable = unreadable_item_reasons(order, self._unreadable_items)
+        if unreadable:
+            self._hold(report, order, unreadable)
+            return
         assessment = self._assess(order, items)
         if assessment.action == "hold":
             self._hold(report, order, list(assessment.verdict.blocking))
@@ -266,9 +291,10 @@ class Worker:
         if outcome.state in ("posted", "uncertain"):  # uncertain: it may have been posted, count it
             self._take_backflushed_stock(a, items)
         if outcome.state == "posted":
-            report.posted.append(Posted(order.AbsoluteEntry, order.DocumentNumber, order.ItemNo, plan.good,
-                                        plan.rejected, outcome.receipt_entry, outcome.receipt_number, a.key))
-            self._close_if_complete(report, order, plan)
+            posted = Posted(order.AbsoluteEntry, order.DocumentNumber, order.ItemNo, plan.good, plan.rejected,
+                            outcome.receipt_entry, outcome.receipt_number, a.key)
+            report.posted.append(posted)
+            posted.order_closed = self._close_if_complete(report, order, plan)
         elif outcome.state == "rejected":
             self._hold(report, order, [Reason(
                 code=rc.SL_REJECTED, severity="block", line=None, item=order.ItemNo,
@@ -281,18 +307,21 @@ class Worker:
             report.errors.append({"where": f"order {order.DocumentNumber}", "key": a.key,
                                   "message": f"not sent, retried next cycle: {outcome.message}"})
 
-    def _close_if_complete(self, report: CycleReport, order: ProductionOrder, plan: ReceiptPlan) -> None:
+    def _close_if_complete(self, report: CycleReport, order: ProductionOrder, plan: ReceiptPlan) -> bool:
+        """``after_full_receipt: close_order``: close a fully received order; True when it was closed."""
         if self.mapping.after_full_receipt != "close_order":
-            return
+            return False
         if plan.completed_target + plan.rejected_target + 1e-6 < order.PlannedQuantity:
-            return
+            return False
         try:
             self.client.patch("ProductionOrders", order.AbsoluteEntry, {"ProductionOrderStatus": "boposClosed"})
             log.info("order_closed order=%s", order.DocumentNumber)
+            return True
         except Exception as exc:  # the receipt is posted; a failed close is only worth a warning
             report.warnings.append({"order_number": order.DocumentNumber, "code": "CLOSE_FAILED",
                                     "message": f"Order {order.DocumentNumber} is fully received but could not "
-                                               f"be closed: {exc}"})
+                                               f"be closed: {exc}. Close it by hand in SAP (it is not retried)."})
+            return False
 
     def explain(self, *, document_number: int | None = None, absolute_entry: int | None = None) -> Assessment:
         """The verdict and exact payload for one order (any status). Posts nothing."""
@@ -308,6 +337,10 @@ class Worker:
             raw = rows[0]
         order = parse_order(raw)
         items: dict[str, ItemMaster] = {}
+        unreadable: dict[str, str] = {}
         fetch_items(self.client, {order.ItemNo} | {ln.ItemNo for ln in order.lines if ln.is_item and ln.ItemNo},
-                    items)
+                    items, unreadable)
+        reasons = unreadable_item_reasons(order, unreadable)
+        if reasons:
+            return Assessment(order, plan_receipt(order, self.mapping.quantities), Verdict(reasons=tuple(reasons)))
         return self._assess(order, items)
