@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from connector.errors import SLAuthError, SLError, SLQueryError, SLRequestError
-from connector.mapping.loader import inspect_mapping, order_fields_used
+from connector.mapping.loader import inspect_mapping
 from connector.mapping.problems import Problem, format_problems
+from connector.mapping.semantics import iter_templates
 from connector.mapping.spec import ConfirmedFieldsSource, Mapping
+from connector.mapping.templates import TemplateError, template_fields
 from connector.mapping.yaml_source import KeyPath, YamlDocument, read_yaml
 from connector.production.receipt import POSTING_KEY_MAX_CHARS
 from connector.sl import odata
@@ -26,8 +28,9 @@ __all__ = ["Problem", "check_offline", "check_online", "format_problems", "run_c
 ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE = "OWOR", "OIGN", "IGN1"
 #: UserFieldsMD.Type values whose UDFs can hold the posting key (text).
 TEXT_UDF_TYPES = frozenset({"db_Alpha", "db_Memo"})
-#: Exit codes of run_check: clean, problems found, SAP refused the login.
-EXIT_OK, EXIT_PROBLEMS, EXIT_SL_UNREACHABLE, EXIT_AUTH = 0, 2, 1, 3
+#: Exit codes of run_check, as the CLI's (connector/cli.py): clean, problems found, SAP cannot be
+#: reached, SAP refused the login (1 is the CLI's "unexpected error", never a verdict on SAP).
+EXIT_OK, EXIT_PROBLEMS, EXIT_SL_UNREACHABLE, EXIT_AUTH = 0, 2, 3, 3
 
 _UDF_IN_FILTER = re.compile(r"\bU_[A-Za-z0-9_]+")
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
@@ -58,10 +61,14 @@ def udfs_used(mapping: Mapping) -> list[tuple[str, str, KeyPath]]:
             used.append((source.rejected_field, ORDER_TABLE, ("quantities", "rejected_field")))
     else:
         used.append((source.ready_field, ORDER_TABLE, ("quantities", "ready_field")))
-    named = {name for name, _table, _path in used}
-    # Template fields and the extra filter read order UDFs too (the poll $selects them).
-    for name in sorted(n for n in order_fields_used(mapping) if n.startswith("U_") and n not in named):
-        used.append((name, ORDER_TABLE, ("receipt",)))
+    # Templates and the extra filter read order UDFs too (the poll $selects them): each is
+    # reported at the template that names it.
+    for path, template in iter_templates(mapping.model_dump()):
+        try:
+            names = template_fields(template)
+        except TemplateError:
+            continue  # a loaded mapping has valid templates; defensive for hand-built ones
+        used += [(name, ORDER_TABLE, path) for name in sorted(names) if name.startswith("U_")]
     if mapping.candidates.extra_filter:
         unquoted = _QUOTED.sub("''", mapping.candidates.extra_filter)
         for name in sorted(set(_UDF_IN_FILTER.findall(unquoted))):

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from connector import cli
+from connector import cli, log
 from connector.worker import Worker
 from tests.conftest import make_settings
 
@@ -36,14 +36,17 @@ def doc_number(entry: int) -> int:
 
 @contextmanager
 def root_logging_kept() -> Iterator[None]:
-    """cli.main installs its own stderr handler on the root logger; put the test runner's back after."""
+    """cli.main points the root logger at this test's stderr and registers the password as a secret;
+    put the test runner's logging back after, so later tests neither log there nor redact '1234'."""
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    handlers, level, secrets = list(root.handlers), root.level, set(log._extra_secrets)
     try:
         yield
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        log._extra_secrets.clear()
+        log._extra_secrets.update(secrets)
 
 
 def use_mock_settings(monkeypatch: pytest.MonkeyPatch, sl: Any, protocol: str, tmp_path: Path,

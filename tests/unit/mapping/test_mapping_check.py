@@ -102,6 +102,15 @@ def test_check_online_extra_filter_udf_must_exist_on_orders() -> None:
     ]
 
 
+def test_check_online_template_udf_is_reported_at_the_template_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text('receipt:\n  comments: "x"\n  header_udfs:\n    U_B1BF_OrderRef: "{U_Shift}-{ItemNo}"\n')
+    problems = check_online(load_mapping(path), FakeClient(), path=path)
+    assert [(p.line, p.key, p.message) for p in problems] == [
+        (4, "receipt.header_udfs.U_B1BF_OrderRef", "UDF U_Shift does not exist on OWOR")
+    ]
+
+
 def test_check_online_key_field_must_be_text() -> None:
     udfs = [u if u["Name"] != "B1BF_Key" else {**u, "Type": "db_Numeric"} for u in DEMO_UDFS]
     problems = check_online(Mapping(), FakeClient(udfs=udfs))
