@@ -29,10 +29,12 @@ class SapError(Exception):
         self.message = message
 
 
-def error_body(version: str, code: int, message: str) -> dict[str, Any]:
-    """v1: int code + ``{lang, value}``; v2: string code + string message + ``details`` (§2.1, FP2608)."""
+def error_body(version: str, code: int, message: str, *, v2_details: bool = True) -> dict[str, Any]:
+    """v1: int code + ``{lang, value}``; v2: string code + string message (+ ``details``, §2.1)."""
     if version == "v1":
         return {"error": {"code": code, "message": {"lang": "en-us", "value": message}}}
+    if not v2_details:
+        return {"error": {"code": str(code), "message": message}}
     return {"error": {"code": str(code), "details": [{"code": "", "message": ""}], "message": message}}
 
 

@@ -90,7 +90,8 @@ class Router:
         headers = {"Content-Type": protocol.json_type(version, error=True)}
         if version == "v2":
             headers["OData-Version"] = "4.0"
-        return Response(status, protocol.dumps(version, protocol.error_body(version, code, message)), headers)
+        body = protocol.error_body(version, code, message, v2_details=self.switches.v2_error_details)
+        return Response(status, protocol.dumps(version, body), headers)
 
     def json(self, version: str, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
         """A JSON data answer (v2 adds ``OData-Version: 4.0``, §8)."""

@@ -54,6 +54,10 @@ class MockSwitches:
     #: §5.4 ❓: whether a botrntReject receipt backflushes components. True = it does (SAP issues for
     #: every reported quantity, [NEST-PROD] backflushes accepted plus rejected).
     backflush_on_reject: bool = True
+    #: §2.1 ◐: v2 error bodies carry ``details: [{"code": "", "message": ""}]`` on FP 2608 (login, write
+    #: errors, batch sub-responses), but SAP's doc examples and the real P2 captures (1000191) show only
+    #: ``code`` and ``message``. True = FP 2608; False = the older shape. Clients must accept both.
+    v2_error_details: bool = True
 
 
 def _order(store: Store, entry: Any, n: int) -> dict[str, Any]:

@@ -146,3 +146,18 @@ def test_pinned_items_get_key_names_and_formats(client: Client, item: str) -> No
                                                 if client.version == "v1"
                                                 else "application/json;odata.metadata=minimal;charset=utf-8")
     assert (response.headers.get("OData-Version") == "4.0") == (client.version == "v2")
+
+
+def test_pinned_v2_error_without_details_is_the_p2_capture_byte_for_key(make_client, protocol: str) -> None:
+    # The switch reproduces the older v2 shape exactly as captured (code + message, no details).
+    client = make_client(switches={"v2_error_details": False})
+    real = payload("error-400-receipt-backflush-negative-stock_v2_real.json")
+    response = client.post("InventoryGenEntries", receipt(107, 5))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    if protocol == "v2":
+        assert set(error) == set(real["error"]) == {"code", "message"}
+        assert error["code"] == real["error"]["code"]
+        assert error["message"] == real["error"]["message"].replace("2026230060", "2026230107")
+    else:  # v1 never had details
+        assert set(error) == {"code", "message"} and error["code"] == -5002
