@@ -1,0 +1,77 @@
+"""``b1-backflush explain ORDER [--entry] [--json]`` against the mock: the exact payload or every reason,
+and never a POST."""
+
+from __future__ import annotations
+
+import json
+
+from connector.production import reasons as rc
+from tests.e2e.conftest import codes_by_entry, held_by_entry, key_of, number, receipt_posts
+
+
+def test_explain_a_clean_order_prints_the_exact_payload_that_once_then_posts(cli, mock_sl):
+    result = cli("explain", str(number(101)), "--json")
+
+    assert result.code == 0, result.err
+    d = result.json
+    assert (d["order_entry"], d["order_number"], d["verdict"]) == (101, number(101), "post")
+    assert d["reasons"] == []
+    key = key_of(101, 4, 0)
+    assert d["key"] == key
+    payload = d["payload"]
+    assert payload["U_B1BF_Key"] == key
+    [line] = payload["DocumentLines"]
+    assert (line["BaseType"], line["BaseEntry"], line["Quantity"]) == (202, 101, 4)
+    assert "ItemCode" not in line and "BaseLine" not in line  # SAP refuses both on a referenced line
+    # The text form prints the same JSON, field by field, with the rule behind each field.
+    assert json.dumps(payload, indent=2) in "\n".join(ln[2:] for ln in result.out.splitlines())
+    assert "BaseEntry" in result.out and "order AbsoluteEntry 101" in result.out
+    assert receipt_posts(mock_sl) == []
+    assert mock_sl.store.get("ProductionOrders", 101)["CompletedQuantity"] == 0
+
+    by_entry = cli("explain", "--entry", "101", "--json").json
+    assert by_entry["payload"] == payload and by_entry["key"] == key
+
+    cli("once", "--json")
+    [sent] = receipt_posts(mock_sl, 101)
+    assert sent.body == payload and sent.status == 201
+
+
+def test_explain_a_held_order_prints_every_reason_and_posts_nothing(cli, mock_sl):
+    # Order 107 short of FOAM-LOW, and now also confirmed beyond its planned 10.
+    mock_sl.store.patch("ProductionOrders", 107, {"U_ConfirmedQty": 12})
+
+    result = cli("explain", str(number(107)), "--json")
+
+    assert result.code == 0, result.err
+    d = result.json
+    assert d["verdict"] == "hold" and d["payload"] is None and d["key"] is None
+    assert [r["code"] for r in d["reasons"]] == [rc.OVER_RECEIPT, rc.INSUFFICIENT_STOCK]
+    text = cli("explain", str(number(107))).out
+    assert "Verdict: HOLD" in text
+    for reason in d["reasons"]:
+        assert str(number(107)) in reason["message"]
+        assert reason["code"] in text and reason["message"] in text
+    assert receipt_posts(mock_sl) == []
+
+    # explain and the cycle agree.
+    report = cli("once", "--json").json
+    assert [r["message"] for r in held_by_entry(report)[107]["reasons"]] == [r["message"] for r in d["reasons"]]
+    assert codes_by_entry(report)[107] == [rc.OVER_RECEIPT, rc.INSUFFICIENT_STOCK]
+
+
+def test_explain_by_entry_shows_why_an_order_is_not_a_candidate(cli, mock_sl):
+    d = cli("explain", "--entry", "120", "--json").json  # 120 is still planned
+
+    assert (d["order_number"], d["status"], d["verdict"]) == (number(120), "boposPlanned", "hold")
+    [reason] = d["reasons"]
+    assert reason["code"] == rc.ORDER_NOT_RELEASED and str(number(120)) in reason["message"]
+    assert receipt_posts(mock_sl) == []
+
+
+def test_explain_an_order_that_does_not_exist_says_so(cli, mock_sl):
+    result = cli("explain", "2026239999")
+
+    assert result.code != 0
+    assert "2026239999" in result.err and "Traceback" not in result.err
+    assert receipt_posts(mock_sl) == []
