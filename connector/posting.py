@@ -64,12 +64,17 @@ class Poster:
     quiet_period_s: float
     clock: Callable[[], float] = time.time
     stop_event: threading.Event | None = None
+    #: How the quiet period is waited out; None = the real wait. Tests inject one to run in milliseconds.
+    sleep: Callable[[float], None] | None = None
 
     def _sleep(self, seconds: float) -> None:
         # Waits on the stop event so SIGTERM never has to sit out a quiet period.
         if seconds <= 0:
             return
-        if self.stop_event is not None:
+        if self.sleep is not None:
+            if self.stop_event is None or not self.stop_event.is_set():
+                self.sleep(seconds)
+        elif self.stop_event is not None:
             self.stop_event.wait(seconds)
         else:
             time.sleep(seconds)
