@@ -90,18 +90,19 @@ def _already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: PostingR
 def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) -> list[Reason]:
     """INVALID_ITEM_DATA for the product and each component line whose item master SAP sent unreadable."""
     help_text = "Ask the consultant to check this item in SAP; the order is evaluated again next cycle."
+    label = f"Order {order.DocumentNumber}"
     found = []
     if order.ItemNo in unreadable:
-        found.append(Reason(code=rc.INVALID_ITEM_DATA, severity="block", item=order.ItemNo,
-                            message=f"Order {order.DocumentNumber}: the item master of product {order.ItemNo} "
-                                    f"cannot be read ({unreadable[order.ItemNo]}). {help_text}"))
+        found.append(Reason(
+            code=rc.INVALID_ITEM_DATA, severity="block", item=order.ItemNo,
+            message=f"{label}: the item master of product {order.ItemNo} cannot be read "
+                    f"({unreadable[order.ItemNo]}). {help_text}"))
     for line in sorted(order.lines, key=lambda ln: ln.LineNumber):
         if line.is_item and line.ItemNo in unreadable:
-            found.append(Reason(code=rc.INVALID_ITEM_DATA, severity="block", line=line.LineNumber,
-                                item=line.ItemNo,
-                                message=f"Order {order.DocumentNumber} line {line.LineNumber}: the item master "
-                                        f"of component {line.ItemNo} cannot be read "
-                                        f"({unreadable[line.ItemNo]}). {help_text}"))
+            found.append(Reason(
+                code=rc.INVALID_ITEM_DATA, severity="block", line=line.LineNumber, item=line.ItemNo,
+                message=f"{label} line {line.LineNumber}: the item master of component {line.ItemNo} cannot "
+                        f"be read ({unreadable[line.ItemNo]}). {help_text}"))
     return found
 
 
@@ -342,5 +343,6 @@ class Worker:
                     items, unreadable)
         reasons = unreadable_item_reasons(order, unreadable)
         if reasons:
-            return Assessment(order, plan_receipt(order, self.mapping.quantities), Verdict(reasons=tuple(reasons)))
+            plan = plan_receipt(order, self.mapping.quantities)
+            return Assessment(order, plan, Verdict(reasons=tuple(reasons)))
         return self._assess(order, items)

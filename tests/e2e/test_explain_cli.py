@@ -56,7 +56,8 @@ def test_explain_a_held_order_prints_every_reason_and_posts_nothing(cli, mock_sl
 
     # explain and the cycle agree.
     report = cli("once", "--json").json
-    assert [r["message"] for r in held_by_entry(report)[107]["reasons"]] == [r["message"] for r in d["reasons"]]
+    held = held_by_entry(report)[107]["reasons"]
+    assert [r["message"] for r in held] == [r["message"] for r in d["reasons"]]
     assert codes_by_entry(report)[107] == [rc.OVER_RECEIPT, rc.INSUFFICIENT_STOCK]
 
 

@@ -1,4 +1,5 @@
-"""``b1-backflush once [--dry-run] --json`` on the demo company over the real mock Service Layer (v1 and v2)."""
+"""``b1-backflush once [--dry-run] --json`` and ``status`` on the demo company, over the real mock Service
+Layer (v1 and v2)."""
 
 from __future__ import annotations
 

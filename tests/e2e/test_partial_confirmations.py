@@ -23,7 +23,8 @@ def test_partial_confirmations_are_received_step_by_step_with_distinct_keys(cli,
     keys: list[str] = []
     completed = rejected = 0.0
     for (confirmed, rejects), expected in STEPS:
-        mock_sl.store.patch("ProductionOrders", ENTRY, {"U_ConfirmedQty": confirmed, "U_RejectedQty": rejects})
+        confirmation = {"U_ConfirmedQty": confirmed, "U_RejectedQty": rejects}
+        mock_sl.store.patch("ProductionOrders", ENTRY, confirmation)  # what the shop floor writes
         posts_before = len(receipt_posts(mock_sl, ENTRY))
 
         result = cli("once", "--json")
@@ -46,8 +47,8 @@ def test_partial_confirmations_are_received_step_by_step_with_distinct_keys(cli,
             [sent] = receipt_posts(mock_sl, ENTRY)[posts_before:]
             assert sent.status == 201
             lines = {ln["TransactionType"]: ln["Quantity"] for ln in sent.body["DocumentLines"]}
-            assert lines == {kind: qty for kind, qty in (("botrntComplete", good), ("botrntReject", rejects_now))
-                             if qty}
+            wanted = (("botrntComplete", good), ("botrntReject", rejects_now))
+            assert lines == {kind: qty for kind, qty in wanted if qty}
         assert (order["CompletedQuantity"], order["RejectedQuantity"]) == (completed, rejected)
         assert ENTRY not in {h["order_entry"] for h in report["held"]}
 
