@@ -22,6 +22,7 @@ from connector import __version__
 from connector.errors import (
     ConfigError,
     LedgerError,
+    OrderError,
     SLAuthError,
     SLConnectionError,
     SLError,
@@ -32,6 +33,8 @@ from connector.errors import (
 from connector.ledger import Ledger
 from connector.log import configure_logging, register_secret
 from connector.mapping.loader import load_mapping
+from connector.production.reasons import Reason
+from connector.report import reason_dict
 from connector.settings import Settings, load_mapping_setting, load_settings
 from connector.sl.client import ServiceLayerClient
 from connector.worker import Worker
@@ -189,10 +192,23 @@ def _reconcile(worker: Worker, settings: Settings, *, days: int, as_json: bool) 
 def _explain(worker: Worker, args: argparse.Namespace) -> int:
     from connector.explain import explain_dict, explain_text
 
-    if args.entry:
-        assessment = worker.explain(absolute_entry=args.order)
-    else:
-        assessment = worker.explain(document_number=args.order)
+    try:
+        if args.entry:
+            assessment = worker.explain(absolute_entry=args.order)
+        else:
+            assessment = worker.explain(document_number=args.order)
+    except OrderError as exc:
+        # SAP sent the order in a shape the connector cannot read: the cycle holds it with this reason.
+        reason = reason_dict(Reason(code=exc.reason_code, severity="block", message=str(exc)))
+        which = "AbsoluteEntry" if args.entry else "DocumentNumber"
+        data = {"order_entry": args.order if args.entry else None,
+                "order_number": None if args.entry else args.order, "verdict": "hold", "reasons": [reason],
+                "key": None, "payload": None, "provenance": {}}
+        text = (f"Production order {which} {args.order} cannot be read from SAP.\n"
+                "Verdict: HOLD — not posted until the reasons below are fixed.\n"
+                f"  - [block] {reason['code']}: {reason['message']}")
+        _emit(data, text, as_json=args.json)
+        return EXIT_OK
     _emit(explain_dict(assessment), explain_text(assessment), as_json=args.json)
     return EXIT_OK
 

@@ -76,3 +76,22 @@ def test_explain_an_order_that_does_not_exist_says_so(cli, mock_sl):
     assert result.code != 0
     assert "2026239999" in result.err and "Traceback" not in result.err
     assert receipt_posts(mock_sl) == []
+
+
+def test_explain_an_order_sap_sends_damaged_says_why_it_is_held(cli, mock_sl):
+    with mock_sl.store.lock:
+        mock_sl.store.live("ProductionOrders", 101)["ProductionOrderLines"][0]["LineNumber"] = None
+
+    result = cli("explain", str(number(101)), "--json")
+
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    d = result.json
+    assert d["verdict"] == "hold" and d["payload"] is None
+    [reason] = d["reasons"]
+    assert reason["code"] == rc.INVALID_ORDER_DATA
+    assert str(number(101)) in reason["message"] and "LineNumber" in reason["message"]
+    text = cli("explain", "--entry", "101").out
+    assert "Verdict: HOLD" in text and rc.INVALID_ORDER_DATA in text
+    # The cycle holds it for the same reason.
+    assert codes_by_entry(cli("once", "--json").json)[101] == [rc.INVALID_ORDER_DATA]
