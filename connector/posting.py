@@ -11,7 +11,10 @@ receipt (``mapping.idempotency.key_field``), so SAP itself answers "was this pos
   receipt) and look again; still none → ``void`` and the order may be posted again; two or more →
   ``duplicate``: alert, never post.
 
-``crash_point(name)`` marks the places the reliability tests kill the worker at.
+``crash_point(name)`` marks the places the reliability tests kill the worker at (``CRASH_POINTS``):
+``after_intent`` (intent committed, nothing sent), ``after_post`` (SAP answered 201, the ledger still
+says sending), ``before_second_lookup`` (settling: the first look-up found nothing) and
+``before_settle_update`` (settling: the deciding look-up answered, the ledger not updated yet).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from connector.sl.client import ServiceLayerClient
 log = logging.getLogger(__name__)
 
 RECEIPTS = "InventoryGenEntries"
+
+#: Every named crash point, in the order a posting meets them; the crash-point matrix covers each.
+CRASH_POINTS = ("after_intent", "after_post", "before_second_lookup", "before_settle_update")
 
 #: Installed by the crash-point tests only (a function that SIGKILLs the process at a named point).
 CRASH_HOOK: Callable[[str], None] | None = None
@@ -142,6 +148,7 @@ class Poster:
                 return PostOutcome("uncertain", message="stopping; settled next start")
             crash_point("before_second_lookup")
             found = self.lookup(row.key)
+        crash_point("before_settle_update")  # SAP has answered the look-up; the ledger does not know yet
         if found and len(self._not_cancelled(found)) <= 1:
             document = (self._not_cancelled(found) or found)[0]
             self.ledger.mark_posted(row.key, receipt_entry=int(document["DocEntry"]),
