@@ -209,7 +209,7 @@ def _explain(worker: Worker, args: argparse.Namespace) -> int:
                 f"  - [block] {reason['code']}: {reason['message']}")
         _emit(data, text, as_json=args.json)
         return EXIT_OK
-    _emit(explain_dict(assessment), explain_text(assessment), as_json=args.json)
+    _emit(explain_dict(assessment, worker.mapping), explain_text(assessment, worker.mapping), as_json=args.json)
     return EXIT_OK
 
 

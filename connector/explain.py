@@ -5,14 +5,43 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from connector.mapping.spec import Mapping, ReadyFlagSource
+from connector.production.confirmations import format_quantity as q
 from connector.report import reason_dict
 from connector.worker import Assessment
 
 
-def explain_dict(a: Assessment) -> dict[str, Any]:
+def _show(value: Any) -> str:
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return q(value)
+    return repr(value)
+
+
+def _nothing_because(a: Assessment, mapping: Mapping) -> str:
+    """Why there is nothing to receive, in the terms of the mapping's quantity source."""
+    order, source = a.order, mapping.quantities
+    if isinstance(source, ReadyFlagSource):
+        flag = order.fields.get(source.ready_field)
+        if flag != source.ready_value:
+            return f"the ready flag {source.ready_field} is {_show(flag)}, not {source.ready_value!r}."
+        return "the ready flag is set, but everything planned is already received."
+    confirmed = order.fields.get(source.confirmed_field)
+    text = f"{source.confirmed_field} is {_show(confirmed)}; SAP has already received {q(order.CompletedQuantity)} good"
+    if source.rejected_field:
+        text += (f"; {source.rejected_field} is {_show(order.fields.get(source.rejected_field))}, SAP has "
+                 f"received {q(order.RejectedQuantity)} rejected")
+    return text + "."
+
+
+def explain_dict(a: Assessment, mapping: Mapping) -> dict[str, Any]:
     """Machine-readable explanation (the ``--json`` line)."""
     order = a.order
     return {
+        "candidate": a.not_a_candidate is None,
+        "not_a_candidate_because": a.not_a_candidate,
+        "nothing_because": _nothing_because(a, mapping) if a.action == "nothing" else None,
         "order_entry": order.AbsoluteEntry,
         "order_number": order.DocumentNumber,
         "item": order.ItemNo,
@@ -29,18 +58,21 @@ def explain_dict(a: Assessment) -> dict[str, Any]:
     }
 
 
-def explain_text(a: Assessment) -> str:
+def explain_text(a: Assessment, mapping: Mapping) -> str:
     """Plain words: what would happen and why, then the payload with each field's rule."""
-    d = explain_dict(a)
+    d = explain_dict(a, mapping)
     lines = [
         f"Production order {d['order_number']} (AbsoluteEntry {d['order_entry']}), product {d['item']}, "
         f"status {d['status']}",
-        f"  planned {d['planned']:g}, completed {d['completed']:g}, rejected {d['rejected']:g}; "
-        f"to receive now: {d['to_receive']['good']:g} good, {d['to_receive']['rejected']:g} rejected",
+        f"  planned {q(d['planned'])}, completed {q(d['completed'])}, rejected {q(d['rejected'])}; "
+        f"to receive now: {q(d['to_receive']['good'])} good, {q(d['to_receive']['rejected'])} rejected",
         {"post": "Verdict: POST — every check passed.",
          "hold": "Verdict: HOLD — not posted until the reasons below are fixed.",
-         "nothing": "Verdict: NOTHING TO DO — all confirmed quantity is already received."}[d["verdict"]],
+         "nothing": f"Verdict: NOTHING TO DO — {d['nothing_because']}"}[d["verdict"]],
     ]
+    if d["not_a_candidate_because"]:
+        lines.append(f"Cycles never look at this order: {d['not_a_candidate_because']}. The verdict above "
+                     "is what would happen if they did.")
     for reason in d["reasons"]:
         where = f" (line {reason['line']}, item {reason['item']})" if reason["line"] is not None else ""
         lines.append(f"  - [{reason['severity']}] {reason['code']}{where}: {reason['message']}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from connector.errors import (
 )
 from connector.ledger import Ledger, PostingRow
 from connector.mapping.spec import Mapping
-from connector.poll import fetch_items, iter_order_pages, order_select
+from connector.poll import build_poll_filter, fetch_items, iter_order_pages, order_select
 from connector.posting import Poster
 from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan, plan_receipt
@@ -51,6 +51,8 @@ class Assessment:
     verdict: Verdict
     key: str | None = None
     built: BuiltReceipt | None = None
+    #: ``explain`` only: why the cycle would not even look at this order (None: it is a candidate).
+    not_a_candidate: str | None = None
 
     @property
     def action(self) -> str:
@@ -249,6 +251,10 @@ class Worker:
             report.warnings.append({"order_number": order.DocumentNumber, "code": "ORDER_VANISHED",
                                     "message": f"Order {order.DocumentNumber} no longer exists in SAP"})
             return
+        except OrderError as exc:  # changed into something unreadable since the poll: held, as the poll would
+            self._hold(report, order, [Reason(code=exc.reason_code, severity="block", message=str(exc),
+                                              line=None, item=order.ItemNo)])
+            return
         assessment = self._assess(fresh, items)
         if assessment.action == "hold":
             self._hold(report, fresh, list(assessment.verdict.blocking))
@@ -344,5 +350,22 @@ class Worker:
         reasons = unreadable_item_reasons(order, unreadable)
         if reasons:
             plan = plan_receipt(order, self.mapping.quantities)
-            return Assessment(order, plan, Verdict(reasons=tuple(reasons)))
-        return self._assess(order, items)
+            assessment = Assessment(order, plan, Verdict(reasons=tuple(reasons)))
+        else:
+            assessment = self._assess(order, items)
+        return replace(assessment, not_a_candidate=self._why_not_a_candidate(order, items))
+
+    def _why_not_a_candidate(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> str | None:
+        """Asks SAP whether the poll's own ``$filter`` selects this order (one small request)."""
+        poll_filter = build_poll_filter(self.mapping)
+        selected = list(self.client.iter_collection(
+            "ProductionOrders", filter=odata.and_(odata.eq("AbsoluteEntry", order.AbsoluteEntry), poll_filter),
+            select=["AbsoluteEntry"]))
+        if not selected:
+            return (f"the poll's $filter does not select it (released, confirmed or flagged, and the mapping's "
+                    f"candidates): {poll_filter}")
+        if not self._is_candidate(order, items):
+            group = items[order.ItemNo].ItemsGroupCode if order.ItemNo in items else None
+            return (f"its product's item group {group} is not in candidates.item_groups "
+                    f"{list(self.mapping.candidates.item_groups)}")
+        return None

@@ -95,3 +95,20 @@ def test_explain_an_order_sap_sends_damaged_says_why_it_is_held(cli, mock_sl):
     assert "Verdict: HOLD" in text and rc.INVALID_ORDER_DATA in text
     # The cycle holds it for the same reason.
     assert codes_by_entry(cli("once", "--json").json)[101] == [rc.INVALID_ORDER_DATA]
+
+
+def test_explain_says_why_there_is_nothing_to_do_and_whether_cycles_look_at_the_order(cli, mock_sl):
+    # 114: confirmed 6, SAP already has 6 — a candidate with nothing to receive.
+    done = cli("explain", str(number(114)), "--json").json
+    assert (done["verdict"], done["candidate"]) == ("nothing", True)
+    assert done["nothing_because"] == ("U_ConfirmedQty is 6; SAP has already received 6 good; "
+                                       "U_RejectedQty is empty, SAP has received 0 rejected.")
+    # 120 is planned, not released: the poll's filter never selects it, and explain says so.
+    planned = cli("explain", str(number(120)), "--json").json
+    assert planned["candidate"] is False
+    assert "ProductionOrderStatus eq 'boposReleased'" in planned["not_a_candidate_because"]
+    assert [r["code"] for r in planned["reasons"]] == [rc.ORDER_NOT_RELEASED]
+    assert "Cycles never look at this order" in cli("explain", str(number(120))).out
+    # A clean, confirmed, released order is a candidate.
+    assert cli("explain", str(number(101)), "--json").json["candidate"] is True
+    assert receipt_posts(mock_sl) == []

@@ -162,6 +162,23 @@ def test_damaged_order_data_is_held_invalid_order_data(cli, mock_sl):
     assert set(posted_by_entry(report)) == set(DEMO_POSTS) - {101}
 
 
+def test_order_damaged_between_poll_and_reread_is_held_invalid_order_data(cli, mock_sl, monkeypatch):
+    handle = mock_sl.router.handle
+
+    def damage_first(request):
+        if request.method == "GET" and request.path == "ProductionOrders(101)":
+            with mock_sl.store.lock:
+                mock_sl.store.live("ProductionOrders", 101)["PlannedQuantity"] = "lots"
+        return handle(request)
+
+    monkeypatch.setattr(mock_sl.router, "handle", damage_first)
+    report = cli("once", "--json").json
+    held = assert_held_and_never_sent(report, mock_sl, 101, rc.INVALID_QUANTITY)
+    assert "PlannedQuantity" in held["reasons"][0]["message"]
+    assert report["errors"] == []
+    assert set(posted_by_entry(report)) == set(DEMO_POSTS) - {101}
+
+
 def test_order_without_warehouse_is_held_mapping_rule_failed(cli, mock_sl):
     mock_sl.store.patch("ProductionOrders", 101, {"Warehouse": None})
 
