@@ -148,9 +148,9 @@ def _partial_header(entry: int, completed: float, rejected: float) -> dict[str, 
 
 def partial_confirmations_reject_warehouse(demo: Demo) -> None:
     # FG-SHELF moves to an item group the mapping does not list: its receipts fall back to the
-    # order's own warehouse (01); the other products (group 100) are received into 02.
+    # order's own warehouse (01); the other products (group 100) are received into QC.
     demo.sl.store.patch("Items", "FG-SHELF", {"ItemsGroupCode": 105})
-    wh = {entry: "01" if ITEM[entry] == "FG-SHELF" else "02" for entry in ITEM}
+    wh = {entry: "01" if ITEM[entry] == "FG-SHELF" else "QC" for entry in ITEM}
 
     first = demo.cycle()
     assert posted(first) == DEFAULT_POSTED
@@ -169,9 +169,9 @@ def partial_confirmations_reject_warehouse(demo: Demo) -> None:
     assert posted(second) == {101: (3, 1), 115: (4, 0), 116: (0, 3)}
     assert held(second) == DEFAULT_HELD
     assert_receipt(receipts_of(demo.sl, 101)[-1], 101, _partial_header(101, 7, 1),
-                   [(3, "02", "botrntComplete"), (1, "REJ", "botrntReject")])
+                   [(3, "QC", "botrntComplete"), (1, "REJ", "botrntReject")])
     assert_receipt(receipts_of(demo.sl, 115)[-1], 115, _partial_header(115, 6, 0),
-                   [(4, "02", "botrntComplete")])
+                   [(4, "QC", "botrntComplete")])
     assert_receipt(receipts_of(demo.sl, 116)[-1], 116, _partial_header(116, 5, 3),
                    [(3, "REJ", "botrntReject")])  # rejects only: one line, into REJ
 
@@ -179,7 +179,7 @@ def partial_confirmations_reject_warehouse(demo: Demo) -> None:
     third = demo.cycle()
     assert posted(third) == {101: (2, 0)}
     assert_receipt(receipts_of(demo.sl, 101)[-1], 101, _partial_header(101, 9, 1),
-                   [(2, "02", "botrntComplete")])
+                   [(2, "QC", "botrntComplete")])
 
     fourth = demo.cycle()
     assert (posted(fourth), held(fourth)) == ({}, DEFAULT_HELD)

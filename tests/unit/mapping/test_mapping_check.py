@@ -147,7 +147,7 @@ def test_udfs_and_warehouses_used_by_partial_example() -> None:
         ("U_ConfirmedQty", "OWOR"), ("U_RejectedQty", "OWOR"), ("U_B1BF_Source", "OIGN"),
         ("U_B1BF_OrderRef", "OIGN"), ("U_B1BF_Key", "OIGN"),
     }
-    assert sorted(code for code, _ in warehouses_used(mapping)) == ["02", "QC", "REJ"]
+    assert sorted(code for code, _ in warehouses_used(mapping)) == ["QC", "REJ"]
 
 
 def test_check_offline_returns_structured_problems(tmp_path: Path) -> None:
