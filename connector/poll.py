@@ -99,8 +99,10 @@ def fetch_items(client: ServiceLayerClient, codes: Iterable[str], cache: dict[st
     missing = sorted({code for code in codes if code and code not in cache and code not in skip})
     for start in range(0, len(missing), ITEMS_PER_REQUEST):
         chunk = missing[start : start + ITEMS_PER_REQUEST]
+        # One row more than can come back: a full page carries a next link even when it is the last
+        # (service-layer.md §3.2), which would cost an extra, empty request per chunk.
         for row in client.iter_collection(
-            "Items", filter=odata.any_of("ItemCode", chunk), select=list(ITEM_SELECT), page_size=len(chunk)
+            "Items", filter=odata.any_of("ItemCode", chunk), select=list(ITEM_SELECT), page_size=len(chunk) + 1
         ):
             try:
                 item = parse_item(row)
