@@ -75,6 +75,8 @@ class MockServiceLayer:
         self._port = port
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
+        self._busy = 0  # requests being handled now
+        self._idle = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.router = Router(self.store, self.switches, self.root)
@@ -117,6 +119,20 @@ class MockServiceLayer:
         """Append one request record (thread-safe)."""
         with self._records_lock:
             self._records.append(entry)
+
+    def wait_idle(self, timeout_s: float = 5.0) -> bool:
+        """Wait until no request is being handled (a slow commit has landed, a held answer was sent).
+
+        True when idle, False when ``timeout_s`` passed first. Tests use it to stand for a quiet period
+        long enough for every commit in flight."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout_s)
+
+    def _handling(self, delta: int) -> None:
+        with self._idle:
+            self._busy += delta
+            if self._busy == 0:
+                self._idle.notify_all()
 
     def start(self) -> MockServiceLayer:
         """Bind and serve in a daemon thread."""
@@ -218,6 +234,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
+        self.mock._handling(+1)
+        try:
+            self._serve_one(method)
+        finally:
+            self.mock._handling(-1)
+
+    def _serve_one(self, method: str) -> None:
         mock = self.mock
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)

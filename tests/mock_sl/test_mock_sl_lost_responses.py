@@ -29,15 +29,6 @@ def _receipt_posts(sl: MockServiceLayer) -> list:
     return [r for r in sl.requests if r.method == "POST" and r.path == "InventoryGenEntries"]
 
 
-def _wait_for(predicate, timeout_s: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     seen: list[BaseException | None] = [exc]
     while seen:
@@ -110,7 +101,9 @@ def test_slow_commit_times_the_client_out_and_commits_afterwards(client: Client)
     with pytest.raises(requests.ReadTimeout):
         client.post("InventoryGenEntries", _keyed_receipt("K-slow"), timeout=(2, 0.1))
     assert _documents(sl, "K-slow") == []  # the client gave up before the server committed...
-    assert _wait_for(lambda: len(_documents(sl, "K-slow")) == 1)  # ...which it does a moment later
+    assert not sl.wait_idle(0.01)  # (the request is still being handled)
+    assert sl.wait_idle(2)
+    assert len(_documents(sl, "K-slow")) == 1  # ...which it does a moment later
     assert [(r.status, r.faults) for r in _receipt_posts(sl)] == [(201, ("slow_commit",))]
     assert sl.faults.pending() == []
 

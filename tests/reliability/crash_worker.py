@@ -36,8 +36,8 @@ def cycle(root: str, company: str, user: str, password: str, ledger: str, crash_
                 os.kill(os.getpid(), signal.SIGKILL)
 
         posting.CRASH_HOOK = kill_at
-    settings = Settings(_env_file=None, sl_url=root, company_db=company, username=user,  # type: ignore[call-arg]
-                        password=password, ledger_path=Path(ledger), unknown_quiet_period_s=0)
+    settings = Settings(_env_file=None, sl_url=root, company_db=company,  # type: ignore[call-arg]
+                        username=user, password=password, ledger_path=Path(ledger), unknown_quiet_period_s=0)
     with ExitStack() as stack:
         worker = build_worker(settings, stack)
         report = worker.run_cycle()
