@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     once.add_argument("--dry-run", action="store_true", help="validate and build, post nothing")
     once.add_argument("--json", action="store_true", help="last line of stdout is one JSON object")
 
-    explain = sub.add_parser("explain", help="show the verdict and the exact payload for one order; posts nothing")
+    explain = sub.add_parser("explain",
+                             help="show the verdict and the exact payload for one order; posts nothing")
     explain.add_argument("order", type=int, help="DocumentNumber (or AbsoluteEntry with --entry)")
     explain.add_argument("--entry", action="store_true", help="ORDER is the AbsoluteEntry")
     explain.add_argument("--json", action="store_true")
@@ -80,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="start the mock Service Layer with the demo company and run one cycle")
     demo.add_argument("--protocol", choices=["v1", "v2"], default="v2")
-    demo.add_argument("--mapping", type=Path, default=None, help="mapping file (default: mappings/default.yaml)")
+    demo.add_argument("--mapping", type=Path, default=None,
+                      help="mapping file (default: mappings/default.yaml)")
     demo.add_argument("--json", action="store_true")
 
     # Listed for the help text only; main() hands `mock-sl ...` to connector.mock_sl.cli as it is.
@@ -91,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     msub = mappings.add_subparsers(dest="mappings_command", required=True, metavar="SUBCOMMAND")
     check = msub.add_parser("check", help="validate a mapping file (offline; --online also asks SAP)")
     check.add_argument("file", nargs="?", type=Path, help="default: B1_MAPPING, else the built-in default")
-    check.add_argument("--online", action="store_true", help="check UDFs, warehouses and the key field in SAP")
+    check.add_argument("--online", action="store_true",
+                       help="check UDFs, warehouses and the key field in SAP")
     return parser
 
 
@@ -124,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"not found: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except (SLConnectionError, SLServerError) as exc:
-        print(f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network.", file=sys.stderr)
+        print(f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network.",
+              file=sys.stderr)
         return EXIT_SL
     except SLError as exc:
         print(f"Service Layer error: {exc}", file=sys.stderr)
@@ -155,7 +159,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _explain(worker, args)
 
 
-def build_worker(settings: Settings, stack: ExitStack, *, stop_event: threading.Event | None = None) -> Worker:
+def build_worker(settings: Settings, stack: ExitStack, *,
+                 stop_event: threading.Event | None = None) -> Worker:
     """Settings → mapping, ledger, logged-in client and the worker; closed by ``stack``."""
     mapping = load_mapping(settings.mapping)
     ledger = Ledger(settings.ledger_path)
@@ -209,7 +214,8 @@ def _explain(worker: Worker, args: argparse.Namespace) -> int:
                 f"  - [block] {reason['code']}: {reason['message']}")
         _emit(data, text, as_json=args.json)
         return EXIT_OK
-    _emit(explain_dict(assessment, worker.mapping), explain_text(assessment, worker.mapping), as_json=args.json)
+    _emit(explain_dict(assessment, worker.mapping), explain_text(assessment, worker.mapping),
+          as_json=args.json)
     return EXIT_OK
 
 
@@ -245,7 +251,8 @@ def _demo(args: argparse.Namespace) -> int:
     from connector.mock_sl.server import MockServiceLayer
 
     if not DEMO_DATA.is_dir():
-        raise ConfigError(f"the demo company is missing: {DEMO_DATA} (run the demo from a checkout of b1-backflush)")
+        raise ConfigError(f"the demo company is missing: {DEMO_DATA} "
+                          "(run the demo from a checkout of b1-backflush)")
     mapping_path = args.mapping or (REPO_ROOT / "mappings" / "default.yaml")
     with tempfile.TemporaryDirectory(prefix="b1-backflush-demo-") as tmp, \
             MockServiceLayer(DEMO_DATA, port=0) as sl, ExitStack() as stack:
@@ -254,8 +261,10 @@ def _demo(args: argparse.Namespace) -> int:
                             password=password, ledger_path=Path(tmp) / "ledger.sqlite3",
                             mapping=mapping_path, unknown_quiet_period_s=0, _env_file=None)  # type: ignore[call-arg]
         worker = build_worker(settings, stack)
+        shown = (mapping_path.relative_to(REPO_ROOT) if mapping_path.is_relative_to(REPO_ROOT)
+                 else mapping_path)
         print(f"Demo: mock Service Layer at {sl.root(args.protocol)} (company {sl.company_db}), "
-              f"mapping {mapping_path.relative_to(REPO_ROOT) if mapping_path.is_relative_to(REPO_ROOT) else mapping_path}")
+              f"mapping {shown}")
         print()
         first = worker.run_cycle()
         print(first.render_text())

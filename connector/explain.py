@@ -1,4 +1,4 @@
-"""``b1-backflush explain``: the verdict for one order, every reason, the exact payload and which rule made each field."""
+"""``b1-backflush explain``: one order's verdict, reasons, exact payload and which rule made each field."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _nothing_because(a: Assessment, mapping: Mapping) -> str:
             return f"the ready flag {source.ready_field} is {_show(flag)}, not {source.ready_value!r}."
         return "the ready flag is set, but everything planned is already received."
     confirmed = order.fields.get(source.confirmed_field)
-    text = f"{source.confirmed_field} is {_show(confirmed)}; SAP has already received {q(order.CompletedQuantity)} good"
+    text = (f"{source.confirmed_field} is {_show(confirmed)}; SAP has already received "
+            f"{q(order.CompletedQuantity)} good")
     if source.rejected_field:
         text += (f"; {source.rejected_field} is {_show(order.fields.get(source.rejected_field))}, SAP has "
                  f"received {q(order.RejectedQuantity)} rejected")

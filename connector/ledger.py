@@ -128,7 +128,8 @@ class Ledger:
             self._check_schema_version()
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(
-                f"cannot open the ledger {self.path}: {exc}. Check B1_LEDGER_PATH and the folder's permissions"
+                f"cannot open the ledger {self.path}: {exc}. "
+                "Check B1_LEDGER_PATH and the folder's permissions"
             ) from None
 
     def _check_schema_version(self) -> None:
@@ -205,7 +206,8 @@ class Ledger:
 
     def _set(self, key: str, state: str, **columns: Any) -> None:
         assignments = ", ".join(f"{name}=?" for name in columns)
-        sql = f"UPDATE postings SET state=?, updated_at=?{', ' + assignments if assignments else ''} WHERE key=?"  # noqa: S608 - column names are ours
+        more = ", " + assignments if assignments else ""
+        sql = f"UPDATE postings SET state=?, updated_at=?{more} WHERE key=?"  # noqa: S608 - column names are ours
         with self._tx() as db:
             cursor = db.execute(sql, (state, _now_text(), *columns.values(), key))
             if cursor.rowcount != 1:
@@ -331,7 +333,8 @@ class Ledger:
         """The most recent cycles, newest first."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [{**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None} for row in rows]
+        return [{**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None}
+                for row in rows]
 
 
 def _posting(row: sqlite3.Row) -> PostingRow:

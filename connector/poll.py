@@ -102,7 +102,8 @@ def fetch_items(client: ServiceLayerClient, codes: Iterable[str], cache: dict[st
         # One row more than can come back: a full page carries a next link even when it is the last
         # (service-layer.md §3.2), which would cost an extra, empty request per chunk.
         for row in client.iter_collection(
-            "Items", filter=odata.any_of("ItemCode", chunk), select=list(ITEM_SELECT), page_size=len(chunk) + 1
+            "Items", filter=odata.any_of("ItemCode", chunk), select=list(ITEM_SELECT),
+            page_size=len(chunk) + 1
         ):
             try:
                 item = parse_item(row)

@@ -112,8 +112,9 @@ def reconcile(client: ServiceLayerClient, ledger: Ledger, *, company: str, key_f
             problem = "the receipt was cancelled in SAP"
         else:
             continue
-        result.missing.append({"key": key, "order_number": row.order_number, "receipt_entry": row.receipt_entry,
-                               "receipt_number": row.receipt_number, "problem": problem})
+        result.missing.append({"key": key, "order_number": row.order_number,
+                               "receipt_entry": row.receipt_entry, "receipt_number": row.receipt_number,
+                               "problem": problem})
     return result
 
 
@@ -136,6 +137,7 @@ def reconciliation_text(r: Reconciliation) -> str:
                      + f" (ledger: {o['ledger_state'] or 'unknown key'})" for o in r.orphans)
     if r.missing:
         lines.append("Posted according to the ledger, but not so in SAP:")
-        lines.extend(f"  order {m['order_number']}: {m['key']} (DocEntry {m['receipt_entry']}): {m['problem']}"
+        lines.extend(f"  order {m['order_number']}: {m['key']} (DocEntry {m['receipt_entry']}): "
+                     f"{m['problem']}"
                      for m in r.missing)
     return "\n".join(lines)

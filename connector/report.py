@@ -89,7 +89,8 @@ class CycleReport:
                              + ("; order closed" if p.order_closed else ""))
         for w in self.would_post:
             lines.append(f"  would post order {w['order_number']}: {_qty(w['quantity'])} x {w['item']}"
-                         + (f" and {_qty(w['rejected_quantity'])} rejected" if w["rejected_quantity"] else ""))
+                         + (f" and {_qty(w['rejected_quantity'])} rejected"
+                            if w["rejected_quantity"] else ""))
         if self.held:
             lines.append(f"Held {len(self.held)} order(s):")
             for h in self.held:
@@ -97,7 +98,8 @@ class CycleReport:
                 lines.extend(f"    - {r['code']}: {r['message']}" for r in h.reasons)
         if self.warnings:
             lines.append("Warnings:")
-            lines.extend(f"  order {w.get('order_number')}: {w['code']}: {w['message']}" for w in self.warnings)
+            lines.extend(f"  order {w.get('order_number')}: {w['code']}: {w['message']}"
+                         for w in self.warnings)
         if self.errors:
             lines.append("Errors:")
             lines.extend(f"  {e.get('where', '')}: {e['message']}" for e in self.errors)

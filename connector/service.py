@@ -100,7 +100,8 @@ def run_service(settings: Settings, *, stop_event: threading.Event | None = None
         try:
             runner.ensure_worker()  # bad mapping, ledger or credentials fail here, not in the background
         except (SLConnectionError, SLServerError) as exc:
-            log.warning("service_waiting_for_sl error=%s; trying again every %ss", exc, settings.poll_interval_s)
+            log.warning("service_waiting_for_sl error=%s; trying again every %ss", exc,
+                        settings.poll_interval_s)
         if install_signals:
             def _stop(signum: int, _frame: object) -> None:
                 log.info("service_stopping signal=%s", signal.Signals(signum).name)

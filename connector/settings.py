@@ -108,10 +108,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
         variable = f"B1_{field.upper()}" if field else "settings"
-        if error["type"] == "missing":
-            problem = "is missing"
-        else:
-            problem = f"is invalid ({error['msg']})"
+        problem = "is missing" if error["type"] == "missing" else f"is invalid ({error['msg']})"
         hint = _HINTS.get(field)
         fix = f": set it in .env or the environment to {hint}" if hint else ""
         lines.append(f"{variable} {problem}{fix}")
@@ -129,7 +126,8 @@ def load_settings(**overrides: Any) -> Settings:
 class _MappingOnly(BaseSettings):
     """Just ``B1_MAPPING``, for offline commands that need no Service Layer settings."""
 
-    model_config = SettingsConfigDict(env_prefix="B1_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="B1_", env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
     mapping: Path | None = None
 
 

@@ -1,4 +1,4 @@
-"""``b1-backflush status``: recent postings, held orders and why, unsettled postings, last cycles — from the ledger."""
+"""``b1-backflush status``: the ledger's recent postings, holds and why, unsettled postings, last cycles."""
 
 from __future__ import annotations
 
@@ -51,10 +51,12 @@ def status_text(d: dict[str, Any]) -> str:
             lines.extend(f"    - {r['code']}: {r['message']}" for r in hold["reasons"])
     if d["recent_postings"]:
         lines.append("Recent postings:")
-        lines.extend(f"  order {r['order_number']}: {r['quantity']:g} good, {r['rejected_quantity']:g} rejected "
-                     f"-> receipt DocNum {r['receipt_number']} (DocEntry {r['receipt_entry']}) at {r['updated_at']}"
+        lines.extend(f"  order {r['order_number']}: {r['quantity']:g} good, "
+                     f"{r['rejected_quantity']:g} rejected -> receipt DocNum {r['receipt_number']} "
+                     f"(DocEntry {r['receipt_entry']}) at {r['updated_at']}"
                      for r in d["recent_postings"])
     if d["rejected"]:
         lines.append("Refused by SAP (evaluated again each cycle):")
-        lines.extend(f"  order {r['order_number']}: [{r['sl_code']}] {r['sl_message']}" for r in d["rejected"])
+        lines.extend(f"  order {r['order_number']}: [{r['sl_code']}] {r['sl_message']}"
+                     for r in d["rejected"])
     return "\n".join(lines)

@@ -73,7 +73,8 @@ def assess(order: ProductionOrder, items: dict[str, ItemMaster], mapping: Mappin
     try:
         built = build_receipt(order, plan, items, mapping, key=key, today=today, now=now, protocol=protocol)
     except OrderError as exc:
-        failed = Reason(code=exc.reason_code, severity="block", message=str(exc), line=None, item=order.ItemNo)
+        failed = Reason(code=exc.reason_code, severity="block", message=str(exc), line=None,
+                        item=order.ItemNo)
         return Assessment(order, plan, Verdict(reasons=(*verdict.reasons, failed)))
     return Assessment(order, plan, verdict, key, built)
 
@@ -84,9 +85,9 @@ def _already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: PostingR
         code=rc.ALREADY_POSTED, severity="block", line=None, item=order.ItemNo,
         message=f"Order {order.DocumentNumber}: this confirmation ({q(plan.good)} good, {q(plan.rejected)} "
                 f"rejected) was already received by receipt DocNum {earlier.receipt_number} (DocEntry "
-                f"{earlier.receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} completed: "
-                "was that receipt cancelled? It is never posted twice; receive the goods by hand if needed, "
-                "or correct the confirmed quantity.")
+                f"{earlier.receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} "
+                "completed: was that receipt cancelled? It is never posted twice; receive the goods by hand "
+                "if needed, or correct the confirmed quantity.")
 
 
 def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) -> list[Reason]:
@@ -179,7 +180,8 @@ class Worker:
             try:
                 orders.append(parse_order(raw))
             except OrderError as exc:
-                reason = Reason(code=exc.reason_code, severity="block", message=str(exc), line=None, item=None)
+                reason = Reason(code=exc.reason_code, severity="block", message=str(exc), line=None,
+                                item=None)
                 report.held.append(Held.from_reasons(order_entry=raw.get("AbsoluteEntry") or 0,
                                                      order_number=raw.get("DocumentNumber"),
                                                      item=raw.get("ItemNo"), reasons=[reason]))
@@ -194,7 +196,8 @@ class Worker:
         return product is None or product.ItemsGroupCode in groups
 
     def _hold(self, report: CycleReport, order: ProductionOrder, reasons: list[Reason]) -> None:
-        report.held.append(Held.from_reasons(order_entry=order.AbsoluteEntry, order_number=order.DocumentNumber,
+        report.held.append(Held.from_reasons(order_entry=order.AbsoluteEntry,
+                                             order_number=order.DocumentNumber,
                                              item=order.ItemNo, reasons=reasons))
         log.info("order_held order=%s reasons=%s", order.DocumentNumber, ",".join(r.code for r in reasons))
 
@@ -208,7 +211,8 @@ class Worker:
         except Exception as exc:  # SAP data we did not foresee, or a bug: never stall every other order
             log.exception("order_failed order=%s", order.DocumentNumber)
             report.errors.append({"where": f"order {order.DocumentNumber}",
-                                  "message": f"{type(exc).__name__}: {exc}; the order is tried again next cycle"})
+                                  "message": f"{type(exc).__name__}: {exc}; "
+                                             "the order is tried again next cycle"})
 
     def _process(self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *,
                  dry_run: bool) -> None:
@@ -305,7 +309,8 @@ class Worker:
         elif outcome.state == "rejected":
             self._hold(report, order, [Reason(
                 code=rc.SL_REJECTED, severity="block", line=None, item=order.ItemNo,
-                message=f"Order {order.DocumentNumber}: SAP refused the receipt: [{outcome.code}] {outcome.message}")])
+                message=f"Order {order.DocumentNumber}: SAP refused the receipt: "
+                        f"[{outcome.code}] {outcome.message}")])
         elif outcome.state == "uncertain":
             report.errors.append({"where": f"order {order.DocumentNumber}", "key": a.key, "message":
                                   f"the answer to the receipt POST was lost ({outcome.message}); "
@@ -321,19 +326,22 @@ class Worker:
         if plan.completed_target + plan.rejected_target + 1e-6 < order.PlannedQuantity:
             return False
         try:
-            self.client.patch("ProductionOrders", order.AbsoluteEntry, {"ProductionOrderStatus": "boposClosed"})
+            self.client.patch("ProductionOrders", order.AbsoluteEntry,
+                              {"ProductionOrderStatus": "boposClosed"})
             log.info("order_closed order=%s", order.DocumentNumber)
             return True
         except Exception as exc:  # the receipt is posted; a failed close is only worth a warning
             report.warnings.append({"order_number": order.DocumentNumber, "code": "CLOSE_FAILED",
-                                    "message": f"Order {order.DocumentNumber} is fully received but could not "
-                                               f"be closed: {exc}. Close it by hand in SAP (it is not retried)."})
+                                    "message": f"Order {order.DocumentNumber} is fully received but "
+                                               f"could not be closed: {exc}. Close it by hand in SAP "
+                                               "(it is not retried)."})
             return False
 
     def explain(self, *, document_number: int | None = None, absolute_entry: int | None = None) -> Assessment:
         """The verdict and exact payload for one order (any status). Posts nothing."""
         if absolute_entry is not None:
-            raw = self.client.get_entity("ProductionOrders", absolute_entry, select=order_select(self.mapping))
+            raw = self.client.get_entity("ProductionOrders", absolute_entry,
+                                         select=order_select(self.mapping))
         else:
             rows = list(self.client.iter_collection("ProductionOrders",
                                                     filter=odata.eq("DocumentNumber", document_number),
@@ -345,7 +353,8 @@ class Worker:
         order = parse_order(raw)
         items: dict[str, ItemMaster] = {}
         unreadable: dict[str, str] = {}
-        fetch_items(self.client, {order.ItemNo} | {ln.ItemNo for ln in order.lines if ln.is_item and ln.ItemNo},
+        fetch_items(self.client,
+                    {order.ItemNo} | {ln.ItemNo for ln in order.lines if ln.is_item and ln.ItemNo},
                     items, unreadable)
         reasons = unreadable_item_reasons(order, unreadable)
         if reasons:
@@ -359,11 +368,12 @@ class Worker:
         """Asks SAP whether the poll's own ``$filter`` selects this order (one small request)."""
         poll_filter = build_poll_filter(self.mapping)
         selected = list(self.client.iter_collection(
-            "ProductionOrders", filter=odata.and_(odata.eq("AbsoluteEntry", order.AbsoluteEntry), poll_filter),
+            "ProductionOrders",
+            filter=odata.and_(odata.eq("AbsoluteEntry", order.AbsoluteEntry), poll_filter),
             select=["AbsoluteEntry"]))
         if not selected:
-            return (f"the poll's $filter does not select it (released, confirmed or flagged, and the mapping's "
-                    f"candidates): {poll_filter}")
+            return ("the poll's $filter does not select it (released, confirmed or flagged, and the "
+                    f"mapping's candidates): {poll_filter}")
         if not self._is_candidate(order, items):
             group = items[order.ItemNo].ItemsGroupCode if order.ItemNo in items else None
             return (f"its product's item group {group} is not in candidates.item_groups "

@@ -138,7 +138,8 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
             # set in the UDF form, so it is used when present (service-layer.md §7 lists neither).
             length = row.get("EditSize") or row.get("Size")
             if isinstance(length, int) and length < POSTING_KEY_MAX_CHARS:
-                add(where, f"UDF {name} holds {length} characters, posting keys can be {POSTING_KEY_MAX_CHARS}",
+                add(where, f"UDF {name} holds {length} characters, "
+                           f"posting keys can be {POSTING_KEY_MAX_CHARS}",
                     f"enlarge the UDF to {POSTING_KEY_MAX_CHARS} characters")
 
     warehouses = {row.get("WarehouseCode"): row for row in client.iter_collection(

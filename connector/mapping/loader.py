@@ -50,7 +50,8 @@ def _fields_at(path: KeyPath, data: Any) -> set[str]:
         ]
         source = data.get("source") if isinstance(data, dict) else None
         # The quantities union: follow the variant named by `source`, as pydantic does.
-        chosen = [m for m in found if m.model_fields.get("source") and m.model_fields["source"].default == source]
+        chosen = [m for m in found
+                  if m.model_fields.get("source") and m.model_fields["source"].default == source]
         models = chosen or found
     return {name for model in models for name in model.model_fields}
 

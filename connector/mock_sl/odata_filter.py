@@ -202,9 +202,11 @@ def evaluate(node: Any, row: Mapping[str, Any], known: Mapping[str, str], *, fol
     if not isinstance(node, Node):
         return value_of(node, None)
     if op == "and":
-        return bool(evaluate(args[0], row, known, fold=fold)) and bool(evaluate(args[1], row, known, fold=fold))
+        return (bool(evaluate(args[0], row, known, fold=fold))
+                and bool(evaluate(args[1], row, known, fold=fold)))
     if op == "or":
-        return bool(evaluate(args[0], row, known, fold=fold)) or bool(evaluate(args[1], row, known, fold=fold))
+        return (bool(evaluate(args[0], row, known, fold=fold))
+                or bool(evaluate(args[1], row, known, fold=fold)))
     if op == "not":
         return not evaluate(args[0], row, known, fold=fold)
     left, right = value_of(args[0], args[1]), value_of(args[1], args[0])

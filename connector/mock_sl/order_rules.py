@@ -38,7 +38,7 @@ def _issued(order: dict[str, Any]) -> bool:
 
 
 def change_status(order: dict[str, Any], target: str, today: date) -> None:
-    """Move ``order`` to ``target`` if SAP allows it (Planned→Released→Closed; Cancel only before receipts)."""
+    """Move ``order`` to ``target`` if SAP allows (Planned→Released→Closed; Cancel only before receipts)."""
     current = order.get("ProductionOrderStatus")
     if current == target:
         return
@@ -48,7 +48,8 @@ def change_status(order: dict[str, Any], target: str, today: date) -> None:
     if target == CANCELLED and (_received(order) or _issued(order)):
         raise SapError(400, -5002, "Cannot cancel production order with posted transactions")  # ASSUMPTION
     if target == PLANNED and (_received(order) or _issued(order)):
-        raise SapError(400, -5002, "Cannot change status of production order with posted transactions")  # ASSUMPTION
+        raise SapError(400, -5002,
+                       "Cannot change status of production order with posted transactions")  # ASSUMPTION
     order["ProductionOrderStatus"] = target
     if target == RELEASED:
         order["ReleaseDate"] = today.isoformat()

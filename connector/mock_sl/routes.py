@@ -122,7 +122,8 @@ class Router:
             if rest is not None:
                 raise SapError(400, SERVICE_NOT_FOUND_CODE, "Service Not Found")
             if method == "GET":
-                return self._get(request, entity_set, key) if key is not None else self._list(request, entity_set)
+                return (self._get(request, entity_set, key) if key is not None
+                        else self._list(request, entity_set))
             if method == "POST" and key is None:
                 return self._post(request, entity_set)
             if method == "PATCH" and key is not None:
@@ -152,7 +153,8 @@ class Router:
             name = part.split("(")[0].strip()
             if name not in schema.navs(type_name):
                 # §3.1: complex collections (DocumentLines, ProductionOrderLines) are inline, not navigable.
-                raise QueryError(201, f"Cannot expand invalid navigation property '{name}' for entity type '{type_name}'")
+                raise QueryError(201, f"Cannot expand invalid navigation property '{name}' "
+                                      f"for entity type '{type_name}'")
 
     def _filtered(self, request: Request, entity_set: str) -> list[dict[str, Any]]:
         known = self._known(request, entity_set)
@@ -168,7 +170,8 @@ class Router:
         count = len(self._filtered(request, entity_set))
         return Response(200, str(count).encode(), {"Content-Type": protocol.TEXT_PLAIN})
 
-    def render_row(self, version: str, entity_set: str, row: dict[str, Any], select: list[str] | None) -> dict[str, Any]:
+    def render_row(self, version: str, entity_set: str, row: dict[str, Any],
+                   select: list[str] | None) -> dict[str, Any]:
         """A row in ``version``: every property (+ etag annotation) or only the selected ones (no etag)."""
         known = self.store.header_props(entity_set, version)
         if select is not None:
@@ -188,7 +191,8 @@ class Router:
         rows = paging.sort(self._filtered(request, entity_set), order)
         page = paging.page_of(request, rows)
         version = request.version
-        body: dict[str, Any] = {protocol.metadata_key(version): protocol.collection_context(self.root(version), entity_set)}
+        body: dict[str, Any] = {protocol.metadata_key(version):
+                                protocol.collection_context(self.root(version), entity_set)}
         if page.count is not None:
             body["odata.count" if version == "v1" else "@odata.count"] = page.count
         body["value"] = [self.render_row(version, entity_set, row, select) for row in page.rows]
@@ -207,7 +211,8 @@ class Router:
 
     def _entity(self, version: str, entity_set: str, row: dict[str, Any], select: list[str] | None,
                 status: int, extra: dict[str, str] | None = None) -> Response:
-        body = {protocol.metadata_key(version): protocol.entity_context(self.root(version), version, entity_set)}
+        body = {protocol.metadata_key(version):
+                protocol.entity_context(self.root(version), version, entity_set)}
         body.update(self.render_row(version, entity_set, row, select))
         key = tuple(row.get(name) for name in self.store.key_names(entity_set))
         headers = dict(extra or {})
@@ -275,7 +280,8 @@ def _checked(body: Mapping[str, Any], type_name: str, known: Mapping[str, str], 
             if not isinstance(value, list):
                 raise SapError(400, -1000, f"Property '{name}' of '{type_name}' is invalid")
             inner_known = {**schema.props(version, inner), **udfs}
-            clean[name] = [_checked(element if isinstance(element, Mapping) else {}, inner, inner_known, version, {})
+            clean[name] = [_checked(element if isinstance(element, Mapping) else {}, inner, inner_known,
+                                    version, {})
                            for element in value]
         else:
             target = schema.BATCH_ALIASES.get(name, name) if type_name == "BatchNumber" else name

@@ -13,7 +13,8 @@ from typing import Any
 from connector.mock_sl.protocol import SapError
 from connector.mock_sl.store import Store
 
-# ◐ practitioner text (service-layer.md §2.3, sample saved as error-400-batch-serial-selection-incomplete_v1.json).
+# ◐ practitioner text (service-layer.md §2.3, sample saved as
+# error-400-batch-serial-selection-incomplete_v1.json).
 SELECTION_INCOMPLETE = "Cannot add row without complete selection of batch/serial numbers"
 
 
@@ -28,7 +29,7 @@ def is_serial(item: dict[str, Any]) -> bool:
 
 
 def batch_serial_complete(item: dict[str, Any], line: dict[str, Any], quantity: float) -> None:
-    """-4014 unless a batch item's ``BatchNumbers`` sum to the quantity, or a serial item has one serial per unit.
+    """-4014 unless a batch item's ``BatchNumbers`` sum to the quantity, or a serial item has one per unit.
 
     The batch name is stored under v1's ``BatchNumber`` (v2's ``BatchNumberProperty`` was renamed on
     the way in); the other version's spelling was already refused with -1000 (§5.5).
@@ -44,7 +45,8 @@ def batch_serial_complete(item: dict[str, Any], line: dict[str, Any], quantity: 
         whole = float(quantity).is_integer()
         if (not whole or len(serials) != int(quantity)
                 or any(float(s.get("Quantity") or 1) != 1 for s in serials)
-                or any(not (s.get("InternalSerialNumber") or s.get("ManufacturerSerialNumber")) for s in serials)):
+                or any(not (s.get("InternalSerialNumber") or s.get("ManufacturerSerialNumber"))
+                       for s in serials)):
             raise SapError(400, -4014, SELECTION_INCOMPLETE)
 
 

@@ -80,7 +80,7 @@ def _read_cumulative(order: ProductionOrder, field: str, already: float, what: s
         # below a CompletedQuantity a user posted by hand and hold the order for nothing.
         return None
     number: float | None = None
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
+    if isinstance(raw, int | float) and not isinstance(raw, bool):  # noqa: SIM114 - two kinds of input
         number = float(raw)
     elif isinstance(raw, str) and _NUMERIC_TEXT.match(raw):
         number = float(raw)

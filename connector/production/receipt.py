@@ -63,7 +63,8 @@ def key_belongs_to(company_db: str, key: str) -> bool:
     if len(parts) != 4:
         return False
     digest = hashlib.sha256(company_db.encode("utf-8")).hexdigest()[:8]
-    return parts[0] == company_db or (parts[0].endswith("~" + digest) and company_db.startswith(parts[0][:-9]))
+    return (parts[0] == company_db
+            or (parts[0].endswith("~" + digest) and company_db.startswith(parts[0][:-9])))
 
 
 @dataclass(frozen=True)

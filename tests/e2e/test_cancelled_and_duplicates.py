@@ -20,7 +20,8 @@ def cancel_in_sap(sl, receipt: dict, order_entry: int) -> None:
     order's completed quantity goes back down."""
     sl.store.patch("InventoryGenEntries", receipt["DocEntry"], {"Cancelled": "tYES"})
     order = sl.store.get("ProductionOrders", order_entry)
-    good = sum(ln["Quantity"] for ln in receipt["DocumentLines"] if ln.get("TransactionType") != "botrntReject")
+    good = sum(ln["Quantity"] for ln in receipt["DocumentLines"]
+               if ln.get("TransactionType") != "botrntReject")
     sl.store.patch("ProductionOrders", order_entry, {"CompletedQuantity": order["CompletedQuantity"] - good})
 
 

@@ -79,7 +79,7 @@ def test_readme_default_column_is_the_real_default(key: str, cell: str) -> None:
     assert written, f"{key}: the Default column starts with the value in backquotes, got {cell!r}"
     definition, prop = LEAVES[key]
     real = getattr(getattr(spec, definition)(), prop)  # e.g. BatchRule().number: the section's default
-    assert yaml.load(written[1], Loader=MappingYamlLoader) == real  # noqa: S506 - the safe mapping loader
+    assert yaml.load(written[1], Loader=MappingYamlLoader) == real  # the safe mapping loader
 
 
 @pytest.mark.parametrize("path", MAPPING_FILES, ids=MAPPING_IDS)

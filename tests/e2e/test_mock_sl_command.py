@@ -30,14 +30,15 @@ def test_the_mock_command_serves_the_demo_company_until_interrupted(tmp_path):
             assert proc.poll() is None, proc.communicate()
             try:
                 login = requests.post(f"http://127.0.0.1:{port}/b1s/v2/Login", timeout=2,
-                                      json={"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"})
+                                      json={"CompanyDB": "SBODEMOUS", "UserName": "manager",
+                                            "Password": "1234"})
                 break
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "the mock did not start listening"
                 time.sleep(0.05)
         assert login.status_code == 200 and "SessionId" in login.json()
-        orders = requests.get(f"http://127.0.0.1:{port}/b1s/v2/ProductionOrders/$count", cookies=login.cookies,
-                              timeout=2)
+        orders = requests.get(f"http://127.0.0.1:{port}/b1s/v2/ProductionOrders/$count",
+                              cookies=login.cookies, timeout=2)
         assert orders.status_code == 200 and int(orders.text) == 22
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)

@@ -101,7 +101,8 @@ def env_for(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     yield set_env
 
 
-def test_first_cycle_runs_at_once_and_a_stop_leaves_exactly_one_receipt_per_order(mock_sl, protocol, tmp_path):
+def test_first_cycle_runs_at_once_and_a_stop_leaves_exactly_one_receipt_per_order(
+        mock_sl, protocol, tmp_path):
     settings = make_settings(mock_sl, protocol, tmp_path, poll_interval_s=5)
     with ServiceThread(settings) as service:
         wait_until(lambda: finished_cycles(settings.ledger_path) >= 1, what="the first cycle")
@@ -130,7 +131,8 @@ def test_a_second_instance_on_the_same_ledger_is_refused(mock_sl, tmp_path, env_
         assert service.stop() == 0
     # The lock goes with the service: the next start is allowed.
     with ServiceThread(settings) as again:
-        wait_until(lambda: finished_cycles(settings.ledger_path) >= 2, what="a cycle of the restarted service")
+        wait_until(lambda: finished_cycles(settings.ledger_path) >= 2,
+                   what="a cycle of the restarted service")
         assert again.stop() == 0
     assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
 
@@ -161,7 +163,8 @@ def test_a_service_layer_down_at_start_is_waited_for(tmp_path, caplog):
                    what="the waiting message")
         assert service.thread.is_alive()
         with sl:
-            wait_until(lambda: receipts_posted(sl) == CLEAN_DEMO_ORDERS, what="the first cycle once SAP is up")
+            wait_until(lambda: receipts_posted(sl) == CLEAN_DEMO_ORDERS,
+                       what="the first cycle once SAP is up")
             assert service.stop() == 0
 
 

@@ -26,7 +26,8 @@ def assert_same_error(client: Client, response: Any, real: dict[str, Any], statu
     error = response.json()["error"]
     real_error = real["error"]
     real_code = int(real_error["code"])
-    real_text = real_error["message"]["value"] if isinstance(real_error["message"], dict) else real_error["message"]
+    real_text = (real_error["message"]["value"] if isinstance(real_error["message"], dict)
+                 else real_error["message"])
     if client.version == "v1":
         assert set(error) == {"code", "message"}
         assert type(error["code"]) is int and error["code"] == real_code
@@ -83,7 +84,8 @@ def test_pinned_delete_document_5006(client: Client) -> None:
 
 def test_pinned_stale_etag_412_2039(client: Client) -> None:
     etag = client.get("ProductionOrders(101)").headers["ETag"]
-    assert client.patch("ProductionOrders(101)", {"Remarks": "a"}, headers={"If-Match": etag}).status_code == 204
+    fresh = client.patch("ProductionOrders(101)", {"Remarks": "a"}, headers={"If-Match": etag})
+    assert fresh.status_code == 204
     stale = client.patch("ProductionOrders(101)", {"Remarks": "b"}, headers={"If-Match": etag})
     assert_same_error(client, stale, payload("error-412-etag-mismatch_v2_sap-guide.json"), 412)
     assert stale.headers["Content-Type"].startswith("application/json")
@@ -98,7 +100,8 @@ def test_pinned_unknown_property_1000(client: Client) -> None:
 
 
 def test_pinned_login_body_and_headers(client: Client) -> None:
-    name = "login-v1-response_sap-guide.json" if client.version == "v1" else "login-v2-response_real-1000280.json"
+    name = ("login-v1-response_sap-guide.json" if client.version == "v1"
+            else "login-v2-response_real-1000280.json")
     real = payload(name)
     response = client.login()
     body = response.json()

@@ -25,7 +25,8 @@ def test_receipt_effects_stock_issued_and_auto_issue(client: Client) -> None:
     assert response.headers["Location"] == f"{sl.root(client.version)}/InventoryGenEntries({doc['DocEntry']})"
     assert response.headers["ETag"].startswith('W/"')
     line = doc["DocumentLines"][0]
-    assert (line["ItemCode"], line["BaseType"], line["BaseEntry"], line["Quantity"]) == ("FG-CHAIR", 202, 101, 4.0)
+    assert (line["ItemCode"], line["BaseType"], line["BaseEntry"], line["Quantity"]) == (
+        "FG-CHAIR", 202, 101, 4.0)
     assert doc["DocObjectCode"] == "oInventoryGenEntry" and doc["Cancelled"] == "tNO"
     assert order(client, 101)["CompletedQuantity"] == 4.0
     assert [ln["IssuedQuantity"] for ln in order(client, 101)["ProductionOrderLines"]] == [16.0, 32.0]
@@ -33,10 +34,13 @@ def test_receipt_effects_stock_issued_and_auto_issue(client: Client) -> None:
     exits = sl.store.rows("InventoryGenExits")
     assert len(exits) == 1
     assert [(ln["ItemCode"], ln["Quantity"], ln["BaseType"], ln["BaseEntry"], ln["BaseLine"])
-            for ln in exits[0]["DocumentLines"]] == [("WOOD-LEG", 16.0, 202, 101, 0), ("SCREW-M4", 32.0, 202, 101, 1)]
-    found = client.get("InventoryGenEntries", params={"$filter": "U_B1BF_Key eq 'SBODEMOUS:101:C:4'",
-                                                      "$select": "DocEntry,DocNum,U_B1BF_Key"}).json()["value"]
-    assert found == [{"DocEntry": doc["DocEntry"], "DocNum": doc["DocNum"], "U_B1BF_Key": "SBODEMOUS:101:C:4"}]
+            for ln in exits[0]["DocumentLines"]] == [("WOOD-LEG", 16.0, 202, 101, 0),
+                                                     ("SCREW-M4", 32.0, 202, 101, 1)]
+    found = client.get("InventoryGenEntries",
+                       params={"$filter": "U_B1BF_Key eq 'SBODEMOUS:101:C:4'",
+                               "$select": "DocEntry,DocNum,U_B1BF_Key"}).json()["value"]
+    assert found == [{"DocEntry": doc["DocEntry"], "DocNum": doc["DocNum"],
+                      "U_B1BF_Key": "SBODEMOUS:101:C:4"}]
 
 
 def test_receipt_reject_resource_and_text_lines(client: Client) -> None:
@@ -66,7 +70,8 @@ def test_receipt_atomic_failure_changes_nothing(client: Client) -> None:
     assert response.status_code == 400
     # line 3 of the auto issue (two WOOD-LEG/SCREW lines of order 101 come first)
     assert "[IGE1.WhsCode][line: 3] , 'Production Order no: 2026230107 Line: 1'" in client.error(response)[1]
-    assert (sl.store.get("ProductionOrders", 101), stock(sl, "WOOD-LEG", "02"), stock(sl, "FG-CHAIR", "01")) == before
+    after = (sl.store.get("ProductionOrders", 101), stock(sl, "WOOD-LEG", "02"), stock(sl, "FG-CHAIR", "01"))
+    assert after == before
     assert sl.store.rows("InventoryGenEntries") == [] and sl.store.rows("InventoryGenExits") == []
 
 
@@ -83,7 +88,8 @@ def test_receipt_atomic_failure_changes_nothing(client: Client) -> None:
         (120, {}, "-5002", "Production order is not released"),
         (999, {}, "-2028", "No matching records found (ODBC -2028)"),
         (101, {"ItemCode": "FG-CHAIR"}, "-5002",
-         "Item No. field should be empty if the document is referenced to a production order  [IGN1.ItemCode][line: 1]"),
+         "Item No. field should be empty if the document is referenced to a production order"
+         "  [IGN1.ItemCode][line: 1]"),
     ],
 )
 def test_receipt_refusals(client: Client, entry: int, line: dict, code: str, message: str) -> None:
@@ -99,7 +105,8 @@ def test_receipt_serial_finished_good_with_one_serial_per_unit(client: Client) -
 
 
 def test_receipt_batch_key_names_per_version(client: Client) -> None:
-    own, other = ("BatchNumber", "BatchNumberProperty") if client.version == "v1" else ("BatchNumberProperty", "BatchNumber")
+    own, other = (("BatchNumber", "BatchNumberProperty") if client.version == "v1"
+                  else ("BatchNumberProperty", "BatchNumber"))
     wrong = client.post("InventoryGenEntries", receipt(119, 5, BatchNumbers=[{other: "B1", "Quantity": 5}]))
     assert client.error(wrong) == ("-1000", f"Property '{other}' of 'BatchNumber' is invalid")
     short = client.post("InventoryGenEntries", receipt(119, 5, BatchNumbers=[{own: "B1", "Quantity": 4}]))
@@ -117,7 +124,8 @@ def test_receipt_unknown_header_udf_is_1000(client: Client) -> None:
 
 def test_issue_manual_line_and_negative_inventory(client: Client) -> None:
     sl = client.sl
-    body = {"DocumentLines": [{"BaseType": 202, "BaseEntry": 104, "BaseLine": 0, "Quantity": 10, "WarehouseCode": "02"}]}
+    body = {"DocumentLines": [{"BaseType": 202, "BaseEntry": 104, "BaseLine": 0, "Quantity": 10,
+                               "WarehouseCode": "02"}]}
     response = client.post("InventoryGenExits", body)
     assert response.status_code == 201 and response.json()["DocumentLines"][0]["ItemCode"] == "PAINT-WHITE"
     assert order(client, 104)["ProductionOrderLines"][0]["IssuedQuantity"] == 10.0
@@ -138,7 +146,8 @@ def test_issue_manual_line_and_negative_inventory(client: Client) -> None:
         ({"allow_negative_stock": True}, 107, 5, 201),
     ],
 )
-def test_switches_change_receipt_outcome(make_client, switches: dict, entry: int, quantity: float, status: int) -> None:
+def test_switches_change_receipt_outcome(
+        make_client, switches: dict, entry: int, quantity: float, status: int) -> None:
     client = make_client(switches=switches)
     assert client.post("InventoryGenEntries", receipt(entry, quantity)).status_code == status
 
@@ -146,7 +155,8 @@ def test_switches_change_receipt_outcome(make_client, switches: dict, entry: int
 @pytest.mark.parametrize(("backflush_on_reject", "issued"), [(True, 10.0), (False, 0.0)])
 def test_switch_backflush_on_reject(make_client, backflush_on_reject: bool, issued: float) -> None:
     client = make_client(switches={"backflush_on_reject": backflush_on_reject})
-    assert client.post("InventoryGenEntries", receipt(102, 10, TransactionType="botrntReject")).status_code == 201
+    posted = client.post("InventoryGenEntries", receipt(102, 10, TransactionType="botrntReject"))
+    assert posted.status_code == 201
     assert order(client, 102)["ProductionOrderLines"][0]["IssuedQuantity"] == issued
 
 
@@ -157,7 +167,8 @@ def test_switch_receipt_requires_issue_message(make_client) -> None:
 
 
 def test_patch_production_order_status_codes_udfs_and_errors(client: Client) -> None:
-    assert client.patch("ProductionOrders(120)", {"ProductionOrderStatus": "R", "Remarks": "go"}).status_code == 204
+    released = client.patch("ProductionOrders(120)", {"ProductionOrderStatus": "R", "Remarks": "go"})
+    assert released.status_code == 204
     assert order(client, 120)["ProductionOrderStatus"] == "boposReleased"
     assert client.patch("ProductionOrders(120)", {"U_ConfirmedQty": 7}).status_code == 204
     assert order(client, 120)["U_ConfirmedQty"] == 7.0
@@ -173,13 +184,15 @@ def test_patch_production_order_status_codes_udfs_and_errors(client: Client) -> 
 
 def test_patch_if_match_stale_etag_is_412(client: Client) -> None:
     etag = client.get("ProductionOrders(101)").headers["ETag"]
-    assert client.patch("ProductionOrders(101)", {"Remarks": "a"}, headers={"If-Match": etag}).status_code == 204
+    fresh = client.patch("ProductionOrders(101)", {"Remarks": "a"}, headers={"If-Match": etag})
+    assert fresh.status_code == 204
     stale = client.patch("ProductionOrders(101)", {"Remarks": "b"}, headers={"If-Match": etag})
     assert stale.status_code == 412 and client.error(stale)[0] == "-2039"
 
 
 def test_store_patch_simulates_shop_floor(client: Client) -> None:
     client.sl.store.patch("ProductionOrders", 101, {"U_ConfirmedQty": 9})
-    assert client.get("ProductionOrders(101)", params={"$select": "U_ConfirmedQty"}).json()["U_ConfirmedQty"] == 9.0
+    body = client.get("ProductionOrders(101)", params={"$select": "U_ConfirmedQty"}).json()
+    assert body["U_ConfirmedQty"] == 9.0
     with pytest.raises(KeyError):
         client.sl.store.patch("ProductionOrders", 999, {"U_ConfirmedQty": 1})

@@ -71,9 +71,11 @@ def test_faults_expire_all_sessions(client: Client) -> None:
 
 def test_faults_fail_next_json_and_html(client: Client) -> None:
     sl = client.sl
-    sl.faults.fail_next("ProductionOrders", status=500, code=407, message="Table definition not found for '@ZZVF_T'.")
+    sl.faults.fail_next("ProductionOrders", status=500, code=407,
+                        message="Table definition not found for '@ZZVF_T'.")
     failed = client.get("ProductionOrders(101)")
-    assert failed.status_code == 500 and client.error(failed) == ("407", "Table definition not found for '@ZZVF_T'.")
+    assert failed.status_code == 500
+    assert client.error(failed) == ("407", "Table definition not found for '@ZZVF_T'.")
     assert client.get("ProductionOrders(101)").status_code == 200  # count=1 used up
     sl.faults.fail_next("InventoryGenEntries", status=502, html=True, method="POST")
     assert client.get("InventoryGenEntries").status_code == 200  # method did not match
@@ -121,7 +123,8 @@ def test_faults_delay_and_clear(client: Client) -> None:
     [
         ("POST:InventoryGenEntries:commit_then_drop:1", "commit_then_drop",
          {"path": "InventoryGenEntries", "count": 1, "method": "POST"}),
-        ("*:ProductionOrders:delay:2:0.5", "delay", {"path": "ProductionOrders", "count": 2, "method": None, "seconds": 0.5}),
+        ("*:ProductionOrders:delay:2:0.5", "delay",
+         {"path": "ProductionOrders", "count": 2, "method": None, "seconds": 0.5}),
         ("POST:InventoryGenEntries:fail:1:502", "fail_next",
          {"path": "InventoryGenEntries", "count": 1, "method": "POST", "status": 502, "html": True}),
     ],
@@ -139,7 +142,8 @@ def test_cli_serves_prints_roots_and_applies_faults(capsys: pytest.CaptureFixtur
     stop = threading.Event()
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(cli_main(
-        ["--port", "0", "--data", str(DEMO), "--fault", "GET:Warehouses:fail:1:503", "--over-receipt", "reject"],
+        ["--port", "0", "--data", str(DEMO), "--fault", "GET:Warehouses:fail:1:503",
+         "--over-receipt", "reject"],
         stop=stop)))
     thread.start()
     out = ""
@@ -150,7 +154,8 @@ def test_cli_serves_prints_roots_and_applies_faults(capsys: pytest.CaptureFixtur
     try:
         root = next(line.split("v2: ")[1] for line in out.splitlines() if "v2: " in line)
         http = requests.Session()
-        login = http.post(f"{root}/Login", json={"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"},
+        login = http.post(f"{root}/Login",
+                          json={"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"},
                           timeout=5)
         assert login.status_code == 200
         assert http.get(f"{root}/Warehouses", timeout=5).status_code == 503  # --fault applied

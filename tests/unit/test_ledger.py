@@ -78,9 +78,11 @@ def test_ledger_uncertain_keeps_the_first_moment_it_became_uncertain(tmp_path):
 
 def test_ledger_holds_keep_first_held_and_replace_the_rest(tmp_path):
     ledger = Ledger(tmp_path / "l.sqlite3")
-    ledger.replace_holds("SBO", [{"order_entry": 1, "order_number": 11, "item": "FG", "reasons": [{"code": "X"}]}])
+    ledger.replace_holds("SBO", [{"order_entry": 1, "order_number": 11, "item": "FG",
+                                  "reasons": [{"code": "X"}]}])
     first = ledger.holds()[0]["first_held"]
-    ledger.replace_holds("SBO", [{"order_entry": 1, "order_number": 11, "item": "FG", "reasons": [{"code": "Y"}]},
+    ledger.replace_holds("SBO", [{"order_entry": 1, "order_number": 11, "item": "FG",
+                                  "reasons": [{"code": "Y"}]},
                                  {"order_entry": 2, "order_number": 12, "item": "FG", "reasons": []}])
     holds = ledger.holds("SBO")
     assert [h["order_entry"] for h in holds] == [1, 2]

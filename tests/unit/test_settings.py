@@ -34,12 +34,14 @@ def test_settings_defaults_and_protocol(env):
 
 @pytest.mark.parametrize(("name", "value", "expected"), [
     ("B1_SL_URL", None, "B1_SL_URL is missing: set it in .env or the environment to the Service Layer root"),
-    ("B1_SL_URL", "https://sap:50000/", "B1_SL_URL is invalid (Value error, must end with /b1s/v1 or /b1s/v2)"),
+    ("B1_SL_URL", "https://sap:50000/",
+     "B1_SL_URL is invalid (Value error, must end with /b1s/v1 or /b1s/v2)"),
     ("B1_PASSWORD", None, "B1_PASSWORD is missing"),
     ("B1_PAGE_SIZE", "lots", "B1_PAGE_SIZE is invalid"),
     ("B1_READ_TIMEOUT_S", "-1", "B1_READ_TIMEOUT_S is invalid"),
     ("B1_VERIFY_TLS", "maybe", "B1_VERIFY_TLS is invalid"),
-    ("B1_CA_BUNDLE", "/nonexistent/ca.pem", "B1_CA_BUNDLE is invalid (Value error, file /nonexistent/ca.pem does not exist)"),
+    ("B1_CA_BUNDLE", "/nonexistent/ca.pem",
+     "B1_CA_BUNDLE is invalid (Value error, file /nonexistent/ca.pem does not exist)"),
     ("B1_LOG_FORMAT", "xml", "B1_LOG_FORMAT is invalid"),
 ])
 def test_settings_bad_variable_is_named_with_the_fix(env, name, value, expected):

@@ -72,7 +72,8 @@ def test_posting_key_is_a_function_of_company_entry_and_targets(company: str, en
     assert posting_key(company, order(AbsoluteEntry=entry + 1), the_plan) != key
 
 
-@given(company=st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/"), min_size=1, max_size=140),
+@given(company=st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/"),
+                       min_size=1, max_size=140),
        other=st.text(alphabet="ABCXYZ_", min_size=1, max_size=12))
 def test_key_belongs_to_recognises_its_company_short_or_hashed(company: str, other: str) -> None:
     key = posting_key(company, order(AbsoluteEntry=7), plan(3))
