@@ -96,7 +96,8 @@ def run(orders: int, page_size: int, protocol: str, dry_run: bool) -> dict:
         stack.callback(mock.wait, 10)
         stack.callback(mock.terminate)
         settings = Settings(_env_file=None, sl_url=f"http://127.0.0.1:{port}/b1s/{protocol}",  # type: ignore[call-arg]
-                            company_db="SBODEMOUS", username="manager", password="1234",
+                            company_db="SBODEMOUS", username="manager",
+                            password="1234",  # noqa: S106 - the demo company's public login
                             page_size=page_size, ledger_path=Path(tmp) / "ledger.sqlite3",
                             unknown_quiet_period_s=0, read_timeout_s=300,
                             mapping=ROOT / "mappings" / "default.yaml")
@@ -127,7 +128,8 @@ def run(orders: int, page_size: int, protocol: str, dry_run: bool) -> dict:
         "orders_seen": first.orders_seen, "posted" if not dry_run else "would_post": done,
         "held": len(first.held), "seconds": round(elapsed, 2),
         "orders_per_second": round(first.orders_seen / elapsed, 1) if elapsed else None,
-        "requests": requests, "requests_per_order": round(requests / first.orders_seen, 3) if orders else None,
+        "requests": requests,
+        "requests_per_order": round(requests / first.orders_seen, 3) if first.orders_seen else None,
         "requests_by_kind": first_kinds,
         "connector_peak_rss_mb_before_cycle": round(rss_before, 1),
         "connector_peak_rss_mb_after_cycle": round(rss_after, 1),
