@@ -68,6 +68,7 @@ def start(argv: list[str], workdir: Path) -> tuple[multiprocessing.Process, Path
     workdir.mkdir(parents=True, exist_ok=True)
     number = len(list(workdir.glob("*.out")))
     out, err = workdir / f"{number}.out", workdir / f"{number}.err"
+    out.touch(exist_ok=False)  # taken now: the next start numbers its files after this one
     process = _context().Process(target=_forked, args=(argv, str(out), str(err)), daemon=True)
     process.start()
     return process, out, err
