@@ -143,7 +143,8 @@ class Poster:
         found = self.lookup(row.key)
         if not found:
             since = row.uncertain_since if row.uncertain_since is not None else self.clock()
-            self._sleep(since + self.quiet_period_s - self.clock())
+            # Never longer than one quiet period: a wall clock stepped back must not stall the cycle.
+            self._sleep(min(self.quiet_period_s, since + self.quiet_period_s - self.clock()))
             if self.stop_event is not None and self.stop_event.is_set():
                 return PostOutcome("uncertain", message="stopping; settled next start")
             crash_point("before_second_lookup")

@@ -56,3 +56,16 @@ def test_dry_run_posts_nothing_and_writes_no_intent(mock_sl, worker_factory, tmp
     assert report.would_post and not report.posted
     assert _receipt_posts(mock_sl) == 0
     assert worker.ledger.count_by_state() == {}
+
+
+def test_quiet_period_never_waits_longer_than_one_period_when_the_clock_stepped_back(mock_sl, worker_factory):
+    mock_sl.faults.fail_next("InventoryGenEntries", count=1, status=502, html=True, method="POST")
+    worker = worker_factory(unknown_quiet_period_s=30)
+    worker.run_cycle()
+    waits: list[float] = []
+    worker.poster.sleep = waits.append
+    real_clock = worker.poster.clock
+    worker.poster.clock = lambda: real_clock() - 3600  # NTP stepped the wall clock back an hour
+    second = worker.run_cycle()
+    assert [s["state"] for s in second.settled] == ["void"]
+    assert waits == [30]
