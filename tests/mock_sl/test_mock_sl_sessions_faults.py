@@ -143,7 +143,7 @@ def test_cli_serves_prints_roots_and_applies_faults(capsys: pytest.CaptureFixtur
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(cli_main(
         ["--port", "0", "--data", str(DEMO), "--fault", "GET:Warehouses:fail:1:503",
-         "--over-receipt", "reject"],
+         "--over-receipt", "reject", "--no-v2-error-details"],
         stop=stop)))
     thread.start()
     out = ""
@@ -158,7 +158,9 @@ def test_cli_serves_prints_roots_and_applies_faults(capsys: pytest.CaptureFixtur
                           json={"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"},
                           timeout=5)
         assert login.status_code == 200
-        assert http.get(f"{root}/Warehouses", timeout=5).status_code == 503  # --fault applied
+        failed = http.get(f"{root}/Warehouses", timeout=5)
+        assert failed.status_code == 503  # --fault applied
+        assert set(failed.json()["error"]) == {"code", "message"}  # --no-v2-error-details applied
         assert http.get(f"{root}/Warehouses", timeout=5).status_code == 200
     finally:
         stop.set()
