@@ -158,9 +158,10 @@ def test_cli_serves_prints_roots_and_applies_faults(capsys: pytest.CaptureFixtur
                           json={"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"},
                           timeout=5)
         assert login.status_code == 200
-        failed = http.get(f"{root}/Warehouses", timeout=5)
-        assert failed.status_code == 503  # --fault applied
-        assert set(failed.json()["error"]) == {"code", "message"}  # --no-v2-error-details applied
+        assert http.get(f"{root}/Warehouses", timeout=5).status_code == 503  # --fault applied
+        missing = http.get(f"{root}/ProductionOrders(999999)", timeout=5)
+        assert missing.status_code == 404
+        assert set(missing.json()["error"]) == {"code", "message"}  # --no-v2-error-details applied
         assert http.get(f"{root}/Warehouses", timeout=5).status_code == 200
     finally:
         stop.set()
