@@ -155,7 +155,8 @@ class Poster:
             self.ledger.mark_posted(row.key, receipt_entry=int(document["DocEntry"]),
                                     receipt_number=document.get("DocNum"))
             log.info("settled_posted key=%s receipt_entry=%s", row.key, document["DocEntry"])
-            return PostOutcome("posted", receipt_entry=document["DocEntry"], receipt_number=document.get("DocNum"))
+            return PostOutcome("posted", receipt_entry=document["DocEntry"],
+                               receipt_number=document.get("DocNum"))
         if not found:
             self.ledger.mark_void(row.key, message="not found in SAP by key after the quiet period")
             log.info("settled_not_posted key=%s", row.key)

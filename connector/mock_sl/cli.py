@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Mock SAP Business One Service Layer (v1 + v2).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=50000)
-    parser.add_argument("--data", default="fixtures/demo", help="fixture folder (company.json + <EntitySet>.json)")
+    parser.add_argument("--data", default="fixtures/demo",
+                        help="fixture folder (company.json + <EntitySet>.json)")
     parser.add_argument("--session-timeout-s", type=float, default=None,
                         help="sliding session timeout in seconds (default: SessionTimeout 30 min)")
     parser.add_argument("--fault", action="append", default=[], metavar="METHOD:PATH:MODE[:COUNT[:ARG]]",
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-backflush-on-reject", action="store_true",
                         help="a botrntReject receipt does not backflush components")
     parser.add_argument("--no-v2-error-details", action="store_true",
-                        help="v2 errors without 'details' (SAP's doc examples, older FPs) instead of FP 2608's")
+                        help="v2 errors without 'details' (SAP's doc examples, older FPs) instead of "
+                             "FP 2608's")
     return parser
 
 
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
     from connector.mock_sl.server import MockServiceLayer
 
     args = build_parser().parse_args(argv)
-    switches = MockSwitches(receipt_requires_issue=args.receipt_requires_issue, over_receipt=args.over_receipt,
+    switches = MockSwitches(receipt_requires_issue=args.receipt_requires_issue,
+                            over_receipt=args.over_receipt,
                             allow_negative_stock=args.allow_negative_stock,
                             backflush_on_reject=not args.no_backflush_on_reject,
                             v2_error_details=not args.no_v2_error_details)

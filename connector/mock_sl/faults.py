@@ -145,7 +145,8 @@ class Faults:
         fired: list[Fault] = []
         with self._lock:
             for fault in self._faults:
-                if fault.count > 0 and fault.matches(method, path) and all(f.mode != fault.mode for f in fired):
+                fresh_mode = all(f.mode != fault.mode for f in fired)
+                if fault.count > 0 and fault.matches(method, path) and fresh_mode:
                     fault.count -= 1
                     fired.append(fault)
             self._faults = [fault for fault in self._faults if fault.count > 0]

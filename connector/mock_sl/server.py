@@ -176,7 +176,8 @@ class MockServiceLayer:
         answer = {protocol.metadata_key(version): context, "SessionId": session_id,
                   "Version": self.store.version, "SessionTimeout": self.sessions.timeout_minutes}
         # The real v2 Login answer has no OData-Version header (§1.2, CASSETTE).
-        response = Response(200, protocol.dumps(version, answer), {"Content-Type": protocol.json_type(version)})
+        headers = {"Content-Type": protocol.json_type(version)}
+        response = Response(200, protocol.dumps(version, answer), headers)
         response.headers["Set-Cookie"] = f"B1SESSION={session_id};HttpOnly;"
         return response
 
@@ -293,7 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
                    body: Any) -> Response:
         mock = self.mock
         if body is ValueError:
-            return mock.router.error(version, 400, -1000, "Invalid JSON body")  # ASSUMPTION: text not captured
+            # ASSUMPTION: SAP's text for an unparsable body was not captured.
+            return mock.router.error(version, 400, -1000, "Invalid JSON body")
         if path == "Login" and method == "POST":
             return mock.login(version, body)
         session_id = _cookies(self.headers.get("Cookie")).get("B1SESSION")

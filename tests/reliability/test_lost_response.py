@@ -1,4 +1,4 @@
-"""Lost answers to the receipt POST: SAP ends with exactly one receipt, the ledger agrees, nothing is re-sent blindly."""
+"""Lost answers to the receipt POST: one receipt in SAP, the ledger agrees, nothing re-sent blindly."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ def _receipt_posts(sl) -> int:
 
 
 @pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_502"])
-def test_lost_response_after_commit_is_found_by_key_and_never_reposted(mock_sl, worker_factory, tmp_path, fault):
+def test_lost_response_after_commit_is_found_by_key_and_never_reposted(mock_sl, worker_factory, tmp_path,
+                                                                      fault):
     getattr(mock_sl.faults, fault)("InventoryGenEntries", count=1)
     worker = worker_factory()
     first = worker.run_cycle()
@@ -28,7 +29,8 @@ def test_lost_response_after_commit_is_found_by_key_and_never_reposted(mock_sl, 
     assert_exactly_once_and_ledger_agrees(mock_sl, tmp_path / "ledger.sqlite3")
 
 
-def test_lost_response_without_commit_is_posted_again_after_two_empty_lookups(mock_sl, worker_factory, tmp_path):
+def test_lost_response_without_commit_is_posted_again_after_two_empty_lookups(mock_sl, worker_factory,
+                                                                             tmp_path):
     mock_sl.faults.fail_next("InventoryGenEntries", count=1, status=502, html=True, method="POST")
     worker = worker_factory()
     first = worker.run_cycle()
