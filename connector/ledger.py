@@ -120,7 +120,7 @@ class Ledger:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal()
             # FULL: a commit survives power loss before the POST that depends on it is sent.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -132,11 +132,25 @@ class Ledger:
                 "Check B1_LEDGER_PATH and the folder's permissions"
             ) from None
 
+    def _enable_wal(self) -> None:
+        # Switching a new file to WAL needs it alone for a moment, and SQLite answers "database is
+        # locked" at once instead of waiting when another process opens it at the same time.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
     def _check_schema_version(self) -> None:
+        # OR IGNORE: two processes opening a new ledger at once (the service starting while `status`
+        # runs) both find no version row; the second insert must not fail.
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         row = self._db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
+        if int(row[0]) > SCHEMA_VERSION:
             raise LedgerError(
                 f"the ledger {self.path} has schema {row[0]}, newer than this connector ({SCHEMA_VERSION}): "
                 "upgrade b1-backflush"

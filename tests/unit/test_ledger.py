@@ -96,3 +96,28 @@ def test_ledger_unusable_path_names_the_setting(tmp_path):
     blocker.write_text("x")
     with pytest.raises(LedgerError, match="B1_LEDGER_PATH"):
         Ledger(blocker / "sub" / "l.sqlite3")
+
+
+def test_many_openers_of_a_new_ledger_at_once_all_succeed(tmp_path):
+    # The service starting while `status` or `reconcile` opens the same new file: both find no
+    # schema version row, and a new file's switch to WAL briefly needs it alone.
+    import threading
+
+    errors: list[Exception] = []
+    for trial in range(40):
+        path = tmp_path / f"ledger-{trial}.sqlite3"
+        barrier = threading.Barrier(6)
+
+        def open_it(path=path, barrier=barrier) -> None:
+            barrier.wait()
+            try:
+                Ledger(path).close()
+            except Exception as exc:  # collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
