@@ -73,21 +73,25 @@ def assess(order: ProductionOrder, items: dict[str, ItemMaster], mapping: Mappin
     try:
         built = build_receipt(order, plan, items, mapping, key=key, today=today, now=now, protocol=protocol)
     except OrderError as exc:
-        failed = Reason(code=exc.reason_code, severity="block", message=str(exc), line=None,
-                        item=order.ItemNo)
+        failed = order_block(order, exc.reason_code, str(exc))
         return Assessment(order, plan, Verdict(reasons=(*verdict.reasons, failed)))
     return Assessment(order, plan, verdict, key, built)
 
 
+def order_block(order: ProductionOrder, code: str, message: str) -> Reason:
+    """A blocking reason about the order as a whole (no line), naming its product."""
+    return Reason(code=code, severity="block", message=message, line=None, item=order.ItemNo)
+
+
 def _already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: PostingRow) -> Reason:
     """ALREADY_POSTED: the key was posted before, yet SAP's order is back below its target (cancelled?)."""
-    return Reason(
-        code=rc.ALREADY_POSTED, severity="block", line=None, item=order.ItemNo,
-        message=f"Order {order.DocumentNumber}: this confirmation ({q(plan.good)} good, {q(plan.rejected)} "
-                f"rejected) was already received by receipt DocNum {earlier.receipt_number} (DocEntry "
-                f"{earlier.receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} "
-                "completed: was that receipt cancelled? It is never posted twice; receive the goods by hand "
-                "if needed, or correct the confirmed quantity.")
+    return order_block(
+        order, rc.ALREADY_POSTED,
+        f"Order {order.DocumentNumber}: this confirmation ({q(plan.good)} good, {q(plan.rejected)} "
+        f"rejected) was already received by receipt DocNum {earlier.receipt_number} (DocEntry "
+        f"{earlier.receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} "
+        "completed: was that receipt cancelled? It is never posted twice; receive the goods by hand "
+        "if needed, or correct the confirmed quantity.")
 
 
 def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) -> list[Reason]:
@@ -220,17 +224,17 @@ class Worker:
             return
         duplicate = self.ledger.duplicate_for_order(self.company, order.AbsoluteEntry)
         if duplicate is not None:
-            self._hold(report, order, [Reason(
-                code=rc.DUPLICATE_IN_SAP, severity="block", line=None, item=order.ItemNo,
-                message=f"Order {order.DocumentNumber}: {duplicate.sl_message or duplicate.key}. Cancel the "
-                        "extra receipt in SAP; nothing more is posted for this order until then.")])
+            self._hold(report, order, [order_block(
+                order, rc.DUPLICATE_IN_SAP,
+                f"Order {order.DocumentNumber}: {duplicate.sl_message or duplicate.key}. Cancel the extra "
+                "receipt in SAP; nothing more is posted for this order until then.")])
             return
         in_flight = self.ledger.in_flight_for_order(self.company, order.AbsoluteEntry)
         if in_flight is not None:
-            self._hold(report, order, [Reason(
-                code=rc.POSTING_UNCERTAIN, severity="block", line=None, item=order.ItemNo,
-                message=f"Order {order.DocumentNumber}: the posting {in_flight.key} is not settled yet "
-                        "(its answer was lost); it is looked up in SAP before anything new is posted.")])
+            self._hold(report, order, [order_block(
+                order, rc.POSTING_UNCERTAIN,
+                f"Order {order.DocumentNumber}: the posting {in_flight.key} is not settled yet (its answer "
+                "was lost); it is looked up in SAP before anything new is posted.")])
             return
         unreadable = unreadable_item_reasons(order, self._unreadable_items)
         if unreadable:
@@ -256,8 +260,7 @@ class Worker:
                                     "message": f"Order {order.DocumentNumber} no longer exists in SAP"})
             return
         except OrderError as exc:  # changed into something unreadable since the poll: held, as the poll would
-            self._hold(report, order, [Reason(code=exc.reason_code, severity="block", message=str(exc),
-                                              line=None, item=order.ItemNo)])
+            self._hold(report, order, [order_block(order, exc.reason_code, str(exc))])
             return
         assessment = self._assess(fresh, items)
         if assessment.action == "hold":
@@ -296,8 +299,7 @@ class Worker:
                                        quantity=plan.good, rejected_quantity=plan.rejected,
                                        payload=a.built.payload)
         except LedgerError as exc:
-            self._hold(report, order, [Reason(code=rc.POSTING_UNCERTAIN, severity="block", line=None,
-                                              item=order.ItemNo, message=str(exc))])
+            self._hold(report, order, [order_block(order, rc.POSTING_UNCERTAIN, str(exc))])
             return
         if outcome.state in ("posted", "uncertain"):  # uncertain: it may have been posted, count it
             self._take_backflushed_stock(a, items)
@@ -307,10 +309,10 @@ class Worker:
             report.posted.append(posted)
             posted.order_closed = self._close_if_complete(report, order, plan)
         elif outcome.state == "rejected":
-            self._hold(report, order, [Reason(
-                code=rc.SL_REJECTED, severity="block", line=None, item=order.ItemNo,
-                message=f"Order {order.DocumentNumber}: SAP refused the receipt: "
-                        f"[{outcome.code}] {outcome.message}")])
+            self._hold(report, order, [order_block(
+                order, rc.SL_REJECTED,
+                f"Order {order.DocumentNumber}: SAP refused the receipt: [{outcome.code}] "
+                f"{outcome.message}")])
         elif outcome.state == "uncertain":
             report.errors.append({"where": f"order {order.DocumentNumber}", "key": a.key, "message":
                                   f"the answer to the receipt POST was lost ({outcome.message}); "
