@@ -120,8 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_SL
     except SLQueryError as exc:
-        print(f"the Service Layer refused a query: {exc}. If the mapping has candidates.extra_filter, "
-              "check it with `b1-backflush mappings check --online`.", file=sys.stderr)
+        print(f"the Service Layer refused a query: {exc}. The mapping's fields (UDFs, "
+              "candidates.extra_filter) must exist in this company: check them with "
+              "`b1-backflush mappings check --online`.", file=sys.stderr)
         return EXIT_CONFIG
     except SLNotFoundError as exc:
         print(f"not found: {exc}", file=sys.stderr)

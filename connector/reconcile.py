@@ -8,10 +8,9 @@ Compares the ledger with the receipts SAP holds for recent days, by posting key:
 * **missing**: the ledger says posted, but SAP has no such receipt, a different one, or only a
   cancelled one.
 
-Read-only on both sides. SAP is asked for receipts created in the window with a key at all
-(``<key field> ne null``; ❓ ``ne null`` on a UDF is plain OData and what the mock implements, not
-confirmed against a real Service Layer), and keys are matched to the company here, so a long,
-hashed company prefix is recognised too.
+Read-only on both sides. SAP is asked for receipts created in the window whose key starts with
+the company's key prefix (``startswith`` on a UDF is documented, service-layer.md §7); each key
+is then matched to the company exactly here, so a long, hashed company prefix is recognised too.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from connector.ledger import Ledger
-from connector.production.receipt import key_belongs_to
+from connector.production.receipt import key_belongs_to, key_prefix
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
 
@@ -63,7 +62,7 @@ def _receipts_by_key(client: ServiceLayerClient, company: str, key_field: str,
                      since: date) -> dict[str, list[Receipt]]:
     # CreationDate, not DocDate: a mapping may date receipts back to the order's due date. One day
     # earlier than asked, because SAP's CreationDate is the server's local date and the ledger's UTC.
-    query_filter = odata.and_(odata.compare(key_field, "ne", None),
+    query_filter = odata.and_(odata.startswith(key_field, key_prefix(company)),
                               odata.compare("CreationDate", "ge", since - timedelta(days=1)))
     found: dict[str, list[Receipt]] = defaultdict(list)
     for row in client.iter_collection(RECEIPTS, filter=query_filter,

@@ -57,6 +57,16 @@ def posting_key(company_db: str, order: ProductionOrder, plan: ReceiptPlan) -> s
     return f"{company_db[:room]}~{digest}{tail}"
 
 
+#: Characters of a long company name every one of its keys starts with: the hashed form keeps
+#: ``POSTING_KEY_MAX_CHARS`` − tail − 9 of them, and a tail (``/entry/C<qty>/R<qty>``) stays far below 67.
+KEY_PREFIX_CHARS = 24
+
+
+def key_prefix(company_db: str) -> str:
+    """Text every posting key of ``company_db`` starts with, for a server-side ``startswith`` filter."""
+    return company_db + "/" if len(company_db) <= KEY_PREFIX_CHARS else company_db[:KEY_PREFIX_CHARS]
+
+
 def key_belongs_to(company_db: str, key: str) -> bool:
     """Whether ``key`` is a posting key ``posting_key`` makes for ``company_db`` (either form)."""
     parts = key.rsplit("/", 3)

@@ -104,6 +104,11 @@ def or_(*clauses: str) -> str:
     return _join("or", clauses)
 
 
+def startswith(field: str, prefix: str) -> str:
+    """``startswith(Field,'prefix')`` (documented for UDFs too, service-layer.md §7)."""
+    return f"startswith({property_name(field)},{literal(prefix)})"
+
+
 def any_of(field: str, values: Iterable[ODataValue]) -> str:
     """``(F eq a) or (F eq b) ...``: the SL has no ``in`` operator (§3.1)."""
     return or_(*(eq(field, v) for v in values))

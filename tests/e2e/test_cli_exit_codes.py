@@ -67,3 +67,18 @@ def test_malformed_sl_url_exits_2_naming_the_variable_and_the_fix(cli, mock_sl, 
     [line] = message_lines(result.err)
     assert "B1_SL_URL is invalid" in line and "/b1s/v" in line
     assert mock_sl.requests == []
+
+
+def test_a_mapping_naming_a_missing_udf_exits_2_and_points_at_the_online_check(cli, mock_sl, monkeypatch,
+                                                                                tmp_path):
+    mapping = tmp_path / "acme.yaml"
+    mapping.write_text('version: 1\ncandidates:\n  extra_filter: "U_NoSuchUdf eq \'A\'"\n', encoding="utf-8")
+    monkeypatch.setenv("B1_MAPPING", str(mapping))
+
+    result = cli("once", "--json")
+
+    assert result.code == cli_module.EXIT_CONFIG == 2
+    [line] = message_lines(result.err)
+    assert line.startswith("the Service Layer refused a query")
+    assert "b1-backflush mappings check --online" in line
+    assert receipt_posts(mock_sl) == []

@@ -44,6 +44,8 @@ def test_after_a_cycle_ledger_and_sap_agree(run_cli, mock_sl):
     assert result["clean"] is True
     assert (result["receipts_in_sap"], result["postings_in_ledger"]) == (CLEAN_DEMO_ORDERS, CLEAN_DEMO_ORDERS)
     assert "Ledger and SAP agree" in text
+    [query] = [r.query for r in mock_sl.requests if r.method == "GET" and r.path == "InventoryGenEntries"]
+    assert "startswith(U_B1BF_Key,'SBODEMOUS/')" in query["$filter"]  # narrowed in SAP, not here
 
 
 def test_receipts_without_our_key_or_with_another_companys_key_are_not_ours(run_cli, mock_sl):

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from production_factories import order, plan
 
-from connector.production.receipt import POSTING_KEY_MAX_CHARS, key_belongs_to, posting_key
+from connector.production.receipt import POSTING_KEY_MAX_CHARS, key_belongs_to, key_prefix, posting_key
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,13 @@ def test_key_belongs_to_recognises_its_company_short_or_hashed(company: str, oth
 def test_key_belongs_to_refuses_text_that_is_not_a_key() -> None:
     assert not key_belongs_to("SBO", "SBO")
     assert not key_belongs_to("SBO", "typed by hand")
+
+
+@given(company=st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/"),
+                       min_size=1, max_size=140),
+       completed=st.floats(min_value=0, max_value=1e15), rejected=st.floats(min_value=0, max_value=1e15),
+       entry=st.integers(min_value=1, max_value=2**31 - 1))
+def test_every_key_starts_with_the_company_key_prefix(company: str, completed: float, rejected: float,
+                                                      entry: int) -> None:
+    key = posting_key(company, order(AbsoluteEntry=entry), plan(completed, rejected))
+    assert key.startswith(key_prefix(company))

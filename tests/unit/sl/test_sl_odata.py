@@ -205,3 +205,9 @@ def test_display_path_hides_a_login_query_but_shows_a_get_query() -> None:
         == "/b1s/v1/Items?$filter=ItemCode eq 'A'"
     )
     assert urlsplit(ROOT).path == "/b1s/v1"
+
+
+def test_startswith_quotes_the_prefix_and_checks_the_field() -> None:
+    assert odata.startswith("U_B1BF_Key", "O'Neil/") == "startswith(U_B1BF_Key,'O''Neil/')"
+    with pytest.raises(ValueError):
+        odata.startswith("U_Key) or (1 eq 1", "x")
