@@ -42,6 +42,20 @@ CRASH_POINTS = ("after_intent", "after_post", "before_second_lookup", "before_se
 CRASH_HOOK: Callable[[str], None] | None = None
 
 
+#: What a key look-up reads of each receipt: enough to settle it and to tell a cancelled one.
+RECEIPT_STATE_FIELDS = ("DocEntry", "DocNum", "Cancelled", "CancelStatus")
+
+
+def is_cancelled(document: dict[str, Any]) -> bool:
+    """A cancelled receipt, or the cancellation document SAP creates for it (B1 CANCELED 'Y' / 'C').
+
+    ``CancelStatus`` (``csYes`` / ``csCancellation`` / ``csNo``, $metadata) tells the two apart;
+    ``Cancelled`` (BoYesNoEnum) is read too. ❓ Whether the cancellation document copies the
+    key UDF is not confirmed; if it does, it must not count as a second receipt for the key.
+    """
+    return document.get("Cancelled") == "tYES" or document.get("CancelStatus") in ("csYes", "csCancellation")
+
+
 def crash_point(name: str) -> None:
     """A named point in the posting path where a crash must never cause a duplicate or a loss."""
     if CRASH_HOOK is not None:
@@ -90,7 +104,7 @@ class Poster:
         return list(
             self.client.iter_collection(
                 RECEIPTS, filter=odata.eq(self.key_field, key),
-                select=["DocEntry", "DocNum", "Cancelled", self.key_field],
+                select=[*RECEIPT_STATE_FIELDS, self.key_field],
             )
         )
 
@@ -98,7 +112,7 @@ class Poster:
     def _not_cancelled(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # A receipt a person cancelled in SAP still proves the key was posted (it is never re-sent),
         # but it no longer counts towards a duplicate: cancelling the extra one is the cure.
-        return [d for d in found if d.get("Cancelled") != "tYES"]
+        return [d for d in found if not is_cancelled(d)]
 
     def post(self, *, key: str, order_entry: int, order_number: int, item: str, quantity: float,
              rejected_quantity: float, payload: dict[str, Any]) -> PostOutcome:

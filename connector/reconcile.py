@@ -21,11 +21,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from connector.ledger import Ledger
+from connector.posting import RECEIPT_STATE_FIELDS, RECEIPTS, is_cancelled
 from connector.production.receipt import key_belongs_to, key_prefix
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
-
-RECEIPTS = "InventoryGenEntries"
 
 
 @dataclass(frozen=True)
@@ -66,11 +65,11 @@ def _receipts_by_key(client: ServiceLayerClient, company: str, key_field: str,
                               odata.compare("CreationDate", "ge", since - timedelta(days=1)))
     found: dict[str, list[Receipt]] = defaultdict(list)
     for row in client.iter_collection(RECEIPTS, filter=query_filter,
-                                      select=["DocEntry", "DocNum", "CreationDate", "Cancelled", key_field]):
+                                      select=[*RECEIPT_STATE_FIELDS, "CreationDate", key_field]):
         key = row.get(key_field)
         if isinstance(key, str) and key_belongs_to(company, key):
             found[key].append(Receipt(int(row["DocEntry"]), row.get("DocNum"), row.get("CreationDate"),
-                                      row.get("Cancelled") == "tYES"))
+                                      is_cancelled(row)))
     return found
 
 

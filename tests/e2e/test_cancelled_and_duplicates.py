@@ -74,3 +74,24 @@ def test_a_duplicate_in_sap_holds_the_order_until_a_person_cancels_the_extra_rec
     row = worker.ledger.get(original[KEY_FIELD])
     assert (row.state, row.receipt_entry) == ("posted", original["DocEntry"])
     assert len(receipts_for(mock_sl, 101)) == 2  # nothing new was posted
+
+
+def test_the_cancellation_document_carrying_the_key_is_not_a_second_receipt(mock_sl, worker_factory):
+    # ❓ If SAP's cancellation document copies the key UDF, a look-up finds two documents for one key:
+    # the cancelled original (CancelStatus csYes) and the cancellation (csCancellation). Neither is live.
+    worker = worker_factory()
+    mock_sl.faults.commit_then_drop("InventoryGenEntries", count=1, method="POST")
+    worker.run_cycle()
+    [original] = receipts_for(mock_sl, 101)
+    mock_sl.store.patch("InventoryGenEntries", original["DocEntry"],
+                        {"Cancelled": "tYES", "CancelStatus": "csYes"})
+    mock_sl.store.insert("InventoryGenEntries", {**original, "DocEntry": 900, "DocNum": 900,
+                                                 "CancelStatus": "csCancellation", "Cancelled": "tNO"})
+    order = mock_sl.store.get("ProductionOrders", 101)
+    mock_sl.store.patch("ProductionOrders", 101, {"CompletedQuantity": order["CompletedQuantity"] - 4})
+
+    second = worker.run_cycle()
+    row = worker.ledger.get(original[KEY_FIELD])
+    assert (row.state, row.receipt_entry) == ("posted", original["DocEntry"])  # not "duplicate"
+    assert held_codes(second)[101] == ["ALREADY_POSTED"]  # and never posted again
+    assert len(receipts_for(mock_sl, 101)) == 2
