@@ -11,7 +11,8 @@
   restarting cannot help, and retrying a wrong password can lock the SAP user. A Service Layer that
   is merely unreachable at start (SAP still booting) is waited for: the first interval tries again.
 * A cycle that fails later (SAP down, session lost) is logged and the next interval tries again;
-  the session is re-created then.
+  the session is re-created then. A login SAP refuses while running (password changed) is tried
+  again only after interval × 2^n (at most an hour): each refusal counts towards SAP's lockout.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
@@ -26,7 +29,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
-from connector.errors import ConfigError, ConnectorError, SLConnectionError, SLServerError
+from connector.errors import ConfigError, ConnectorError, SLAuthError, SLConnectionError, SLServerError
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,13 +38,20 @@ log = logging.getLogger(__name__)
 class CycleRunner:
     """Runs one cycle per call, keeping the logged-in worker between cycles and rebuilding it after errors."""
 
-    def __init__(self, settings: Settings, stop_event: threading.Event) -> None:
+    #: Longest pause between login attempts after SAP refused the credentials.
+    MAX_LOGIN_PAUSE_S = 3600.0
+
+    def __init__(self, settings: Settings, stop_event: threading.Event,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.stop_event = stop_event
+        self.clock = clock
         self._stack: ExitStack | None = None
         self._worker: Any = None
         self.cycles_ok = 0
         self.cycles_failed = 0
+        self.login_refusals = 0
+        self._no_login_before = 0.0
 
     def ensure_worker(self) -> Any:
         """The logged-in worker, built on first use and after a failed cycle."""
@@ -66,11 +76,26 @@ class CycleRunner:
     def __call__(self) -> None:
         if self.stop_event.is_set():
             return
+        if self._worker is None and self.clock() < self._no_login_before:
+            log.warning("service_login_paused retry_in_s=%.0f (SAP refused the credentials)",
+                        self._no_login_before - self.clock())
+            return
         try:
             report = self.ensure_worker().run_cycle()
             self.cycles_ok += 1
+            self.login_refusals = 0
             log.info("service_cycle posted=%d held=%d errors=%d", len(report.posted), len(report.held),
                      len(report.errors))
+        except SLAuthError as exc:
+            # The password changed or the user was locked while running. Every refused login counts
+            # towards SAP's lockout policy, so the attempts are spaced out: interval × 2^n, at most 1 h.
+            self.cycles_failed += 1
+            self.login_refusals += 1
+            pause = min(self.settings.poll_interval_s * 2 ** self.login_refusals, self.MAX_LOGIN_PAUSE_S)
+            self._no_login_before = self.clock() + pause
+            log.error("service_login_refused error=%s; next login attempt in %.0f s. Check B1_USERNAME and "
+                      "B1_PASSWORD, then restart the service to try at once", exc, pause)
+            self.reset()
         except ConnectorError as exc:
             # ConfigError too: a mapping edited into an invalid state while running. The service
             # keeps the schedule and says so every interval instead of dying unattended.

@@ -199,3 +199,47 @@ def test_sigterm_stops_the_service_process_cleanly(mock_sl, tmp_path):
     assert "service_stopped" in err + out
     assert settings.password.get_secret_value() not in err + out
     assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
+
+
+def test_a_password_changed_while_running_is_retried_ever_more_rarely(mock_sl, tmp_path, caplog):
+    from connector.service import CycleRunner
+
+    class Clock:
+        now = 1000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    def logins() -> int:
+        return sum(1 for r in mock_sl.requests if r.path == "Login")
+
+    clock = Clock()
+    settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=60)
+    runner = CycleRunner(settings, threading.Event(), clock=clock)
+    runner()
+    assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS and logins() == 1
+
+    # An administrator changes the user's password in SAP; the sessions end.
+    mock_sl.store.users["manager"] = "changed-by-admin"
+    mock_sl.faults.expire_all_sessions()
+    runner()
+    assert runner.login_refusals == 1 and logins() == 2
+    runner()  # the next interval (60 s later is still inside the 120 s pause): no login attempt at all
+    clock.now += 60
+    runner()
+    assert logins() == 2
+    assert any(r.getMessage().startswith("service_login_paused") for r in caplog.records)
+    clock.now += 61
+    runner()  # 121 s after the refusal: one more attempt, refused again → the pause doubles to 240 s
+    assert runner.login_refusals == 2 and logins() == 3
+    clock.now += 200
+    runner()
+    assert logins() == 3
+
+    # The connector's .env is updated to the new password (as IT would; here the mock's is restored).
+    mock_sl.store.users["manager"] = settings.password.get_secret_value()
+    clock.now += 41
+    runner()
+    assert runner.login_refusals == 0 and logins() == 4
+    runner.reset()
+    assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
