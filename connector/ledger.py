@@ -267,6 +267,11 @@ class Ledger:
         )
         return rows[0] if rows else None
 
+    def has_posted(self, company: str, order_entry: int) -> bool:
+        """Whether this connector ever posted a receipt for the order."""
+        where = "company=? AND order_entry=? AND state='posted' LIMIT 1"
+        return bool(self._postings(where, (company, order_entry)))
+
     def duplicate_for_order(self, company: str, order_entry: int) -> PostingRow | None:
         """A key of this order found more than once in SAP and not yet cleared, if any."""
         rows = self._postings("company=? AND order_entry=? AND state='duplicate'", (company, order_entry))

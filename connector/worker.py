@@ -246,6 +246,10 @@ class Worker:
             return
         self._note_warnings(report, order, assessment.verdict)
         if assessment.action == "nothing":
+            if not dry_run and self.ledger.has_posted(self.company, order.AbsoluteEntry):
+                # Fully received by us but still released: the close after our last receipt failed,
+                # or the worker stopped between that receipt and the close.
+                self._close_if_complete(report, order, assessment.plan)
             return
         if dry_run:
             report.would_post.append(self._would_post(assessment))
@@ -335,8 +339,8 @@ class Worker:
         except Exception as exc:  # the receipt is posted; a failed close is only worth a warning
             report.warnings.append({"order_number": order.DocumentNumber, "code": "CLOSE_FAILED",
                                     "message": f"Order {order.DocumentNumber} is fully received but "
-                                               f"could not be closed: {exc}. Close it by hand in SAP "
-                                               "(it is not retried)."})
+                                               f"could not be closed: {exc}. It is tried again next "
+                                               "cycle."})
             return False
 
     def explain(self, *, document_number: int | None = None, absolute_entry: int | None = None) -> Assessment:

@@ -17,7 +17,7 @@ def test_a_fully_received_order_is_closed_and_the_report_says_so(mock_sl, worker
     assert report.to_dict()["posted"][0]["order_closed"] is True
 
 
-def test_a_failed_close_is_a_warning_and_the_receipt_stands(mock_sl, worker_factory):
+def test_a_failed_close_is_a_warning_the_receipt_stands_and_the_next_cycle_closes(mock_sl, worker_factory):
     mock_sl.faults.fail_next("ProductionOrders(118)", status=400, code=-5002, message="Simulated refusal",
                              method="PATCH")
     worker = worker_factory(mapping=READY_FLAG)
@@ -25,6 +25,17 @@ def test_a_failed_close_is_a_warning_and_the_receipt_stands(mock_sl, worker_fact
     [posted] = report.posted
     assert posted.order_entry == 118 and not posted.order_closed
     [warning] = report.warnings
-    assert warning["code"] == "CLOSE_FAILED" and "Close it by hand" in warning["message"]
+    assert warning["code"] == "CLOSE_FAILED" and "tried again next cycle" in warning["message"]
     assert mock_sl.store.get("ProductionOrders", 118)["ProductionOrderStatus"] == "boposReleased"
-    assert worker.run_cycle().posted == []
+    again = worker.run_cycle()
+    assert again.posted == [] and again.warnings == []
+    assert mock_sl.store.get("ProductionOrders", 118)["ProductionOrderStatus"] == "boposClosed"
+
+
+def test_a_fully_received_order_the_connector_never_posted_is_not_closed(mock_sl, worker_factory):
+    # Received in full by hand in SAP: closing it is the planner's call, not the connector's.
+    mock_sl.store.patch("ProductionOrders", 118, {"CompletedQuantity": 10})
+    report = worker_factory(mapping=READY_FLAG).run_cycle()
+    assert report.posted == []
+    assert mock_sl.store.get("ProductionOrders", 118)["ProductionOrderStatus"] == "boposReleased"
+    assert not [r for r in mock_sl.requests if r.method == "PATCH"]
