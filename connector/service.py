@@ -30,6 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
 from connector.errors import ConfigError, ConnectorError, SLAuthError, SLConnectionError, SLServerError
+from connector.metrics import ServiceMetrics
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,11 @@ class CycleRunner:
     MAX_LOGIN_PAUSE_S = 3600.0
 
     def __init__(self, settings: Settings, stop_event: threading.Event,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, metrics: ServiceMetrics | None = None) -> None:
         self.settings = settings
         self.stop_event = stop_event
         self.clock = clock
+        self.metrics = metrics
         self._stack: ExitStack | None = None
         self._worker: Any = None
         self.cycles_ok = 0
@@ -80,12 +82,18 @@ class CycleRunner:
             log.warning("service_login_paused retry_in_s=%.0f (SAP refused the credentials)",
                         self._no_login_before - self.clock())
             return
+        started = time.monotonic()
         try:
-            report = self.ensure_worker().run_cycle()
+            worker = self.ensure_worker()
+            report = worker.run_cycle()
             self.cycles_ok += 1
             self.login_refusals = 0
             log.info("service_cycle posted=%d held=%d errors=%d", len(report.posted), len(report.held),
                      len(report.errors))
+            if self.metrics is not None:
+                self.metrics.cycle_finished(report, duration_s=time.monotonic() - started,
+                                            finished_at=time.time(),
+                                            postings_by_state=worker.ledger.count_by_state())
         except SLAuthError as exc:
             # The password changed or the user was locked while running. Every refused login counts
             # towards SAP's lockout policy, so the attempts are spaced out: interval × 2^n, at most 1 h.
@@ -95,17 +103,22 @@ class CycleRunner:
             self._no_login_before = self.clock() + pause
             log.error("service_login_refused error=%s; next login attempt in %.0f s. Check B1_USERNAME and "
                       "B1_PASSWORD, then restart the service to try at once", exc, pause)
-            self.reset()
+            self._failed()
         except ConnectorError as exc:
             # ConfigError too: a mapping edited into an invalid state while running. The service
             # keeps the schedule and says so every interval instead of dying unattended.
             self.cycles_failed += 1
             log.error("service_cycle_failed error=%s", exc)
-            self.reset()
+            self._failed()
         except Exception:
             self.cycles_failed += 1
             log.exception("service_cycle_crashed")
-            self.reset()
+            self._failed()
+
+    def _failed(self) -> None:
+        if self.metrics is not None:
+            self.metrics.cycle_failed(login_refusals=self.login_refusals)
+        self.reset()
 
 
 def run_service(settings: Settings, *, stop_event: threading.Event | None = None,
@@ -120,8 +133,13 @@ def run_service(settings: Settings, *, stop_event: threading.Event | None = None
     except Timeout:
         raise ConfigError(f"another b1-backflush is already running on {settings.ledger_path} "
                           f"(lock {lock_path}); stop it first") from None
-    runner = CycleRunner(settings, stop_event)
-    try:
+    metrics = ServiceMetrics() if settings.metrics_port else None
+    runner = CycleRunner(settings, stop_event, metrics=metrics)
+    with ExitStack() as cleanup:  # in reverse: metrics endpoint, session and ledger, then the lock
+        cleanup.callback(lock.release)
+        cleanup.callback(runner.reset)
+        if metrics is not None and settings.metrics_port:
+            cleanup.callback(metrics.serve(settings.metrics_host, settings.metrics_port))
         try:
             runner.ensure_worker()  # bad mapping, ledger or credentials fail here, not in the background
         except (SLConnectionError, SLServerError) as exc:
@@ -145,6 +163,3 @@ def run_service(settings: Settings, *, stop_event: threading.Event | None = None
         scheduler.shutdown(wait=True)
         log.info("service_stopped cycles_ok=%d cycles_failed=%d", runner.cycles_ok, runner.cycles_failed)
         return 0
-    finally:
-        runner.reset()
-        lock.release()

@@ -1,0 +1,80 @@
+"""Prometheus metrics of ``b1-backflush run`` (``B1_METRICS_PORT``): what IT graphs and alerts on.
+
+One registry per service, not the library's global one, so two services in one process (tests,
+later several companies) never share a counter. Suggested alerts, in PromQL:
+
+* no successful cycle for three intervals: ``time() - b1bf_last_successful_cycle_timestamp_seconds > 180``
+* a person must look: ``b1bf_duplicates_in_sap > 0``
+* a lost answer that will not settle: ``b1bf_postings_unsettled > 0`` for 30 minutes
+* SAP refuses the credentials: ``b1bf_login_refusals > 0``
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter as Tally
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from connector.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class ServiceMetrics:
+    """The service's counters and gauges, updated after every cycle."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.cycles = Counter("b1bf_cycles", "Cycles run, by outcome (ok, stopped, failed)", ["outcome"],
+                              registry=r)
+        self.receipts = Counter("b1bf_receipts_posted", "Receipts from Production posted", registry=r)
+        self.held = Gauge("b1bf_orders_held", "Orders held by the last completed cycle, by reason code",
+                          ["code"], registry=r)
+        self.unsettled = Gauge("b1bf_postings_unsettled", "Postings whose answer was lost, not settled yet",
+                               registry=r)
+        self.duplicates = Gauge("b1bf_duplicates_in_sap", "Posting keys SAP holds more than one receipt for",
+                                registry=r)
+        self.last_success = Gauge("b1bf_last_successful_cycle_timestamp_seconds",
+                                  "Unix time the last cycle finished without failing", registry=r)
+        self.last_duration = Gauge("b1bf_last_cycle_duration_seconds", "How long the last cycle took",
+                                   registry=r)
+        self.login_refusals = Gauge("b1bf_login_refusals", "Logins SAP refused in a row", registry=r)
+
+    def cycle_finished(self, report: Any, *, duration_s: float, finished_at: float,
+                       postings_by_state: Mapping[str, int]) -> None:
+        """After a cycle that ran to its end (or was stopped between postings)."""
+        self.cycles.labels(outcome="stopped" if report.aborted else "ok").inc()
+        self.receipts.inc(len(report.posted))
+        self.held.clear()  # codes that no longer apply must not linger at their old count
+        for code, count in Tally(reason["code"] for held in report.held for reason in held.reasons).items():
+            self.held.labels(code=code).set(count)
+        self.unsettled.set(postings_by_state.get("sending", 0) + postings_by_state.get("uncertain", 0))
+        self.duplicates.set(postings_by_state.get("duplicate", 0))
+        self.last_success.set(finished_at)
+        self.last_duration.set(duration_s)
+        self.login_refusals.set(0)
+
+    def cycle_failed(self, *, login_refusals: int) -> None:
+        """After a cycle that SAP, the ledger or the mapping stopped."""
+        self.cycles.labels(outcome="failed").inc()
+        self.login_refusals.set(login_refusals)
+
+    def serve(self, host: str, port: int) -> Callable[[], None]:
+        """Serve ``/metrics`` on ``host:port`` in a daemon thread; returns the function that stops it."""
+        try:
+            server, thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            raise ConfigError(f"B1_METRICS_PORT {port} on {host} cannot be opened ({exc.strerror or exc}): "
+                              "choose a free port, or leave B1_METRICS_PORT empty for no metrics") from None
+        log.info("metrics_serving address=%s:%s", host, port)
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+        return stop
