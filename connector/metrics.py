@@ -1,4 +1,4 @@
-"""Prometheus metrics of ``b1-backflush run`` (``B1_METRICS_PORT``): what IT graphs and alerts on.
+"""Prometheus metrics of ``b1-backflush run``: what IT graphs and alerts on (``endpoint`` serves them).
 
 One registry per service, not the library's global one, so two services in one process (tests,
 later several companies) never share a counter. Suggested alerts, in PromQL:
@@ -11,16 +11,11 @@ later several companies) never share a counter. Suggested alerts, in PromQL:
 
 from __future__ import annotations
 
-import logging
 from collections import Counter as Tally
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
-
-from connector.errors import ConfigError
-
-log = logging.getLogger(__name__)
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class ServiceMetrics:
@@ -43,6 +38,9 @@ class ServiceMetrics:
         self.last_duration = Gauge("b1bf_last_cycle_duration_seconds", "How long the last cycle took",
                                    registry=r)
         self.login_refusals = Gauge("b1bf_login_refusals", "Logins SAP refused in a row", registry=r)
+        #: The same facts as plain values, for ``/healthz``.
+        self.last_success_at: float | None = None
+        self.login_refusal_count = 0
 
     def cycle_finished(self, report: Any, *, duration_s: float, finished_at: float,
                        postings_by_state: Mapping[str, int]) -> None:
@@ -55,26 +53,13 @@ class ServiceMetrics:
         self.unsettled.set(postings_by_state.get("sending", 0) + postings_by_state.get("uncertain", 0))
         self.duplicates.set(postings_by_state.get("duplicate", 0))
         self.last_success.set(finished_at)
+        self.last_success_at = finished_at
         self.last_duration.set(duration_s)
         self.login_refusals.set(0)
+        self.login_refusal_count = 0
 
     def cycle_failed(self, *, login_refusals: int) -> None:
         """After a cycle that SAP, the ledger or the mapping stopped."""
         self.cycles.labels(outcome="failed").inc()
         self.login_refusals.set(login_refusals)
-
-    def serve(self, host: str, port: int) -> Callable[[], None]:
-        """Serve ``/metrics`` on ``host:port`` in a daemon thread; returns the function that stops it."""
-        try:
-            server, thread = start_http_server(port, addr=host, registry=self.registry)
-        except OSError as exc:
-            raise ConfigError(f"B1_METRICS_PORT {port} on {host} cannot be opened ({exc.strerror or exc}): "
-                              "choose a free port, or leave B1_METRICS_PORT empty for no metrics") from None
-        log.info("metrics_serving address=%s:%s", host, port)
-
-        def stop() -> None:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-
-        return stop
+        self.login_refusal_count = login_refusals

@@ -29,6 +29,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
+from connector.endpoint import ServiceEndpoint
 from connector.errors import ConfigError, ConnectorError, SLAuthError, SLConnectionError, SLServerError
 from connector.metrics import ServiceMetrics
 from connector.settings import Settings
@@ -133,13 +134,14 @@ def run_service(settings: Settings, *, stop_event: threading.Event | None = None
     except Timeout:
         raise ConfigError(f"another b1-backflush is already running on {settings.ledger_path} "
                           f"(lock {lock_path}); stop it first") from None
-    metrics = ServiceMetrics() if settings.metrics_port else None
+    metrics = ServiceMetrics() if settings.http_port else None
     runner = CycleRunner(settings, stop_event, metrics=metrics)
-    with ExitStack() as cleanup:  # in reverse: metrics endpoint, session and ledger, then the lock
+    with ExitStack() as cleanup:  # in reverse: HTTP endpoint, session and ledger, then the lock
         cleanup.callback(lock.release)
         cleanup.callback(runner.reset)
-        if metrics is not None and settings.metrics_port:
-            cleanup.callback(metrics.serve(settings.metrics_host, settings.metrics_port))
+        if metrics is not None and settings.http_port:
+            endpoint = ServiceEndpoint(settings, metrics)
+            cleanup.callback(endpoint.serve(settings.http_host, settings.http_port))
         try:
             runner.ensure_worker()  # bad mapping, ledger or credentials fail here, not in the background
         except (SLConnectionError, SLServerError) as exc:

@@ -31,8 +31,8 @@ _HINTS: dict[str, str] = {
     "mapping": "the path of a mapping file, e.g. mappings/default.yaml",
     "ledger_path": "the path of the SQLite ledger file",
     "poll_interval_s": "seconds between cycles, >= 5",
-    "metrics_port": "a free TCP port for the Prometheus metrics of `run`, 1-65535 (empty: no metrics)",
-    "metrics_host": "the address the metrics endpoint listens on, e.g. 127.0.0.1 or 0.0.0.0",
+    "http_port": "a free TCP port for the status page, health and metrics of `run`, 1-65535 (empty: none)",
+    "http_host": "the address that endpoint listens on, e.g. 127.0.0.1 or 0.0.0.0",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_format": "logfmt or json",
 }
@@ -64,9 +64,9 @@ class Settings(BaseSettings):
     mapping: Path | None = None
     ledger_path: Path = Path("state/ledger.sqlite3")
     poll_interval_s: float = Field(default=60.0, ge=5)
-    #: `run` serves Prometheus metrics on this port when set (off by default).
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    metrics_host: str = "127.0.0.1"
+    #: `run` serves its status page, /healthz and /metrics on this port when set (off by default).
+    http_port: int | None = Field(default=None, ge=1, le=65535)
+    http_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["logfmt", "json"] = "logfmt"
 

@@ -1,4 +1,4 @@
-"""``B1_METRICS_PORT``: the service's Prometheus endpoint, scraped over HTTP like Prometheus does."""
+"""``B1_HTTP_PORT``: the service's status page, /healthz and Prometheus /metrics, read over HTTP."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from filelock import FileLock
 from prometheus_client.parser import text_string_to_metric_families
 
 from connector.errors import ConfigError
+from connector.production.reasons import REASON_HELP
 from connector.service import run_service
 from tests.conftest import make_settings
 from tests.e2e.test_service_run import CLEAN_DEMO_ORDERS, ServiceThread, fast, receipts_posted, wait_until
@@ -37,7 +38,7 @@ def scraped(port: int, key: tuple[str, tuple]) -> float:
 
 def test_the_service_exposes_what_it_posted_and_held(mock_sl, tmp_path):
     port = free_port()
-    settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5, metrics_port=port)
+    settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5, http_port=port)
     with ServiceThread(settings) as service:
         wait_until(lambda: scraped(port, ("b1bf_cycles_total", (("outcome", "ok"),))) >= 1,
                    what="the first cycle in the metrics")
@@ -60,7 +61,7 @@ def test_the_service_exposes_what_it_posted_and_held(mock_sl, tmp_path):
 
 def test_failed_cycles_and_lost_answers_show(mock_sl, tmp_path):
     port = free_port()
-    settings = fast(make_settings(mock_sl, "v2", tmp_path, retry_attempts=1, metrics_port=port,
+    settings = fast(make_settings(mock_sl, "v2", tmp_path, retry_attempts=1, http_port=port,
                                   unknown_quiet_period_s=3600))
     mock_sl.faults.fail_next("ProductionOrders", count=1, status=500, method="GET")  # the first poll fails
     # One receipt POST gets Apache's 502: its outcome is unknown until looked up (quiet period 1 h).
@@ -74,13 +75,64 @@ def test_failed_cycles_and_lost_answers_show(mock_sl, tmp_path):
     assert metrics[("b1bf_postings_unsettled", ())] == 1
 
 
+def test_the_status_page_shows_held_orders_with_what_to_do_and_escapes_sap_text(mock_sl, tmp_path):
+    port = free_port()
+    settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5, http_port=port)
+    # SAP refuses order 101's receipt with a message that is markup: it must show as text.
+    mock_sl.faults.fail_next("InventoryGenEntries", count=1, status=400, code=-5002,
+                             message="<script>alert('x')</script> refused", method="POST")
+    with ServiceThread(settings) as service:
+        wait_until(lambda: scraped(port, ("b1bf_cycles_total", (("outcome", "ok"),))) >= 1,
+                   what="the first cycle")
+        page = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+        as_json = requests.get(f"http://127.0.0.1:{port}/status.json", timeout=5).json()
+        missing = requests.get(f"http://127.0.0.1:{port}/nope", timeout=5)
+        health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert service.stop() == 0
+
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    html = page.text
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; refused" in html
+    assert "Held orders (12)" in html  # the demo's 11, and 101 refused by SAP
+    assert "2026230104" in html and "MANUAL_NOT_ISSUED" in html
+    assert REASON_HELP["MANUAL_NOT_ISSUED"].what_to_do.replace("'", "&#x27;") in html  # what to do
+    assert {h["order_number"] for h in as_json["held"]} >= {2026230101, 2026230104}
+    assert missing.status_code == 404
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+def test_healthz_turns_503_when_no_cycle_succeeded_for_three_intervals(mock_sl, tmp_path):
+    from connector.endpoint import ServiceEndpoint
+    from connector.metrics import ServiceMetrics
+
+    class Clock:
+        now = 10_000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=60)
+    metrics = ServiceMetrics()
+    endpoint = ServiceEndpoint(settings, metrics, clock=clock)
+    assert endpoint.health()[0] == 200  # just started: no cycle yet is fine
+    clock.now += 181
+    status, body = endpoint.health()
+    assert (status, body["status"], body["last_successful_cycle_age_s"]) == (503, "stale", None)
+    metrics.last_success_at = clock.now - 10
+    assert endpoint.health() == (200, {"status": "ok", "last_successful_cycle_age_s": 10.0,
+                                       "healthy_within_s": 180.0, "login_refusals": 0})
+    clock.now += 200
+    assert endpoint.health()[0] == 503
+
+
 def test_a_metrics_port_in_use_stops_the_service_at_start_naming_the_setting(mock_sl, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5, metrics_port=port)
-        with pytest.raises(ConfigError, match="B1_METRICS_PORT"):
+        settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5, http_port=port)
+        with pytest.raises(ConfigError, match="B1_HTTP_PORT"):
             run_service(settings, install_signals=False)
     # Nothing ran, and the single-instance lock was released: the service can start once the port is free.
     assert receipts_posted(mock_sl) == 0

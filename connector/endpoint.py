@@ -1,0 +1,122 @@
+"""The service's own HTTP endpoint (``B1_HTTP_PORT``): ``/`` status page, ``/healthz``, ``/metrics``.
+
+* ``/`` (and ``/status``): held orders with their reasons and what to do, unsettled postings,
+  duplicates, recent receipts and cycles, as a page a planner opens in the browser. Read from the
+  ledger on each request, so it shows the same as ``b1-backflush status``. ``/status.json`` is the
+  same as ``status --json``.
+* ``/healthz``: 200 while a cycle succeeded within three poll intervals (or the service is younger
+  than that), else 503; for a load balancer, Windows service monitor or uptime check.
+* ``/metrics``: Prometheus exposition of ``ServiceMetrics``.
+
+Read-only, GET only, no SAP access and no secrets; it listens on 127.0.0.1 unless ``B1_HTTP_HOST``
+says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from connector.errors import ConfigError
+from connector.ledger import Ledger
+from connector.metrics import ServiceMetrics
+from connector.settings import Settings
+from connector.status import status_dict, status_html
+
+log = logging.getLogger(__name__)
+
+#: A cycle older than this many poll intervals makes ``/healthz`` answer 503.
+HEALTHY_WITHIN_INTERVALS = 3
+
+
+class ServiceEndpoint:
+    """Serves the status page, health and metrics of one service."""
+
+    def __init__(self, settings: Settings, metrics: ServiceMetrics,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+        self.started_at = clock()
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """``(status, body)``: healthy while a cycle succeeded recently enough."""
+        window = HEALTHY_WITHIN_INTERVALS * self.settings.poll_interval_s
+        last = self.metrics.last_success_at
+        now = self.clock()
+        age = None if last is None else round(now - last, 1)
+        healthy = (age is not None and age <= window) or (last is None and now - self.started_at <= window)
+        body = {"status": "ok" if healthy else "stale", "last_successful_cycle_age_s": age,
+                "healthy_within_s": window, "login_refusals": self.metrics.login_refusal_count}
+        return (200 if healthy else 503), body
+
+    def status(self) -> dict[str, Any]:
+        """What ``b1-backflush status`` shows, read from the ledger now."""
+        ledger = Ledger(self.settings.ledger_path)
+        try:
+            return status_dict(ledger, self.settings.company_db)
+        finally:
+            ledger.close()
+
+    def serve(self, host: str, port: int) -> Callable[[], None]:
+        """Serve in a daemon thread; returns the function that stops it."""
+        handler = type("BoundEndpointHandler", (_Handler,), {"endpoint": self})
+        try:
+            server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise ConfigError(f"B1_HTTP_PORT {port} on {host} cannot be opened ({exc.strerror or exc}): "
+                              "choose a free port, or leave B1_HTTP_PORT empty for no endpoint") from None
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                  name="b1bf-endpoint", daemon=True)
+        thread.start()
+        log.info("endpoint_serving address=http://%s:%s/", host, port)
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+        return stop
+
+
+class _Handler(BaseHTTPRequestHandler):
+    endpoint: ServiceEndpoint
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("endpoint_request %s", format % args)
+
+    def _answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/") or "/"
+        try:
+            if path in ("/", "/status"):
+                page = status_html(self.endpoint.status(), refresh_s=self.endpoint.settings.poll_interval_s)
+                self._answer(200, page.encode("utf-8"), "text/html; charset=utf-8")
+            elif path == "/status.json":
+                body = json.dumps(self.endpoint.status(), default=str).encode("utf-8")
+                self._answer(200, body, "application/json")
+            elif path == "/healthz":
+                status, health = self.endpoint.health()
+                self._answer(status, json.dumps(health).encode("utf-8"), "application/json")
+            elif path == "/metrics":
+                self._answer(200, generate_latest(self.endpoint.metrics.registry), CONTENT_TYPE_LATEST)
+            else:
+                self._answer(404, b"not found: try /, /healthz or /metrics\n", "text/plain; charset=utf-8")
+        except Exception:  # the page must never take the service down; the log has the details
+            log.exception("endpoint_failed path=%s", path)
+            self._answer(500, b"internal error: see the service log\n", "text/plain; charset=utf-8")
