@@ -260,10 +260,11 @@ class Ledger:
         """Postings in state sending or uncertain (to settle before anything new)."""
         return self._postings("state IN ('sending', 'uncertain') ORDER BY created_at")
 
-    def in_flight_for_order(self, company: str, order_entry: int) -> PostingRow | None:
-        """The posting of this order in flight, if any."""
+    def unfinished_for_order(self, company: str, order_entry: int) -> PostingRow | None:
+        """A posting of this order that stops new ones: a duplicate first, else one in flight."""
         rows = self._postings(
-            "company=? AND order_entry=? AND state IN ('sending', 'uncertain')", (company, order_entry)
+            "company=? AND order_entry=? AND state IN ('duplicate', 'sending', 'uncertain')"
+            " ORDER BY state='duplicate' DESC LIMIT 1", (company, order_entry)
         )
         return rows[0] if rows else None
 
@@ -271,11 +272,6 @@ class Ledger:
         """Whether this connector ever posted a receipt for the order."""
         where = "company=? AND order_entry=? AND state='posted' LIMIT 1"
         return bool(self._postings(where, (company, order_entry)))
-
-    def duplicate_for_order(self, company: str, order_entry: int) -> PostingRow | None:
-        """A key of this order found more than once in SAP and not yet cleared, if any."""
-        rows = self._postings("company=? AND order_entry=? AND state='duplicate'", (company, order_entry))
-        return rows[0] if rows else None
 
     def duplicates(self) -> list[PostingRow]:
         """Keys found more than once in SAP."""

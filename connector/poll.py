@@ -15,7 +15,14 @@ from typing import Any
 from connector.errors import OrderError
 from connector.mapping.loader import order_fields_used
 from connector.mapping.spec import ConfirmedFieldsSource, Mapping
-from connector.production.orders import ITEM_SELECT, ORDER_SELECT, RELEASED, ItemMaster, parse_item
+from connector.production.orders import (
+    ITEM_SELECT,
+    ORDER_SELECT,
+    RELEASED,
+    ItemMaster,
+    ProductionOrder,
+    parse_item,
+)
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
 
@@ -86,6 +93,13 @@ def iter_order_pages(
         if not entries or len(page) < page_size:
             return
         last_entry = max(entries)
+
+
+def item_codes(orders: Iterable[ProductionOrder]) -> set[str]:
+    """Every item the orders name: their products and the item lines' components."""
+    return {code for order in orders
+            for code in (order.ItemNo, *(ln.ItemNo for ln in order.lines if ln.is_item))
+            if code}
 
 
 def fetch_items(client: ServiceLayerClient, codes: Iterable[str], cache: dict[str, ItemMaster],

@@ -164,8 +164,9 @@ class Poster:
             crash_point("before_second_lookup")
             found = self.lookup(row.key)
         crash_point("before_settle_update")  # SAP has answered the look-up; the ledger does not know yet
-        if found and len(self._not_cancelled(found)) <= 1:
-            document = (self._not_cancelled(found) or found)[0]
+        live = self._not_cancelled(found)
+        if found and len(live) <= 1:
+            document = (live or found)[0]
             self.ledger.mark_posted(row.key, receipt_entry=int(document["DocEntry"]),
                                     receipt_number=document.get("DocNum"))
             log.info("settled_posted key=%s receipt_entry=%s", row.key, document["DocEntry"])

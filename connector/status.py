@@ -54,8 +54,9 @@ def status_text(d: dict[str, Any]) -> str:
             lines.extend(f"    - {r['code']}: {r['message']}" for r in hold["reasons"])
     if d["recent_postings"]:
         lines.append("Recent postings:")
-        lines.extend(f"  order {r['order_number']}: {r['quantity']:g} good, "
-                     f"{r['rejected_quantity']:g} rejected -> receipt DocNum {r['receipt_number']} "
+        lines.extend(f"  order {r['order_number']}: {format_quantity(r['quantity'])} good, "
+                     f"{format_quantity(r['rejected_quantity'])} rejected -> receipt DocNum "
+                     f"{r['receipt_number']} "
                      f"(DocEntry {r['receipt_entry']}) at {r['updated_at']}"
                      for r in d["recent_postings"])
     if d["rejected"]:

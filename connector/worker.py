@@ -26,7 +26,7 @@ from connector.errors import (
 )
 from connector.ledger import Ledger, PostingRow
 from connector.mapping.spec import Mapping
-from connector.poll import build_poll_filter, fetch_items, iter_order_pages, order_select
+from connector.poll import build_poll_filter, fetch_items, item_codes, iter_order_pages, order_select
 from connector.posting import Poster
 from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan, plan_receipt
@@ -81,6 +81,17 @@ def assess(order: ProductionOrder, items: dict[str, ItemMaster], mapping: Mappin
 def order_block(order: ProductionOrder, code: str, message: str) -> Reason:
     """A blocking reason about the order as a whole (no line), naming its product."""
     return Reason(code=code, severity="block", message=message, line=None, item=order.ItemNo)
+
+
+def _unfinished_posting(order: ProductionOrder, row: PostingRow) -> Reason:
+    """DUPLICATE_IN_SAP or POSTING_UNCERTAIN: an earlier posting of the order must be cleared first."""
+    if row.state == "duplicate":
+        return order_block(order, rc.DUPLICATE_IN_SAP,
+                           f"Order {order.DocumentNumber}: {row.sl_message or row.key}. Cancel the extra "
+                           "receipt in SAP; nothing more is posted for this order until then.")
+    return order_block(order, rc.POSTING_UNCERTAIN,
+                       f"Order {order.DocumentNumber}: the posting {row.key} is not settled yet (its answer "
+                       "was lost); it is looked up in SAP before anything new is posted.")
 
 
 def _already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: PostingRow) -> Reason:
@@ -154,9 +165,7 @@ class Worker:
             self._unreadable_items = {}
             for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
                 orders = self._parse_page(page, report)
-                codes = {o.ItemNo for o in orders} | {ln.ItemNo for o in orders for ln in o.lines
-                                                       if ln.is_item and ln.ItemNo}
-                fetch_items(self.client, codes, items, self._unreadable_items)
+                fetch_items(self.client, item_codes(orders), items, self._unreadable_items)
                 for order in orders:
                     if self._stopping():
                         report.aborted = "stop requested"
@@ -222,19 +231,9 @@ class Worker:
                  dry_run: bool) -> None:
         if not self._is_candidate(order, items):
             return
-        duplicate = self.ledger.duplicate_for_order(self.company, order.AbsoluteEntry)
-        if duplicate is not None:
-            self._hold(report, order, [order_block(
-                order, rc.DUPLICATE_IN_SAP,
-                f"Order {order.DocumentNumber}: {duplicate.sl_message or duplicate.key}. Cancel the extra "
-                "receipt in SAP; nothing more is posted for this order until then.")])
-            return
-        in_flight = self.ledger.in_flight_for_order(self.company, order.AbsoluteEntry)
-        if in_flight is not None:
-            self._hold(report, order, [order_block(
-                order, rc.POSTING_UNCERTAIN,
-                f"Order {order.DocumentNumber}: the posting {in_flight.key} is not settled yet (its answer "
-                "was lost); it is looked up in SAP before anything new is posted.")])
+        unfinished = self.ledger.unfinished_for_order(self.company, order.AbsoluteEntry)
+        if unfinished is not None:
+            self._hold(report, order, [_unfinished_posting(order, unfinished)])
             return
         unreadable = unreadable_item_reasons(order, self._unreadable_items)
         if unreadable:
@@ -359,9 +358,7 @@ class Worker:
         order = parse_order(raw)
         items: dict[str, ItemMaster] = {}
         unreadable: dict[str, str] = {}
-        fetch_items(self.client,
-                    {order.ItemNo} | {ln.ItemNo for ln in order.lines if ln.is_item and ln.ItemNo},
-                    items, unreadable)
+        fetch_items(self.client, item_codes([order]), items, unreadable)
         reasons = unreadable_item_reasons(order, unreadable)
         if reasons:
             plan = plan_receipt(order, self.mapping.quantities)

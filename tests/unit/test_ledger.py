@@ -121,3 +121,19 @@ def test_many_openers_of_a_new_ledger_at_once_all_succeed(tmp_path):
         for thread in threads:
             thread.join()
     assert errors == []
+
+
+def test_unfinished_for_order_names_a_duplicate_before_a_posting_in_flight(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    assert ledger.unfinished_for_order("SBO", 101) is None
+    _intend(ledger, key="SBO/101/C4/R0")
+    assert ledger.unfinished_for_order("SBO", 101).state == "sending"
+    ledger.mark_duplicate("SBO/101/C4/R0", message="2 receipts carry key SBO/101/C4/R0")
+    _intend(ledger, key="SBO/101/C6/R0")  # (only possible by hand: the worker holds such an order)
+    row = ledger.unfinished_for_order("SBO", 101)
+    assert (row.key, row.state) == ("SBO/101/C4/R0", "duplicate")
+    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70)
+    assert ledger.unfinished_for_order("SBO", 101).key == "SBO/101/C6/R0"
+    ledger.mark_posted("SBO/101/C6/R0", receipt_entry=8, receipt_number=80)
+    assert ledger.unfinished_for_order("SBO", 101) is None
+    assert ledger.unfinished_for_order("SBO", 102) is None
