@@ -112,3 +112,14 @@ def test_explain_says_why_there_is_nothing_to_do_and_whether_cycles_look_at_the_
     # A clean, confirmed, released order is a candidate.
     assert cli("explain", str(number(101)), "--json").json["candidate"] is True
     assert receipt_posts(mock_sl) == []
+
+
+def test_explain_names_an_item_group_outside_the_candidates(cli, mock_sl, monkeypatch, tmp_path):
+    mapping = tmp_path / "groups.yaml"
+    mapping.write_text("version: 1\ncandidates:\n  item_groups: [999]\n", encoding="utf-8")
+    monkeypatch.setenv("B1_MAPPING", str(mapping))
+    d = cli("explain", str(number(101)), "--json").json
+    assert d["candidate"] is False
+    assert d["not_a_candidate_because"] == ("its product's item group 100 is not in "
+                                            "candidates.item_groups [999]")
+    assert receipt_posts(mock_sl) == []

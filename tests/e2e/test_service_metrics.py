@@ -138,3 +138,19 @@ def test_a_metrics_port_in_use_stops_the_service_at_start_naming_the_setting(moc
     assert receipts_posted(mock_sl) == 0
     with FileLock(str(settings.ledger_path) + ".lock").acquire(timeout=0):
         pass
+
+
+def test_a_reason_code_that_no_longer_applies_leaves_the_held_gauge(mock_sl, worker_factory):
+    from connector.metrics import ServiceMetrics
+
+    metrics = ServiceMetrics()
+    worker = worker_factory()
+    metrics.cycle_finished(worker.run_cycle(), duration_s=1, finished_at=1, postings_by_state={})
+    assert metrics.registry.get_sample_value("b1bf_orders_held", {"code": "INSUFFICIENT_STOCK"}) == 1
+    # Order 107's confirmation is corrected to 0.5 (FOAM-LOW: 1 needed, 1 in stock): it is received, and
+    # INSUFFICIENT_STOCK is gone from the gauge instead of lingering at its old count.
+    mock_sl.store.patch("ProductionOrders", 107, {"U_ConfirmedQty": 0.5})
+    metrics.cycle_finished(worker.run_cycle(), duration_s=1, finished_at=2, postings_by_state={})
+    assert metrics.registry.get_sample_value("b1bf_orders_held", {"code": "INSUFFICIENT_STOCK"}) is None
+    assert metrics.registry.get_sample_value("b1bf_orders_held", {"code": "OVER_RECEIPT"}) == 1
+    assert metrics.registry.get_sample_value("b1bf_receipts_posted_total") == CLEAN_DEMO_ORDERS + 1
