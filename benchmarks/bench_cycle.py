@@ -88,19 +88,29 @@ def run(orders: int, page_size: int, protocol: str, dry_run: bool) -> dict:
         folder = Path(tmp) / "company"
         folder.mkdir()
         # In a child process, so building the data does not count towards the connector's peak RSS.
-        subprocess.run([sys.executable, __file__, "--write-company", str(folder), "--orders", str(orders)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--write-company", str(folder), "--orders", str(orders)], check=True
+        )
         port = free_port()
-        mock = subprocess.Popen([sys.executable, "-m", "connector.cli", "mock-sl", "--port", str(port),
-                                 "--data", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        mock = subprocess.Popen(
+            [sys.executable, "-m", "connector.cli", "mock-sl", "--port", str(port), "--data", str(folder)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         stack.callback(mock.wait, 10)
         stack.callback(mock.terminate)
-        settings = Settings(_env_file=None, sl_url=f"http://127.0.0.1:{port}/b1s/{protocol}",  # type: ignore[call-arg]
-                            company_db="SBODEMOUS", username="manager",
-                            password="1234",  # noqa: S106 - the demo company's public login
-                            page_size=page_size, ledger_path=Path(tmp) / "ledger.sqlite3",
-                            unknown_quiet_period_s=0, read_timeout_s=300,
-                            mapping=ROOT / "mappings" / "default.yaml")
+        settings = Settings(
+            _env_file=None,
+            sl_url=f"http://127.0.0.1:{port}/b1s/{protocol}",  # type: ignore[call-arg]
+            company_db="SBODEMOUS",
+            username="manager",
+            password="1234",  # noqa: S106 - the demo company's public login
+            page_size=page_size,
+            ledger_path=Path(tmp) / "ledger.sqlite3",
+            unknown_quiet_period_s=0,
+            read_timeout_s=300,
+            mapping=ROOT / "mappings" / "default.yaml",
+        )
         deadline = time.monotonic() + 600
         while True:  # the mock loads the company before it listens
             try:
@@ -124,16 +134,22 @@ def run(orders: int, page_size: int, protocol: str, dry_run: bool) -> dict:
     requests = sum(first_kinds.values())
     done = len(first.would_post) if dry_run else len(first.posted)
     return {
-        "orders": orders, "page_size": page_size, "protocol": protocol, "dry_run": dry_run,
-        "orders_seen": first.orders_seen, "posted" if not dry_run else "would_post": done,
-        "held": len(first.held), "seconds": round(elapsed, 2),
+        "orders": orders,
+        "page_size": page_size,
+        "protocol": protocol,
+        "dry_run": dry_run,
+        "orders_seen": first.orders_seen,
+        "posted" if not dry_run else "would_post": done,
+        "held": len(first.held),
+        "seconds": round(elapsed, 2),
         "orders_per_second": round(first.orders_seen / elapsed, 1) if elapsed else None,
         "requests": requests,
         "requests_per_order": round(requests / first.orders_seen, 3) if first.orders_seen else None,
         "requests_by_kind": first_kinds,
         "connector_peak_rss_mb_before_cycle": round(rss_before, 1),
         "connector_peak_rss_mb_after_cycle": round(rss_after, 1),
-        "second_cycle_posted": len(second.posted), "second_cycle_requests": second_requests,
+        "second_cycle_posted": len(second.posted),
+        "second_cycle_requests": second_requests,
     }
 
 

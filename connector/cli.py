@@ -54,9 +54,13 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="b1-backflush", description=(
-        "Posts SAP Business One Receipts from Production exactly once, so backflushed components "
-        "are issued automatically. Settings come from .env and B1_* environment variables."))
+    parser = argparse.ArgumentParser(
+        prog="b1-backflush",
+        description=(
+            "Posts SAP Business One Receipts from Production exactly once, so backflushed components "
+            "are issued automatically. Settings come from .env and B1_* environment variables."
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"b1-backflush {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -64,8 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     once.add_argument("--dry-run", action="store_true", help="validate and build, post nothing")
     once.add_argument("--json", action="store_true", help="last line of stdout is one JSON object")
 
-    explain = sub.add_parser("explain",
-                             help="show the verdict and the exact payload for one order; posts nothing")
+    explain = sub.add_parser(
+        "explain", help="show the verdict and the exact payload for one order; posts nothing"
+    )
     explain.add_argument("order", type=int, help="DocumentNumber (or AbsoluteEntry with --entry)")
     explain.add_argument("--entry", action="store_true", help="ORDER is the AbsoluteEntry")
     explain.add_argument("--json", action="store_true")
@@ -75,27 +80,34 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="recent postings, held orders, unsettled postings, last cycles")
     status.add_argument("--json", action="store_true")
 
-    reconcile = sub.add_parser("reconcile", help="compare the ledger with SAP's receipts of recent days; "
-                               "exit 4 on duplicates, orphans or missing receipts")
+    reconcile = sub.add_parser(
+        "reconcile",
+        help="compare the ledger with SAP's receipts of recent days; "
+        "exit 4 on duplicates, orphans or missing receipts",
+    )
     reconcile.add_argument("--days", type=_positive_int, default=7, help="how many days back (default 7)")
     reconcile.add_argument("--json", action="store_true")
 
     demo = sub.add_parser("demo", help="start the mock Service Layer with the demo company and run one cycle")
     demo.add_argument("--protocol", choices=["v1", "v2"], default="v2")
-    demo.add_argument("--mapping", type=Path, default=None,
-                      help="mapping file (default: mappings/default.yaml)")
+    demo.add_argument(
+        "--mapping", type=Path, default=None, help="mapping file (default: mappings/default.yaml)"
+    )
     demo.add_argument("--json", action="store_true")
 
     # Listed for the help text only; main() hands `mock-sl ...` to connector.mock_sl.cli as it is.
-    sub.add_parser("mock-sl", help="serve the mock Service Layer (demo, consultants' dry runs); "
-                   "see `b1-backflush mock-sl --help`")
+    sub.add_parser(
+        "mock-sl",
+        help="serve the mock Service Layer (demo, consultants' dry runs); see `b1-backflush mock-sl --help`",
+    )
 
     mappings = sub.add_parser("mappings", help="mapping file tools")
     msub = mappings.add_subparsers(dest="mappings_command", required=True, metavar="SUBCOMMAND")
     check = msub.add_parser("check", help="validate a mapping file (offline; --online also asks SAP)")
     check.add_argument("file", nargs="?", type=Path, help="default: B1_MAPPING, else the built-in default")
-    check.add_argument("--online", action="store_true",
-                       help="check UDFs, warehouses and the key field in SAP")
+    check.add_argument(
+        "--online", action="store_true", help="check UDFs, warehouses and the key field in SAP"
+    )
     return parser
 
 
@@ -122,20 +134,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ledger error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except SLAuthError as exc:
-        print(f"login to the Service Layer failed: {exc}. Check B1_USERNAME, B1_PASSWORD and B1_COMPANY_DB.",
-              file=sys.stderr)
+        print(
+            f"login to the Service Layer failed: {exc}. Check B1_USERNAME, B1_PASSWORD and B1_COMPANY_DB.",
+            file=sys.stderr,
+        )
         return EXIT_SL
     except SLQueryError as exc:
-        print(f"the Service Layer refused a query: {exc}. The mapping's fields (UDFs, "
-              "candidates.extra_filter) must exist in this company: check them with "
-              "`b1-backflush mappings check --online`.", file=sys.stderr)
+        print(
+            f"the Service Layer refused a query: {exc}. The mapping's fields (UDFs, "
+            "candidates.extra_filter) must exist in this company: check them with "
+            "`b1-backflush mappings check --online`.",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     except SLNotFoundError as exc:
         print(f"not found: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except (SLConnectionError, SLServerError) as exc:
-        print(f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network.",
-              file=sys.stderr)
+        print(
+            f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network.", file=sys.stderr
+        )
         return EXIT_SL
     except SLError as exc:
         print(f"Service Layer error: {exc}", file=sys.stderr)
@@ -166,8 +184,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _explain(worker, args)
 
 
-def build_worker(settings: Settings, stack: ExitStack, *,
-                 stop_event: threading.Event | None = None) -> Worker:
+def build_worker(
+    settings: Settings, stack: ExitStack, *, stop_event: threading.Event | None = None
+) -> Worker:
     """Settings → mapping, ledger, logged-in client and the worker; closed by ``stack``."""
     mapping = load_mapping(settings.mapping)
     ledger = Ledger(settings.ledger_path)
@@ -175,9 +194,15 @@ def build_worker(settings: Settings, stack: ExitStack, *,
     client = ServiceLayerClient.from_settings(settings, stop_event=stop_event)
     stack.enter_context(client)
     client.login()
-    return Worker(client=client, ledger=ledger, mapping=mapping, company=settings.company_db,
-                  page_size=settings.page_size, quiet_period_s=settings.unknown_quiet_period_s,
-                  stop_event=stop_event)
+    return Worker(
+        client=client,
+        ledger=ledger,
+        mapping=mapping,
+        company=settings.company_db,
+        page_size=settings.page_size,
+        quiet_period_s=settings.unknown_quiet_period_s,
+        stop_event=stop_event,
+    )
 
 
 def _emit(data: dict[str, Any] | list[Any], text: str, *, as_json: bool) -> None:
@@ -195,8 +220,13 @@ def _once(worker: Worker, *, dry_run: bool, as_json: bool) -> int:
 def _reconcile(worker: Worker, settings: Settings, *, days: int, as_json: bool) -> int:
     from connector.reconcile import reconcile, reconciliation_text
 
-    result = reconcile(worker.client, worker.ledger, company=settings.company_db,
-                       key_field=worker.mapping.idempotency.key_field, days=days)
+    result = reconcile(
+        worker.client,
+        worker.ledger,
+        company=settings.company_db,
+        key_field=worker.mapping.idempotency.key_field,
+        days=days,
+    )
     _emit(result.to_dict(), reconciliation_text(result), as_json=as_json)
     return EXIT_OK if result.clean else EXIT_DIFFERENCES
 
@@ -213,16 +243,25 @@ def _explain(worker: Worker, args: argparse.Namespace) -> int:
         # SAP sent the order in a shape the connector cannot read: the cycle holds it with this reason.
         reason = reason_dict(Reason(code=exc.reason_code, severity="block", message=str(exc)))
         which = "AbsoluteEntry" if args.entry else "DocumentNumber"
-        data = {"order_entry": args.order if args.entry else None,
-                "order_number": None if args.entry else args.order, "verdict": "hold", "reasons": [reason],
-                "key": None, "payload": None, "provenance": {}}
-        text = (f"Production order {which} {args.order} cannot be read from SAP.\n"
-                "Verdict: HOLD — not posted until the reasons below are fixed.\n"
-                f"  - [block] {reason['code']}: {reason['message']}")
+        data = {
+            "order_entry": args.order if args.entry else None,
+            "order_number": None if args.entry else args.order,
+            "verdict": "hold",
+            "reasons": [reason],
+            "key": None,
+            "payload": None,
+            "provenance": {},
+        }
+        text = (
+            f"Production order {which} {args.order} cannot be read from SAP.\n"
+            "Verdict: HOLD — not posted until the reasons below are fixed.\n"
+            f"  - [block] {reason['code']}: {reason['message']}"
+        )
         _emit(data, text, as_json=args.json)
         return EXIT_OK
-    _emit(explain_dict(assessment, worker.mapping), explain_text(assessment, worker.mapping),
-          as_json=args.json)
+    _emit(
+        explain_dict(assessment, worker.mapping), explain_text(assessment, worker.mapping), as_json=args.json
+    )
     return EXIT_OK
 
 
@@ -258,27 +297,42 @@ def _demo(args: argparse.Namespace) -> int:
     from connector.mock_sl.server import MockServiceLayer
 
     if not DEMO_DATA.is_dir():
-        raise ConfigError(f"the demo company is missing: {DEMO_DATA} "
-                          "(run the demo from a checkout of b1-backflush)")
+        raise ConfigError(
+            f"the demo company is missing: {DEMO_DATA} (run the demo from a checkout of b1-backflush)"
+        )
     mapping_path = args.mapping or (REPO_ROOT / "mappings" / "default.yaml")
-    with tempfile.TemporaryDirectory(prefix="b1-backflush-demo-") as tmp, \
-            MockServiceLayer(DEMO_DATA, port=0) as sl, ExitStack() as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="b1-backflush-demo-") as tmp,
+        MockServiceLayer(DEMO_DATA, port=0) as sl,
+        ExitStack() as stack,
+    ):
         user, password = next(iter(sl.users.items()))
-        settings = Settings(sl_url=sl.root(args.protocol), company_db=sl.company_db, username=user,
-                            password=password, ledger_path=Path(tmp) / "ledger.sqlite3",
-                            mapping=mapping_path, unknown_quiet_period_s=0, _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(
+            sl_url=sl.root(args.protocol),
+            company_db=sl.company_db,
+            username=user,
+            password=password,
+            ledger_path=Path(tmp) / "ledger.sqlite3",
+            mapping=mapping_path,
+            unknown_quiet_period_s=0,
+            _env_file=None,
+        )  # type: ignore[call-arg]
         worker = build_worker(settings, stack)
-        shown = (mapping_path.relative_to(REPO_ROOT) if mapping_path.is_relative_to(REPO_ROOT)
-                 else mapping_path)
-        print(f"Demo: mock Service Layer at {sl.root(args.protocol)} (company {sl.company_db}), "
-              f"mapping {shown}")
+        shown = (
+            mapping_path.relative_to(REPO_ROOT) if mapping_path.is_relative_to(REPO_ROOT) else mapping_path
+        )
+        print(
+            f"Demo: mock Service Layer at {sl.root(args.protocol)} (company {sl.company_db}), mapping {shown}"
+        )
         print()
         first = worker.run_cycle()
         print(first.render_text())
         second = worker.run_cycle()
         print()
-        print(f"Second cycle right after: {len(second.posted)} posted "
-              f"(every confirmation was already received exactly once), {len(second.held)} still held.")
+        print(
+            f"Second cycle right after: {len(second.posted)} posted "
+            f"(every confirmation was already received exactly once), {len(second.held)} still held."
+        )
         if args.json:
             print(json.dumps(first.to_dict(), default=str))
     return EXIT_OK

@@ -39,8 +39,9 @@ HEALTHY_WITHIN_INTERVALS = 3
 class ServiceEndpoint:
     """Serves the status page, health and metrics of one service."""
 
-    def __init__(self, settings: Settings, metrics: ServiceMetrics,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, settings: Settings, metrics: ServiceMetrics, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
@@ -53,8 +54,12 @@ class ServiceEndpoint:
         now = self.clock()
         age = None if last is None else round(now - last, 1)
         healthy = (age is not None and age <= window) or (last is None and now - self.started_at <= window)
-        body = {"status": "ok" if healthy else "stale", "last_successful_cycle_age_s": age,
-                "healthy_within_s": window, "login_refusals": self.metrics.login_refusal_count}
+        body = {
+            "status": "ok" if healthy else "stale",
+            "last_successful_cycle_age_s": age,
+            "healthy_within_s": window,
+            "login_refusals": self.metrics.login_refusal_count,
+        }
         return (200 if healthy else 503), body
 
     def status(self) -> dict[str, Any]:
@@ -71,11 +76,14 @@ class ServiceEndpoint:
         try:
             server = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
-            raise ConfigError(f"B1_HTTP_PORT {port} on {host} cannot be opened ({exc.strerror or exc}): "
-                              "choose a free port, or leave B1_HTTP_PORT empty for no endpoint") from None
+            raise ConfigError(
+                f"B1_HTTP_PORT {port} on {host} cannot be opened ({exc.strerror or exc}): "
+                "choose a free port, or leave B1_HTTP_PORT empty for no endpoint"
+            ) from None
         server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                  name="b1bf-endpoint", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="b1bf-endpoint", daemon=True
+        )
         thread.start()
         log.info("endpoint_serving address=http://%s:%s/", host, port)
 

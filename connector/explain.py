@@ -28,11 +28,15 @@ def _nothing_because(a: Assessment, mapping: Mapping) -> str:
             return f"the ready flag {source.ready_field} is {_show(flag)}, not {source.ready_value!r}."
         return "the ready flag is set, but everything planned is already received."
     confirmed = order.fields.get(source.confirmed_field)
-    text = (f"{source.confirmed_field} is {_show(confirmed)}; SAP has already received "
-            f"{q(order.CompletedQuantity)} good")
+    text = (
+        f"{source.confirmed_field} is {_show(confirmed)}; SAP has already received "
+        f"{q(order.CompletedQuantity)} good"
+    )
     if source.rejected_field:
-        text += (f"; {source.rejected_field} is {_show(order.fields.get(source.rejected_field))}, SAP has "
-                 f"received {q(order.RejectedQuantity)} rejected")
+        text += (
+            f"; {source.rejected_field} is {_show(order.fields.get(source.rejected_field))}, SAP has "
+            f"received {q(order.RejectedQuantity)} rejected"
+        )
     return text + "."
 
 
@@ -67,13 +71,17 @@ def explain_text(a: Assessment, mapping: Mapping) -> str:
         f"status {d['status']}",
         f"  planned {q(d['planned'])}, completed {q(d['completed'])}, rejected {q(d['rejected'])}; "
         f"to receive now: {q(d['to_receive']['good'])} good, {q(d['to_receive']['rejected'])} rejected",
-        {"post": "Verdict: POST — every check passed.",
-         "hold": "Verdict: HOLD — not posted until the reasons below are fixed.",
-         "nothing": f"Verdict: NOTHING TO DO — {d['nothing_because']}"}[d["verdict"]],
+        {
+            "post": "Verdict: POST — every check passed.",
+            "hold": "Verdict: HOLD — not posted until the reasons below are fixed.",
+            "nothing": f"Verdict: NOTHING TO DO — {d['nothing_because']}",
+        }[d["verdict"]],
     ]
     if d["not_a_candidate_because"]:
-        lines.append(f"Cycles never look at this order: {d['not_a_candidate_because']}. The verdict above "
-                     "is what would happen if they did.")
+        lines.append(
+            f"Cycles never look at this order: {d['not_a_candidate_because']}. The verdict above "
+            "is what would happen if they did."
+        )
     for reason in d["reasons"]:
         where = f" (line {reason['line']}, item {reason['item']})" if reason["line"] is not None else ""
         lines.append(f"  - [{reason['severity']}] {reason['code']}{where}: {reason['message']}")

@@ -201,8 +201,18 @@ class Ledger:
                         "INSERT INTO postings (key, company, order_entry, order_number, item, quantity,"
                         " rejected_quantity, payload, state, created_at, updated_at)"
                         " VALUES (?,?,?,?,?,?,?,?,'sending',?,?)",
-                        (key, company, order_entry, order_number, item, quantity, rejected_quantity,
-                         json.dumps(payload, sort_keys=True), now, now),
+                        (
+                            key,
+                            company,
+                            order_entry,
+                            order_number,
+                            item,
+                            quantity,
+                            rejected_quantity,
+                            json.dumps(payload, sort_keys=True),
+                            now,
+                            now,
+                        ),
                     )
                 elif row["state"] in ("rejected", "void"):
                     db.execute(
@@ -264,7 +274,8 @@ class Ledger:
         """A posting of this order that stops new ones: a duplicate first, else one in flight."""
         rows = self._postings(
             "company=? AND order_entry=? AND state IN ('duplicate', 'sending', 'uncertain')"
-            " ORDER BY state='duplicate' DESC LIMIT 1", (company, order_entry)
+            " ORDER BY state='duplicate' DESC LIMIT 1",
+            (company, order_entry),
         )
         return rows[0] if rows else None
 
@@ -312,8 +323,15 @@ class Ledger:
             for hold in holds:
                 db.execute(
                     "INSERT INTO holds VALUES (?,?,?,?,?,?,?)",
-                    (company, hold["order_entry"], hold.get("order_number"), hold.get("item"),
-                     json.dumps(hold["reasons"]), first.get(hold["order_entry"], now), now),
+                    (
+                        company,
+                        hold["order_entry"],
+                        hold.get("order_number"),
+                        hold.get("item"),
+                        json.dumps(hold["reasons"]),
+                        first.get(hold["order_entry"], now),
+                        now,
+                    ),
                 )
 
     def holds(self, company: str | None = None) -> list[dict[str, Any]]:
@@ -348,8 +366,9 @@ class Ledger:
         """The most recent cycles, newest first."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [{**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None}
-                for row in rows]
+        return [
+            {**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None} for row in rows
+        ]
 
 
 def _posting(row: sqlite3.Row) -> PostingRow:

@@ -24,26 +24,38 @@ class ServiceMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.cycles = Counter("b1bf_cycles", "Cycles run, by outcome (ok, stopped, failed)", ["outcome"],
-                              registry=r)
+        self.cycles = Counter(
+            "b1bf_cycles", "Cycles run, by outcome (ok, stopped, failed)", ["outcome"], registry=r
+        )
         self.receipts = Counter("b1bf_receipts_posted", "Receipts from Production posted", registry=r)
-        self.held = Gauge("b1bf_orders_held", "Orders held by the last completed cycle, by reason code",
-                          ["code"], registry=r)
-        self.unsettled = Gauge("b1bf_postings_unsettled", "Postings whose answer was lost, not settled yet",
-                               registry=r)
-        self.duplicates = Gauge("b1bf_duplicates_in_sap", "Posting keys SAP holds more than one receipt for",
-                                registry=r)
-        self.last_success = Gauge("b1bf_last_successful_cycle_timestamp_seconds",
-                                  "Unix time the last cycle finished without failing", registry=r)
-        self.last_duration = Gauge("b1bf_last_cycle_duration_seconds", "How long the last cycle took",
-                                   registry=r)
+        self.held = Gauge(
+            "b1bf_orders_held",
+            "Orders held by the last completed cycle, by reason code",
+            ["code"],
+            registry=r,
+        )
+        self.unsettled = Gauge(
+            "b1bf_postings_unsettled", "Postings whose answer was lost, not settled yet", registry=r
+        )
+        self.duplicates = Gauge(
+            "b1bf_duplicates_in_sap", "Posting keys SAP holds more than one receipt for", registry=r
+        )
+        self.last_success = Gauge(
+            "b1bf_last_successful_cycle_timestamp_seconds",
+            "Unix time the last cycle finished without failing",
+            registry=r,
+        )
+        self.last_duration = Gauge(
+            "b1bf_last_cycle_duration_seconds", "How long the last cycle took", registry=r
+        )
         self.login_refusals = Gauge("b1bf_login_refusals", "Logins SAP refused in a row", registry=r)
         #: The same facts as plain values, for ``/healthz``.
         self.last_success_at: float | None = None
         self.login_refusal_count = 0
 
-    def cycle_finished(self, report: Any, *, duration_s: float, finished_at: float,
-                       postings_by_state: Mapping[str, int]) -> None:
+    def cycle_finished(
+        self, report: Any, *, duration_s: float, finished_at: float, postings_by_state: Mapping[str, int]
+    ) -> None:
         """After a cycle that ran to its end (or was stopped between postings)."""
         self.cycles.labels(outcome="stopped" if report.aborted else "ok").inc()
         self.receipts.inc(len(report.posted))

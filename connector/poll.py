@@ -97,13 +97,20 @@ def iter_order_pages(
 
 def item_codes(orders: Iterable[ProductionOrder]) -> set[str]:
     """Every item the orders name: their products and the item lines' components."""
-    return {code for order in orders
-            for code in (order.ItemNo, *(ln.ItemNo for ln in order.lines if ln.is_item))
-            if code}
+    return {
+        code
+        for order in orders
+        for code in (order.ItemNo, *(ln.ItemNo for ln in order.lines if ln.is_item))
+        if code
+    }
 
 
-def fetch_items(client: ServiceLayerClient, codes: Iterable[str], cache: dict[str, ItemMaster],
-                unreadable: dict[str, str] | None = None) -> None:
+def fetch_items(
+    client: ServiceLayerClient,
+    codes: Iterable[str],
+    cache: dict[str, ItemMaster],
+    unreadable: dict[str, str] | None = None,
+) -> None:
     """Load the item master of ``codes`` not yet in ``cache``, a few codes per request.
 
     With ``unreadable``, an item whose data cannot be parsed is recorded there (code → what is wrong)
@@ -116,8 +123,10 @@ def fetch_items(client: ServiceLayerClient, codes: Iterable[str], cache: dict[st
         # One row more than can come back: a full page carries a next link even when it is the last
         # (service-layer.md §3.2), which would cost an extra, empty request per chunk.
         for row in client.iter_collection(
-            "Items", filter=odata.any_of("ItemCode", chunk), select=list(ITEM_SELECT),
-            page_size=len(chunk) + 1
+            "Items",
+            filter=odata.any_of("ItemCode", chunk),
+            select=list(ITEM_SELECT),
+            page_size=len(chunk) + 1,
         ):
             try:
                 item = parse_item(row)

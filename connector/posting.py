@@ -103,7 +103,8 @@ class Poster:
         """Receipts in SAP that carry ``key`` in the key field."""
         return list(
             self.client.iter_collection(
-                RECEIPTS, filter=odata.eq(self.key_field, key),
+                RECEIPTS,
+                filter=odata.eq(self.key_field, key),
                 select=[*RECEIPT_STATE_FIELDS, self.key_field],
             )
         )
@@ -114,12 +115,28 @@ class Poster:
         # but it no longer counts towards a duplicate: cancelling the extra one is the cure.
         return [d for d in found if not is_cancelled(d)]
 
-    def post(self, *, key: str, order_entry: int, order_number: int, item: str, quantity: float,
-             rejected_quantity: float, payload: dict[str, Any]) -> PostOutcome:
+    def post(
+        self,
+        *,
+        key: str,
+        order_entry: int,
+        order_number: int,
+        item: str,
+        quantity: float,
+        rejected_quantity: float,
+        payload: dict[str, Any],
+    ) -> PostOutcome:
         """Intent → POST → settle. Never sends the same key twice without a lookup in between."""
-        self.ledger.intend(key=key, company=self.company, order_entry=order_entry,
-                           order_number=order_number, item=item, quantity=quantity,
-                           rejected_quantity=rejected_quantity, payload=payload)
+        self.ledger.intend(
+            key=key,
+            company=self.company,
+            order_entry=order_entry,
+            order_number=order_number,
+            item=item,
+            quantity=quantity,
+            rejected_quantity=rejected_quantity,
+            payload=payload,
+        )
         crash_point("after_intent")
         try:
             document = self.client.post(RECEIPTS, payload)
@@ -167,11 +184,13 @@ class Poster:
         live = self._not_cancelled(found)
         if found and len(live) <= 1:
             document = (live or found)[0]
-            self.ledger.mark_posted(row.key, receipt_entry=int(document["DocEntry"]),
-                                    receipt_number=document.get("DocNum"))
+            self.ledger.mark_posted(
+                row.key, receipt_entry=int(document["DocEntry"]), receipt_number=document.get("DocNum")
+            )
             log.info("settled_posted key=%s receipt_entry=%s", row.key, document["DocEntry"])
-            return PostOutcome("posted", receipt_entry=document["DocEntry"],
-                               receipt_number=document.get("DocNum"))
+            return PostOutcome(
+                "posted", receipt_entry=document["DocEntry"], receipt_number=document.get("DocNum")
+            )
         if not found:
             self.ledger.mark_void(row.key, message="not found in SAP by key after the quiet period")
             log.info("settled_not_posted key=%s", row.key)

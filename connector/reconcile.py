@@ -57,19 +57,24 @@ class Reconciliation:
         return {**asdict(self), "clean": self.clean}
 
 
-def _receipts_by_key(client: ServiceLayerClient, company: str, key_field: str,
-                     since: date) -> dict[str, list[Receipt]]:
+def _receipts_by_key(
+    client: ServiceLayerClient, company: str, key_field: str, since: date
+) -> dict[str, list[Receipt]]:
     # CreationDate, not DocDate: a mapping may date receipts back to the order's due date. One day
     # earlier than asked, because SAP's CreationDate is the server's local date and the ledger's UTC.
-    query_filter = odata.and_(odata.startswith(key_field, key_prefix(company)),
-                              odata.compare("CreationDate", "ge", since - timedelta(days=1)))
+    query_filter = odata.and_(
+        odata.startswith(key_field, key_prefix(company)),
+        odata.compare("CreationDate", "ge", since - timedelta(days=1)),
+    )
     found: dict[str, list[Receipt]] = defaultdict(list)
-    for row in client.iter_collection(RECEIPTS, filter=query_filter,
-                                      select=[*RECEIPT_STATE_FIELDS, "CreationDate", key_field]):
+    for row in client.iter_collection(
+        RECEIPTS, filter=query_filter, select=[*RECEIPT_STATE_FIELDS, "CreationDate", key_field]
+    ):
         key = row.get(key_field)
         if isinstance(key, str) and key_belongs_to(company, key):
-            found[key].append(Receipt(int(row["DocEntry"]), row.get("DocNum"), row.get("CreationDate"),
-                                      is_cancelled(row)))
+            found[key].append(
+                Receipt(int(row["DocEntry"]), row.get("DocNum"), row.get("CreationDate"), is_cancelled(row))
+            )
     return found
 
 
@@ -77,8 +82,15 @@ def _receipt_dicts(receipts: list[Receipt]) -> list[dict[str, Any]]:
     return [{"DocEntry": r.DocEntry, "DocNum": r.DocNum, "cancelled": r.cancelled} for r in receipts]
 
 
-def reconcile(client: ServiceLayerClient, ledger: Ledger, *, company: str, key_field: str,
-              days: int, today: date | None = None) -> Reconciliation:
+def reconcile(
+    client: ServiceLayerClient,
+    ledger: Ledger,
+    *,
+    company: str,
+    key_field: str,
+    days: int,
+    today: date | None = None,
+) -> Reconciliation:
     """Compare the last ``days`` days of ledger postings with SAP's receipts, key by key."""
     since = (today or datetime.now(UTC).date()) - timedelta(days=days)
     since_text = datetime.combine(since, time(), UTC).isoformat(timespec="seconds")
@@ -94,8 +106,9 @@ def reconcile(client: ServiceLayerClient, ledger: Ledger, *, company: str, key_f
             result.duplicates.append({"key": key, "receipts": _receipt_dicts(receipts)})
         row = postings.get(key) or ledger.get(key)
         if row is None or row.state not in ("posted", "duplicate"):
-            result.orphans.append({"key": key, "ledger_state": row.state if row else None,
-                                   "receipts": _receipt_dicts(receipts)})
+            result.orphans.append(
+                {"key": key, "ledger_state": row.state if row else None, "receipts": _receipt_dicts(receipts)}
+            )
 
     for key, row in postings.items():
         if row.state != "posted":
@@ -110,32 +123,51 @@ def reconcile(client: ServiceLayerClient, ledger: Ledger, *, company: str, key_f
             problem = "the receipt was cancelled in SAP"
         else:
             continue
-        result.missing.append({"key": key, "order_number": row.order_number,
-                               "receipt_entry": row.receipt_entry, "receipt_number": row.receipt_number,
-                               "problem": problem})
+        result.missing.append(
+            {
+                "key": key,
+                "order_number": row.order_number,
+                "receipt_entry": row.receipt_entry,
+                "receipt_number": row.receipt_number,
+                "problem": problem,
+            }
+        )
     return result
 
 
 def reconciliation_text(r: Reconciliation) -> str:
     """Plain words for the terminal."""
-    lines = [f"Company {r.company}, since {r.since}: {r.receipts_in_sap} keyed receipt(s) in SAP, "
-             f"{r.postings_in_ledger} posting(s) in the ledger."]
+    lines = [
+        f"Company {r.company}, since {r.since}: {r.receipts_in_sap} keyed receipt(s) in SAP, "
+        f"{r.postings_in_ledger} posting(s) in the ledger."
+    ]
     if r.clean:
-        lines.append("Ledger and SAP agree: every posted key has exactly one receipt, and SAP has none the "
-                     "ledger does not know.")
+        lines.append(
+            "Ledger and SAP agree: every posted key has exactly one receipt, and SAP has none the "
+            "ledger does not know."
+        )
         return "\n".join(lines)
     if r.duplicates:
         lines.append("DUPLICATES — more than one uncancelled receipt per key (cancel the extra one in SAP):")
-        lines.extend(f"  {d['key']}: DocEntry " + ", ".join(str(x["DocEntry"]) for x in d["receipts"])
-                     for d in r.duplicates)
+        lines.extend(
+            f"  {d['key']}: DocEntry " + ", ".join(str(x["DocEntry"]) for x in d["receipts"])
+            for d in r.duplicates
+        )
     if r.orphans:
-        lines.append("In SAP but not posted according to the ledger (ledger lost or restored, or another "
-                     "instance posted them):")
-        lines.extend(f"  {o['key']}: DocEntry " + ", ".join(str(x["DocEntry"]) for x in o["receipts"])
-                     + f" (ledger: {o['ledger_state'] or 'unknown key'})" for o in r.orphans)
+        lines.append(
+            "In SAP but not posted according to the ledger (ledger lost or restored, or another "
+            "instance posted them):"
+        )
+        lines.extend(
+            f"  {o['key']}: DocEntry "
+            + ", ".join(str(x["DocEntry"]) for x in o["receipts"])
+            + f" (ledger: {o['ledger_state'] or 'unknown key'})"
+            for o in r.orphans
+        )
     if r.missing:
         lines.append("Posted according to the ledger, but not so in SAP:")
-        lines.extend(f"  order {m['order_number']}: {m['key']} (DocEntry {m['receipt_entry']}): "
-                     f"{m['problem']}"
-                     for m in r.missing)
+        lines.extend(
+            f"  order {m['order_number']}: {m['key']} (DocEntry {m['receipt_entry']}): {m['problem']}"
+            for m in r.missing
+        )
     return "\n".join(lines)

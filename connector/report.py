@@ -34,16 +34,22 @@ class Held:
     reasons: list[dict[str, Any]]
 
     @classmethod
-    def from_reasons(cls, *, order_entry: int, order_number: int | None, item: str | None,
-                     reasons: list[Reason]) -> Held:
+    def from_reasons(
+        cls, *, order_entry: int, order_number: int | None, item: str | None, reasons: list[Reason]
+    ) -> Held:
         """Build from domain reasons (code, line, item, message, severity)."""
         return cls(order_entry, order_number, item, [reason_dict(r) for r in reasons])
 
 
 def reason_dict(reason: Reason) -> dict[str, Any]:
     """The JSON shape of a reason (the CLI's ``held[].reasons[]``)."""
-    return {"code": reason.code, "line": reason.line, "item": reason.item, "message": reason.message,
-            "severity": reason.severity}
+    return {
+        "code": reason.code,
+        "line": reason.line,
+        "item": reason.item,
+        "message": reason.message,
+        "severity": reason.severity,
+    }
 
 
 @dataclass
@@ -70,27 +76,39 @@ class CycleReport:
 
     def summary(self) -> dict[str, Any]:
         """Counts for the ledger's cycle history and the metrics line."""
-        return {"orders_seen": self.orders_seen, "posted": len(self.posted), "held": len(self.held),
-                "warnings": len(self.warnings), "errors": len(self.errors), "aborted": self.aborted,
-                "would_post": len(self.would_post)}
+        return {
+            "orders_seen": self.orders_seen,
+            "posted": len(self.posted),
+            "held": len(self.held),
+            "warnings": len(self.warnings),
+            "errors": len(self.errors),
+            "aborted": self.aborted,
+            "would_post": len(self.would_post),
+        }
 
     def render_text(self) -> str:
         """Plain words for the terminal."""
-        lines = [f"Company {self.company}: {self.orders_seen} released order(s) looked at"
-                 + (" (dry run: nothing was posted)" if self.dry_run else "") + "."]
+        lines = [
+            f"Company {self.company}: {self.orders_seen} released order(s) looked at"
+            + (" (dry run: nothing was posted)" if self.dry_run else "")
+            + "."
+        ]
         for item in self.settled:
             lines.append(f"  Settled earlier posting {item['key']}: {item['state']}.")
         if self.posted:
             lines.append(f"Posted {len(self.posted)} Receipt(s) from Production:")
             for p in self.posted:
                 reject = f" and {_qty(p.rejected_quantity)} rejected" if p.rejected_quantity else ""
-                lines.append(f"  order {p.order_number}: {_qty(p.quantity)} x {p.item}{reject}"
-                             f" -> receipt DocNum {p.receipt_number} (DocEntry {p.receipt_entry})"
-                             + ("; order closed" if p.order_closed else ""))
+                lines.append(
+                    f"  order {p.order_number}: {_qty(p.quantity)} x {p.item}{reject}"
+                    f" -> receipt DocNum {p.receipt_number} (DocEntry {p.receipt_entry})"
+                    + ("; order closed" if p.order_closed else "")
+                )
         for w in self.would_post:
-            lines.append(f"  would post order {w['order_number']}: {_qty(w['quantity'])} x {w['item']}"
-                         + (f" and {_qty(w['rejected_quantity'])} rejected"
-                            if w["rejected_quantity"] else ""))
+            lines.append(
+                f"  would post order {w['order_number']}: {_qty(w['quantity'])} x {w['item']}"
+                + (f" and {_qty(w['rejected_quantity'])} rejected" if w["rejected_quantity"] else "")
+            )
         if self.held:
             lines.append(f"Held {len(self.held)} order(s):")
             for h in self.held:
@@ -98,8 +116,9 @@ class CycleReport:
                 lines.extend(f"    - {r['code']}: {r['message']}" for r in h.reasons)
         if self.warnings:
             lines.append("Warnings:")
-            lines.extend(f"  order {w.get('order_number')}: {w['code']}: {w['message']}"
-                         for w in self.warnings)
+            lines.extend(
+                f"  order {w.get('order_number')}: {w['code']}: {w['message']}" for w in self.warnings
+            )
         if self.errors:
             lines.append("Errors:")
             lines.extend(f"  {e.get('where', '')}: {e['message']}" for e in self.errors)

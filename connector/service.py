@@ -43,8 +43,13 @@ class CycleRunner:
     #: Longest pause between login attempts after SAP refused the credentials.
     MAX_LOGIN_PAUSE_S = 3600.0
 
-    def __init__(self, settings: Settings, stop_event: threading.Event,
-                 clock: Callable[[], float] = time.monotonic, metrics: ServiceMetrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stop_event: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
         self.settings = settings
         self.stop_event = stop_event
         self.clock = clock
@@ -80,8 +85,10 @@ class CycleRunner:
         if self.stop_event.is_set():
             return
         if self._worker is None and self.clock() < self._no_login_before:
-            log.warning("service_login_paused retry_in_s=%.0f (SAP refused the credentials)",
-                        self._no_login_before - self.clock())
+            log.warning(
+                "service_login_paused retry_in_s=%.0f (SAP refused the credentials)",
+                self._no_login_before - self.clock(),
+            )
             return
         started = time.monotonic()
         try:
@@ -89,21 +96,32 @@ class CycleRunner:
             report = worker.run_cycle()
             self.cycles_ok += 1
             self.login_refusals = 0
-            log.info("service_cycle posted=%d held=%d errors=%d", len(report.posted), len(report.held),
-                     len(report.errors))
+            log.info(
+                "service_cycle posted=%d held=%d errors=%d",
+                len(report.posted),
+                len(report.held),
+                len(report.errors),
+            )
             if self.metrics is not None:
-                self.metrics.cycle_finished(report, duration_s=time.monotonic() - started,
-                                            finished_at=time.time(),
-                                            postings_by_state=worker.ledger.count_by_state())
+                self.metrics.cycle_finished(
+                    report,
+                    duration_s=time.monotonic() - started,
+                    finished_at=time.time(),
+                    postings_by_state=worker.ledger.count_by_state(),
+                )
         except SLAuthError as exc:
             # The password changed or the user was locked while running. Every refused login counts
             # towards SAP's lockout policy, so the attempts are spaced out: interval × 2^n, at most 1 h.
             self.cycles_failed += 1
             self.login_refusals += 1
-            pause = min(self.settings.poll_interval_s * 2 ** self.login_refusals, self.MAX_LOGIN_PAUSE_S)
+            pause = min(self.settings.poll_interval_s * 2**self.login_refusals, self.MAX_LOGIN_PAUSE_S)
             self._no_login_before = self.clock() + pause
-            log.error("service_login_refused error=%s; next login attempt in %.0f s. Check B1_USERNAME and "
-                      "B1_PASSWORD, then restart the service to try at once", exc, pause)
+            log.error(
+                "service_login_refused error=%s; next login attempt in %.0f s. Check B1_USERNAME and "
+                "B1_PASSWORD, then restart the service to try at once",
+                exc,
+                pause,
+            )
             self._failed()
         except ConnectorError as exc:
             # ConfigError too: a mapping edited into an invalid state while running. The service
@@ -122,8 +140,9 @@ class CycleRunner:
         self.reset()
 
 
-def run_service(settings: Settings, *, stop_event: threading.Event | None = None,
-                install_signals: bool = True) -> int:
+def run_service(
+    settings: Settings, *, stop_event: threading.Event | None = None, install_signals: bool = True
+) -> int:
     """Run cycles every ``B1_POLL_INTERVAL_S`` until SIGTERM/SIGINT (or ``stop_event``)."""
     stop_event = stop_event or threading.Event()
     lock_path = settings.ledger_path.with_name(settings.ledger_path.name + ".lock")
@@ -132,8 +151,10 @@ def run_service(settings: Settings, *, stop_event: threading.Event | None = None
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise ConfigError(f"another b1-backflush is already running on {settings.ledger_path} "
-                          f"(lock {lock_path}); stop it first") from None
+        raise ConfigError(
+            f"another b1-backflush is already running on {settings.ledger_path} "
+            f"(lock {lock_path}); stop it first"
+        ) from None
     metrics = ServiceMetrics() if settings.http_port else None
     runner = CycleRunner(settings, stop_event, metrics=metrics)
     with ExitStack() as cleanup:  # in reverse: HTTP endpoint, session and ledger, then the lock
@@ -145,19 +166,23 @@ def run_service(settings: Settings, *, stop_event: threading.Event | None = None
         try:
             runner.ensure_worker()  # bad mapping, ledger or credentials fail here, not in the background
         except (SLConnectionError, SLServerError) as exc:
-            log.warning("service_waiting_for_sl error=%s; trying again every %ss", exc,
-                        settings.poll_interval_s)
+            log.warning(
+                "service_waiting_for_sl error=%s; trying again every %ss", exc, settings.poll_interval_s
+            )
         if install_signals:
+
             def _stop(signum: int, _frame: object) -> None:
                 log.info("service_stopping signal=%s", signal.Signals(signum).name)
                 stop_event.set()
 
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
-        scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
-                                                      "misfire_grace_time": None})
-        scheduler.add_job(runner, "interval", seconds=settings.poll_interval_s, id="cycle",
-                          next_run_time=datetime.now())
+        scheduler = BackgroundScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        )
+        scheduler.add_job(
+            runner, "interval", seconds=settings.poll_interval_s, id="cycle", next_run_time=datetime.now()
+        )
         scheduler.start()
         log.info("service_started interval_s=%s ledger=%s", settings.poll_interval_s, settings.ledger_path)
         stop_event.wait()

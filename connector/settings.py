@@ -131,8 +131,9 @@ def load_settings(**overrides: Any) -> Settings:
 class _MappingOnly(BaseSettings):
     """Just ``B1_MAPPING``, for offline commands that need no Service Layer settings."""
 
-    model_config = SettingsConfigDict(env_prefix="B1_", env_file=".env", env_file_encoding="utf-8",
-                                      extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="B1_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
     mapping: Path | None = None
 
 

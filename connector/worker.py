@@ -62,8 +62,16 @@ class Assessment:
         return "nothing" if self.plan.nothing_to_receive else "post"
 
 
-def assess(order: ProductionOrder, items: dict[str, ItemMaster], mapping: Mapping, *, company: str,
-           today: date, now: datetime, protocol: str) -> Assessment:
+def assess(
+    order: ProductionOrder,
+    items: dict[str, ItemMaster],
+    mapping: Mapping,
+    *,
+    company: str,
+    today: date,
+    now: datetime,
+    protocol: str,
+) -> Assessment:
     """Plan, validate and (when postable) build the receipt for one order. Pure."""
     plan = plan_receipt(order, mapping.quantities)
     verdict = evaluate(order, plan, items, mapping)
@@ -86,23 +94,31 @@ def order_block(order: ProductionOrder, code: str, message: str) -> Reason:
 def _unfinished_posting(order: ProductionOrder, row: PostingRow) -> Reason:
     """DUPLICATE_IN_SAP or POSTING_UNCERTAIN: an earlier posting of the order must be cleared first."""
     if row.state == "duplicate":
-        return order_block(order, rc.DUPLICATE_IN_SAP,
-                           f"Order {order.DocumentNumber}: {row.sl_message or row.key}. Cancel the extra "
-                           "receipt in SAP; nothing more is posted for this order until then.")
-    return order_block(order, rc.POSTING_UNCERTAIN,
-                       f"Order {order.DocumentNumber}: the posting {row.key} is not settled yet (its answer "
-                       "was lost); it is looked up in SAP before anything new is posted.")
+        return order_block(
+            order,
+            rc.DUPLICATE_IN_SAP,
+            f"Order {order.DocumentNumber}: {row.sl_message or row.key}. Cancel the extra "
+            "receipt in SAP; nothing more is posted for this order until then.",
+        )
+    return order_block(
+        order,
+        rc.POSTING_UNCERTAIN,
+        f"Order {order.DocumentNumber}: the posting {row.key} is not settled yet (its answer "
+        "was lost); it is looked up in SAP before anything new is posted.",
+    )
 
 
 def _already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: PostingRow) -> Reason:
     """ALREADY_POSTED: the key was posted before, yet SAP's order is back below its target (cancelled?)."""
     return order_block(
-        order, rc.ALREADY_POSTED,
+        order,
+        rc.ALREADY_POSTED,
         f"Order {order.DocumentNumber}: this confirmation ({q(plan.good)} good, {q(plan.rejected)} "
         f"rejected) was already received by receipt DocNum {earlier.receipt_number} (DocEntry "
         f"{earlier.receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} "
         "completed: was that receipt cancelled? It is never posted twice; receive the goods by hand "
-        "if needed, or correct the confirmed quantity.")
+        "if needed, or correct the confirmed quantity.",
+    )
 
 
 def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) -> list[Reason]:
@@ -111,16 +127,27 @@ def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) 
     label = f"Order {order.DocumentNumber}"
     found = []
     if order.ItemNo in unreadable:
-        found.append(Reason(
-            code=rc.INVALID_ITEM_DATA, severity="block", item=order.ItemNo,
-            message=f"{label}: the item master of product {order.ItemNo} cannot be read "
-                    f"({unreadable[order.ItemNo]}). {help_text}"))
+        found.append(
+            Reason(
+                code=rc.INVALID_ITEM_DATA,
+                severity="block",
+                item=order.ItemNo,
+                message=f"{label}: the item master of product {order.ItemNo} cannot be read "
+                f"({unreadable[order.ItemNo]}). {help_text}",
+            )
+        )
     for line in sorted(order.lines, key=lambda ln: ln.LineNumber):
         if line.is_item and line.ItemNo in unreadable:
-            found.append(Reason(
-                code=rc.INVALID_ITEM_DATA, severity="block", line=line.LineNumber, item=line.ItemNo,
-                message=f"{label} line {line.LineNumber}: the item master of component {line.ItemNo} cannot "
-                        f"be read ({unreadable[line.ItemNo]}). {help_text}"))
+            found.append(
+                Reason(
+                    code=rc.INVALID_ITEM_DATA,
+                    severity="block",
+                    line=line.LineNumber,
+                    item=line.ItemNo,
+                    message=f"{label} line {line.LineNumber}: the item master of component "
+                    f"{line.ItemNo} cannot be read ({unreadable[line.ItemNo]}). {help_text}",
+                )
+            )
     return found
 
 
@@ -141,12 +168,25 @@ class Worker:
     _unreadable_items: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.poster = Poster(self.client, self.ledger, self.company, self.mapping.idempotency.key_field,
-                             self.quiet_period_s, stop_event=self.stop_event)
+        self.poster = Poster(
+            self.client,
+            self.ledger,
+            self.company,
+            self.mapping.idempotency.key_field,
+            self.quiet_period_s,
+            stop_event=self.stop_event,
+        )
 
     def _assess(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> Assessment:
-        return assess(order, items, self.mapping, company=self.company, today=self.today(), now=self.now(),
-                      protocol=self.client.protocol)
+        return assess(
+            order,
+            items,
+            self.mapping,
+            company=self.company,
+            today=self.today(),
+            now=self.now(),
+            protocol=self.client.protocol,
+        )
 
     def _stopping(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
@@ -159,8 +199,14 @@ class Worker:
         try:
             if not dry_run:
                 for row, outcome in [*self.poster.settle_all(), *self.poster.recheck_duplicates()]:
-                    report.settled.append({"key": row.key, "order_number": row.order_number,
-                                           "state": outcome.state, "receipt_entry": outcome.receipt_entry})
+                    report.settled.append(
+                        {
+                            "key": row.key,
+                            "order_number": row.order_number,
+                            "state": outcome.state,
+                            "receipt_entry": outcome.receipt_entry,
+                        }
+                    )
             items: dict[str, ItemMaster] = {}
             self._unreadable_items = {}
             for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
@@ -182,8 +228,11 @@ class Worker:
             if not dry_run and status == "ok":
                 self.ledger.replace_holds(self.company, [vars(h) for h in report.held])
             self.ledger.finish_cycle(cycle_id, status=status, summary=report.summary())
-            log.info("cycle_finished status=%s %s", status,
-                     " ".join(f"{k}={v}" for k, v in report.summary().items()))
+            log.info(
+                "cycle_finished status=%s %s",
+                status,
+                " ".join(f"{k}={v}" for k, v in report.summary().items()),
+            )
         return report
 
     def _parse_page(self, page: list[dict[str, Any]], report: CycleReport) -> list[ProductionOrder]:
@@ -193,11 +242,17 @@ class Worker:
             try:
                 orders.append(parse_order(raw))
             except OrderError as exc:
-                reason = Reason(code=exc.reason_code, severity="block", message=str(exc), line=None,
-                                item=None)
-                report.held.append(Held.from_reasons(order_entry=raw.get("AbsoluteEntry") or 0,
-                                                     order_number=raw.get("DocumentNumber"),
-                                                     item=raw.get("ItemNo"), reasons=[reason]))
+                reason = Reason(
+                    code=exc.reason_code, severity="block", message=str(exc), line=None, item=None
+                )
+                report.held.append(
+                    Held.from_reasons(
+                        order_entry=raw.get("AbsoluteEntry") or 0,
+                        order_number=raw.get("DocumentNumber"),
+                        item=raw.get("ItemNo"),
+                        reasons=[reason],
+                    )
+                )
         return orders
 
     def _is_candidate(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> bool:
@@ -209,13 +264,19 @@ class Worker:
         return product is None or product.ItemsGroupCode in groups
 
     def _hold(self, report: CycleReport, order: ProductionOrder, reasons: list[Reason]) -> None:
-        report.held.append(Held.from_reasons(order_entry=order.AbsoluteEntry,
-                                             order_number=order.DocumentNumber,
-                                             item=order.ItemNo, reasons=reasons))
+        report.held.append(
+            Held.from_reasons(
+                order_entry=order.AbsoluteEntry,
+                order_number=order.DocumentNumber,
+                item=order.ItemNo,
+                reasons=reasons,
+            )
+        )
         log.info("order_held order=%s reasons=%s", order.DocumentNumber, ",".join(r.code for r in reasons))
 
-    def _process_guarded(self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *,
-                         dry_run: bool) -> None:
+    def _process_guarded(
+        self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *, dry_run: bool
+    ) -> None:
         """One order; what is wrong with this order alone is recorded and the cycle goes on."""
         try:
             self._process(order, items, report, dry_run=dry_run)
@@ -223,12 +284,16 @@ class Worker:
             raise  # SAP or the ledger is unusable: stop the cycle, the next one starts afresh
         except Exception as exc:  # SAP data we did not foresee, or a bug: never stall every other order
             log.exception("order_failed order=%s", order.DocumentNumber)
-            report.errors.append({"where": f"order {order.DocumentNumber}",
-                                  "message": f"{type(exc).__name__}: {exc}; "
-                                             "the order is tried again next cycle"})
+            report.errors.append(
+                {
+                    "where": f"order {order.DocumentNumber}",
+                    "message": f"{type(exc).__name__}: {exc}; the order is tried again next cycle",
+                }
+            )
 
-    def _process(self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *,
-                 dry_run: bool) -> None:
+    def _process(
+        self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *, dry_run: bool
+    ) -> None:
         if not self._is_candidate(order, items):
             return
         unfinished = self.ledger.unfinished_for_order(self.company, order.AbsoluteEntry)
@@ -256,11 +321,19 @@ class Worker:
         # Read the order again right before posting: it may have been closed, or received by a
         # user, since the poll (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
         try:
-            fresh = parse_order(self.client.get_entity("ProductionOrders", order.AbsoluteEntry,
-                                                       select=order_select(self.mapping)))
+            fresh = parse_order(
+                self.client.get_entity(
+                    "ProductionOrders", order.AbsoluteEntry, select=order_select(self.mapping)
+                )
+            )
         except SLNotFoundError:
-            report.warnings.append({"order_number": order.DocumentNumber, "code": "ORDER_VANISHED",
-                                    "message": f"Order {order.DocumentNumber} no longer exists in SAP"})
+            report.warnings.append(
+                {
+                    "order_number": order.DocumentNumber,
+                    "code": "ORDER_VANISHED",
+                    "message": f"Order {order.DocumentNumber} no longer exists in SAP",
+                }
+            )
             return
         except OrderError as exc:  # changed into something unreadable since the poll: held, as the poll would
             self._hold(report, order, [order_block(order, exc.reason_code, str(exc))])
@@ -282,9 +355,15 @@ class Worker:
             report.warnings.append({"order_number": order.DocumentNumber, **reason_dict(reason)})
 
     def _would_post(self, a: Assessment) -> dict[str, Any]:
-        return {"order_entry": a.order.AbsoluteEntry, "order_number": a.order.DocumentNumber,
-                "item": a.order.ItemNo, "quantity": a.plan.good, "rejected_quantity": a.plan.rejected,
-                "key": a.key, "payload": a.built.payload if a.built else None}
+        return {
+            "order_entry": a.order.AbsoluteEntry,
+            "order_number": a.order.DocumentNumber,
+            "item": a.order.ItemNo,
+            "quantity": a.plan.good,
+            "rejected_quantity": a.plan.rejected,
+            "key": a.key,
+            "payload": a.built.payload if a.built else None,
+        }
 
     @staticmethod
     def _take_backflushed_stock(a: Assessment, items: dict[str, ItemMaster]) -> None:
@@ -297,32 +376,63 @@ class Worker:
         order, plan = a.order, a.plan
         assert a.key is not None and a.built is not None
         try:
-            outcome = self.poster.post(key=a.key, order_entry=order.AbsoluteEntry,
-                                       order_number=order.DocumentNumber, item=order.ItemNo,
-                                       quantity=plan.good, rejected_quantity=plan.rejected,
-                                       payload=a.built.payload)
+            outcome = self.poster.post(
+                key=a.key,
+                order_entry=order.AbsoluteEntry,
+                order_number=order.DocumentNumber,
+                item=order.ItemNo,
+                quantity=plan.good,
+                rejected_quantity=plan.rejected,
+                payload=a.built.payload,
+            )
         except LedgerError as exc:
             self._hold(report, order, [order_block(order, rc.POSTING_UNCERTAIN, str(exc))])
             return
         if outcome.state in ("posted", "uncertain"):  # uncertain: it may have been posted, count it
             self._take_backflushed_stock(a, items)
         if outcome.state == "posted":
-            posted = Posted(order.AbsoluteEntry, order.DocumentNumber, order.ItemNo, plan.good, plan.rejected,
-                            outcome.receipt_entry, outcome.receipt_number, a.key)
+            posted = Posted(
+                order.AbsoluteEntry,
+                order.DocumentNumber,
+                order.ItemNo,
+                plan.good,
+                plan.rejected,
+                outcome.receipt_entry,
+                outcome.receipt_number,
+                a.key,
+            )
             report.posted.append(posted)
             posted.order_closed = self._close_if_complete(report, order, plan)
         elif outcome.state == "rejected":
-            self._hold(report, order, [order_block(
-                order, rc.SL_REJECTED,
-                f"Order {order.DocumentNumber}: SAP refused the receipt: [{outcome.code}] "
-                f"{outcome.message}")])
+            self._hold(
+                report,
+                order,
+                [
+                    order_block(
+                        order,
+                        rc.SL_REJECTED,
+                        f"Order {order.DocumentNumber}: SAP refused the receipt: [{outcome.code}] "
+                        f"{outcome.message}",
+                    )
+                ],
+            )
         elif outcome.state == "uncertain":
-            report.errors.append({"where": f"order {order.DocumentNumber}", "key": a.key, "message":
-                                  f"the answer to the receipt POST was lost ({outcome.message}); "
-                                  "it is looked up in SAP by key before any new attempt"})
+            report.errors.append(
+                {
+                    "where": f"order {order.DocumentNumber}",
+                    "key": a.key,
+                    "message": f"the answer to the receipt POST was lost ({outcome.message}); "
+                    "it is looked up in SAP by key before any new attempt",
+                }
+            )
         else:
-            report.errors.append({"where": f"order {order.DocumentNumber}", "key": a.key,
-                                  "message": f"not sent, retried next cycle: {outcome.message}"})
+            report.errors.append(
+                {
+                    "where": f"order {order.DocumentNumber}",
+                    "key": a.key,
+                    "message": f"not sent, retried next cycle: {outcome.message}",
+                }
+            )
 
     def _close_if_complete(self, report: CycleReport, order: ProductionOrder, plan: ReceiptPlan) -> bool:
         """``after_full_receipt: close_order``: close a fully received order; True when it was closed."""
@@ -331,29 +441,41 @@ class Worker:
         if plan.completed_target + plan.rejected_target + 1e-6 < order.PlannedQuantity:
             return False
         try:
-            self.client.patch("ProductionOrders", order.AbsoluteEntry,
-                              {"ProductionOrderStatus": "boposClosed"})
+            self.client.patch(
+                "ProductionOrders", order.AbsoluteEntry, {"ProductionOrderStatus": "boposClosed"}
+            )
             log.info("order_closed order=%s", order.DocumentNumber)
             return True
         except Exception as exc:  # the receipt is posted; a failed close is only worth a warning
-            report.warnings.append({"order_number": order.DocumentNumber, "code": "CLOSE_FAILED",
-                                    "message": f"Order {order.DocumentNumber} is fully received but "
-                                               f"could not be closed: {exc}. It is tried again next "
-                                               "cycle."})
+            report.warnings.append(
+                {
+                    "order_number": order.DocumentNumber,
+                    "code": "CLOSE_FAILED",
+                    "message": f"Order {order.DocumentNumber} is fully received but "
+                    f"could not be closed: {exc}. It is tried again next "
+                    "cycle.",
+                }
+            )
             return False
 
     def explain(self, *, document_number: int | None = None, absolute_entry: int | None = None) -> Assessment:
         """The verdict and exact payload for one order (any status). Posts nothing."""
         if absolute_entry is not None:
-            raw = self.client.get_entity("ProductionOrders", absolute_entry,
-                                         select=order_select(self.mapping))
+            raw = self.client.get_entity(
+                "ProductionOrders", absolute_entry, select=order_select(self.mapping)
+            )
         else:
-            rows = list(self.client.iter_collection("ProductionOrders",
-                                                    filter=odata.eq("DocumentNumber", document_number),
-                                                    select=order_select(self.mapping)))
+            rows = list(
+                self.client.iter_collection(
+                    "ProductionOrders",
+                    filter=odata.eq("DocumentNumber", document_number),
+                    select=order_select(self.mapping),
+                )
+            )
             if not rows:
-                raise SLNotFoundError(f"no production order with DocumentNumber {document_number}",
-                                      status=404, code="-2028")
+                raise SLNotFoundError(
+                    f"no production order with DocumentNumber {document_number}", status=404, code="-2028"
+                )
             raw = rows[0]
         order = parse_order(raw)
         items: dict[str, ItemMaster] = {}
@@ -370,15 +492,22 @@ class Worker:
     def _why_not_a_candidate(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> str | None:
         """Asks SAP whether the poll's own ``$filter`` selects this order (one small request)."""
         poll_filter = build_poll_filter(self.mapping)
-        selected = list(self.client.iter_collection(
-            "ProductionOrders",
-            filter=odata.and_(odata.eq("AbsoluteEntry", order.AbsoluteEntry), poll_filter),
-            select=["AbsoluteEntry"]))
+        selected = list(
+            self.client.iter_collection(
+                "ProductionOrders",
+                filter=odata.and_(odata.eq("AbsoluteEntry", order.AbsoluteEntry), poll_filter),
+                select=["AbsoluteEntry"],
+            )
+        )
         if not selected:
-            return ("the poll's $filter does not select it (released, confirmed or flagged, and the "
-                    f"mapping's candidates): {poll_filter}")
+            return (
+                "the poll's $filter does not select it (released, confirmed or flagged, and the "
+                f"mapping's candidates): {poll_filter}"
+            )
         if not self._is_candidate(order, items):
             group = items[order.ItemNo].ItemsGroupCode if order.ItemNo in items else None
-            return (f"its product's item group {group} is not in candidates.item_groups "
-                    f"{list(self.mapping.candidates.item_groups)}")
+            return (
+                f"its product's item group {group} is not in candidates.item_groups "
+                f"{list(self.mapping.candidates.item_groups)}"
+            )
         return None

@@ -41,9 +41,17 @@ def make_settings(sl: object, protocol: str, tmp_path: Path, **overrides: object
     from connector.settings import Settings
 
     user, password = next(iter(sl.users.items()))  # type: ignore[attr-defined]
-    values = {"sl_url": sl.root(protocol), "company_db": sl.company_db, "username": user,  # type: ignore[attr-defined]
-              "password": password, "ledger_path": tmp_path / "ledger.sqlite3", "unknown_quiet_period_s": 0,
-              "retry_max_wait_s": 0.01, "read_timeout_s": 5, **overrides}
+    values = {
+        "sl_url": sl.root(protocol),
+        "company_db": sl.company_db,
+        "username": user,  # type: ignore[attr-defined]
+        "password": password,
+        "ledger_path": tmp_path / "ledger.sqlite3",
+        "unknown_quiet_period_s": 0,
+        "retry_max_wait_s": 0.01,
+        "read_timeout_s": 5,
+        **overrides,
+    }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
@@ -53,6 +61,7 @@ def worker_factory(mock_sl, protocol, tmp_path) -> Iterator[object]:
     from connector.cli import build_worker
 
     with ExitStack() as stack:
+
         def factory(**overrides: object):
             return build_worker(make_settings(mock_sl, protocol, tmp_path, **overrides), stack)
 

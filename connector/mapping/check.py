@@ -125,42 +125,63 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
         if row is None:
             elsewhere = sorted(t for n, t in existing if n == name)
             fix = (
-                f"it exists on {', '.join(elsewhere)} only; create it on {table}" if elsewhere
+                f"it exists on {', '.join(elsewhere)} only; create it on {table}"
+                if elsewhere
                 else f"create the UDF {name[2:]} on table {table} "
                 "(Tools > Customization Tools > User-Defined Fields)"
             )
             add(where, f"UDF {name} does not exist on {table}", fix)
         elif where == ("idempotency", "key_field") and row.get("Type") not in TEXT_UDF_TYPES:
-            add(where, f"UDF {name} is of type {row.get('Type')}, the posting key is text",
-                "use an alphanumeric UDF (db_Alpha)")
+            add(
+                where,
+                f"UDF {name} is of type {row.get('Type')}, the posting key is text",
+                "use an alphanumeric UDF (db_Alpha)",
+            )
         elif where == ("idempotency", "key_field") and row.get("Type") == "db_Alpha":
             # Unconfirmed which of Size/EditSize SAP enforces for db_Alpha; EditSize is the length
             # set in the UDF form, so it is used when present (service-layer.md §7 lists neither).
             length = row.get("EditSize") or row.get("Size")
             if isinstance(length, int) and length < POSTING_KEY_MAX_CHARS:
-                add(where, f"UDF {name} holds {length} characters, "
-                           f"posting keys can be {POSTING_KEY_MAX_CHARS}",
-                    f"enlarge the UDF to {POSTING_KEY_MAX_CHARS} characters")
+                add(
+                    where,
+                    f"UDF {name} holds {length} characters, posting keys can be {POSTING_KEY_MAX_CHARS}",
+                    f"enlarge the UDF to {POSTING_KEY_MAX_CHARS} characters",
+                )
 
-    warehouses = {row.get("WarehouseCode"): row for row in client.iter_collection(
-        "Warehouses", select=["WarehouseCode", "Inactive"])}
+    warehouses = {
+        row.get("WarehouseCode"): row
+        for row in client.iter_collection("Warehouses", select=["WarehouseCode", "Inactive"])
+    }
     for code, where in warehouses_used(mapping):
         row = warehouses.get(code)
         if row is None:
-            add(where, f"warehouse {code!r} does not exist in SAP",
-                "use an existing WarehouseCode (in quotes)")
+            add(
+                where,
+                f"warehouse {code!r} does not exist in SAP",
+                "use an existing WarehouseCode (in quotes)",
+            )
         elif row.get("Inactive") == "tYES":
-            add(where, f"warehouse {code!r} is inactive in SAP",
-                "activate it in SAP or use another warehouse")
+            add(
+                where, f"warehouse {code!r} is inactive in SAP", "activate it in SAP or use another warehouse"
+            )
 
     key_field = mapping.idempotency.key_field
     try:
         # Proves SAP lets us look a posting up by its key before re-posting (exactly-once rule 4).
-        next(iter(client.iter_pages("InventoryGenEntries", filter=odata.eq(key_field, "probe"),
-                                    select=["DocEntry"], top=1)), None)
+        next(
+            iter(
+                client.iter_pages(
+                    "InventoryGenEntries", filter=odata.eq(key_field, "probe"), select=["DocEntry"], top=1
+                )
+            ),
+            None,
+        )
     except (SLQueryError, SLRequestError) as exc:
-        add(("idempotency", "key_field"), f"SAP refuses to filter InventoryGenEntries on {key_field}: "
-            f"{exc.sap_message or exc}", "use a receipt header UDF (OIGN) that exists, e.g. U_B1BF_Key")
+        add(
+            ("idempotency", "key_field"),
+            f"SAP refuses to filter InventoryGenEntries on {key_field}: {exc.sap_message or exc}",
+            "use a receipt header UDF (OIGN) that exists, e.g. U_B1BF_Key",
+        )
     return problems
 
 

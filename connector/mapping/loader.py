@@ -23,10 +23,17 @@ from connector.mapping.templates import ORDER_FIELDS, TemplateError, is_allowed_
 from connector.mapping.yaml_source import KeyPath, YamlDocument, read_yaml
 
 _TYPE_WORDS = {
-    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
-    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
-    "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list, e.g. [1, 2]",
-    "dict_type": "a table of 'key: value' lines", "model_type": "a section of 'key: value' lines",
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list, e.g. [1, 2]",
+    "dict_type": "a table of 'key: value' lines",
+    "model_type": "a section of 'key: value' lines",
     "model_attributes_type": "a section of 'key: value' lines",
 }
 #: Tags of the quantities union: pydantic puts them in the error location, the file does not have them.
@@ -45,13 +52,16 @@ def _fields_at(path: KeyPath, data: Any) -> set[str]:
     for key in path:
         data = data.get(key) if isinstance(data, dict) else None
         found = [
-            m for model in models if key in model.model_fields
+            m
+            for model in models
+            if key in model.model_fields
             for m in _models_in(model.model_fields[key].annotation)
         ]
         source = data.get("source") if isinstance(data, dict) else None
         # The quantities union: follow the variant named by `source`, as pydantic does.
-        chosen = [m for m in found
-                  if m.model_fields.get("source") and m.model_fields["source"].default == source]
+        chosen = [
+            m for m in found if m.model_fields.get("source") and m.model_fields["source"].default == source
+        ]
         models = chosen or found
     return {name for model in models for name in model.model_fields}
 
@@ -97,8 +107,13 @@ def _resolve(loc: tuple[Any, ...], data: Any) -> KeyPath:
         if text in _UNION_TAGS and not (isinstance(data, dict) and text in data):
             continue
         path.append(text)
-        data = data.get(part, data.get(text)) if isinstance(data, dict) else (
-            data[part] if isinstance(data, list) and isinstance(part, int) and part < len(data) else None)
+        data = (
+            data.get(part, data.get(text))
+            if isinstance(data, dict)
+            else (
+                data[part] if isinstance(data, list) and isinstance(part, int) and part < len(data) else None
+            )
+        )
     return tuple(path)
 
 
@@ -127,15 +142,25 @@ def _translate(doc: YamlDocument, error: Any) -> Problem | None:
         allowed = [a.strip().strip("'") for a in ctx.get("expected", "").replace(" or ", ", ").split(",")]
         close = difflib.get_close_matches(str(got), allowed, n=1, cutoff=0.6)
         fix = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(allowed)}"
-        return Problem(doc.file, line, key, f"{got!r} is not allowed here (allowed: {', '.join(allowed)})",
-                       fix)
+        return Problem(
+            doc.file, line, key, f"{got!r} is not allowed here (allowed: {', '.join(allowed)})", fix
+        )
     if kind == "union_tag_invalid":
-        return Problem(doc.file, doc.line_of((*path, "source")) or line, f"{key}.source",
-                       f"{ctx.get('tag')!r} is not a quantity source",
-                       f"use one of: {ctx.get('expected_tags')}")
+        return Problem(
+            doc.file,
+            doc.line_of((*path, "source")) or line,
+            f"{key}.source",
+            f"{ctx.get('tag')!r} is not a quantity source",
+            f"use one of: {ctx.get('expected_tags')}",
+        )
     if kind == "union_tag_not_found":
-        return Problem(doc.file, line, f"{key}.source", "the quantity source is missing",
-                       "add 'source: confirmed_fields' or 'source: ready_flag' to this section")
+        return Problem(
+            doc.file,
+            line,
+            f"{key}.source",
+            "the quantity source is missing",
+            "add 'source: confirmed_fields' or 'source: ready_flag' to this section",
+        )
     if kind == "value_error":
         text = str(ctx.get("error", error["msg"]))
         message, _, fix = text.partition("; ")
@@ -148,17 +173,26 @@ def _translate(doc: YamlDocument, error: Any) -> Problem | None:
             path = (*path, name)
         key, line = ".".join(path), doc.line_of(path) or 1
         if not fix and "is not a UDF name" in message:
-            fix = (f"write it as 'U_{path[-1]}' if that is the UDF's name" if table
-                   else "write the name with its U_ prefix")
+            fix = (
+                f"write it as 'U_{path[-1]}' if that is the UDF's name"
+                if table
+                else "write the name with its U_ prefix"
+            )
         return Problem(doc.file, line, key, message, fix or "see this key in mappings/README.md")
     if kind in _TYPE_WORDS:
         fix = _quote_hint(doc, path) if kind == "string_type" else ""
         word = _TYPE_WORDS[kind]
-        return Problem(doc.file, line, key, f"must be {word.split(',')[0]}, got {error.get('input')!r}",
-                       fix or f"write {word}")
+        return Problem(
+            doc.file,
+            line,
+            key,
+            f"must be {word.split(',')[0]}, got {error.get('input')!r}",
+            fix or f"write {word}",
+        )
     message = str(error["msg"]).replace("Input should be", "must be")
-    return Problem(doc.file, line, key, f"{message}, got {error.get('input')!r}",
-                   "see this key in mappings/README.md")
+    return Problem(
+        doc.file, line, key, f"{message}, got {error.get('input')!r}", "see this key in mappings/README.md"
+    )
 
 
 def inspect_mapping(path: Path, *, display: str | None = None) -> tuple[Mapping | None, list[Problem]]:

@@ -71,8 +71,13 @@ def template_problems(doc: YamlDocument) -> list[Problem]:
             except TemplateError:
                 continue  # already reported above
             if not has_serial:
-                problems.append(Problem(*where, "a serial number rule must contain {serial}",
-                                        'add the counter, e.g. "{ItemNo}-{DocumentNumber}-{serial:04d}"'))
+                problems.append(
+                    Problem(
+                        *where,
+                        "a serial number rule must contain {serial}",
+                        'add the counter, e.g. "{ItemNo}-{DocumentNumber}-{serial:04d}"',
+                    )
+                )
     return problems
 
 
@@ -117,44 +122,61 @@ def combination_problems(doc: YamlDocument) -> list[Problem]:
     quantities = _get(data, ("quantities",))
     source = quantities.get("source") if isinstance(quantities, dict) else None
     if isinstance(quantities, dict) and source == "ready_flag" and "rejected_field" in quantities:
-        add(("quantities", "rejected_field"), "rejected_field cannot be used with source: ready_flag",
+        add(
+            ("quantities", "rejected_field"),
+            "rejected_field cannot be used with source: ready_flag",
             "a ready flag receives the whole open quantity as good; remove rejected_field, "
-            "or use source: confirmed_fields")
+            "or use source: confirmed_fields",
+        )
     if isinstance(quantities, dict) and source == "confirmed_fields":
         confirmed = quantities.get("confirmed_field", "U_ConfirmedQty")
         if confirmed and confirmed == quantities.get("rejected_field"):
-            add(("quantities", "rejected_field"), "rejected_field is the same UDF as confirmed_field",
-                "use a separate UDF for rejected quantities, or rejected_field: null")
+            add(
+                ("quantities", "rejected_field"),
+                "rejected_field is the same UDF as confirmed_field",
+                "use a separate UDF for rejected quantities, or rejected_field: null",
+            )
     rejects_possible = source != "ready_flag" and not (
-        isinstance(quantities, dict) and "rejected_field" in quantities
+        isinstance(quantities, dict)
+        and "rejected_field" in quantities
         and quantities["rejected_field"] is None
     )
     if _get(data, ("receipt", "reject_warehouse")) is not None and not rejects_possible:
-        add(("receipt", "reject_warehouse"),
+        add(
+            ("receipt", "reject_warehouse"),
             "reject_warehouse is set but this mapping never receives rejected quantities",
-            "remove reject_warehouse, or set quantities.rejected_field (source: confirmed_fields)")
+            "remove reject_warehouse, or set quantities.rejected_field (source: confirmed_fields)",
+        )
 
     warehouse = _get(data, ("receipt", "warehouse"))
     if isinstance(warehouse, dict):
         rule = warehouse.get("rule", "order")
         for table in ("by_item", "by_item_group"):
             if warehouse.get(table) and rule != table:
-                add(("receipt", "warehouse", table), f"the {table} table is ignored with rule: {rule}",
-                    f"set rule: {table}, or remove the table")
+                add(
+                    ("receipt", "warehouse", table),
+                    f"the {table} table is ignored with rule: {rule}",
+                    f"set rule: {table}, or remove the table",
+                )
 
     reference2 = _get(data, ("receipt", "reference2"))
     if isinstance(reference2, str | int | float):
         fixed = _fixed_length(str(reference2))
         if fixed is not None and fixed > REFERENCE2_MAX_CHARS:
-            add(("receipt", "reference2"),
+            add(
+                ("receipt", "reference2"),
                 f"Reference2 holds {REFERENCE2_MAX_CHARS} characters; this rule makes at least {fixed}",
-                "shorten it, e.g. \"{DocumentNumber}\" or \"{right(ItemNo, 4)}-{DocumentNumber}\"")
+                'shorten it, e.g. "{DocumentNumber}" or "{right(ItemNo, 4)}-{DocumentNumber}"',
+            )
 
     extra = _get(data, ("candidates", "extra_filter"))
     if isinstance(extra, str):
         problem = filter_problem(extra)
         if problem:
-            add(("candidates", "extra_filter"), f"not a valid OData filter: {problem}",
+            add(
+                ("candidates", "extra_filter"),
+                f"not a valid OData filter: {problem}",
                 "write an OData condition such as U_Line eq 'A' "
-                "(text in single quotes, '' for a quote inside)")
+                "(text in single quotes, '' for a quote inside)",
+            )
     return problems

@@ -95,8 +95,9 @@ class WarehouseRule(StrictModel):
         if self.rule == "by_item" and not self.by_item:
             raise ValueError("rule: by_item needs a by_item table (ItemCode: WarehouseCode)")
         if self.rule == "by_item_group" and not self.by_item_group:
-            raise ValueError("rule: by_item_group needs a by_item_group table "
-                             "(ItemsGroupCode: WarehouseCode)")
+            raise ValueError(
+                "rule: by_item_group needs a by_item_group table (ItemsGroupCode: WarehouseCode)"
+            )
         return self
 
 
@@ -158,8 +159,9 @@ class IdempotencyRule(StrictModel):
     @classmethod
     def _key_field(cls, value: str) -> str:
         if value == "Reference2":
-            raise ValueError("Reference2 holds 11 characters, too short for the posting key; "
-                             "use a header UDF")
+            raise ValueError(
+                "Reference2 holds 11 characters, too short for the posting key; use a header UDF"
+            )
         if not value.startswith("U_") and value not in {"Comments", "JournalMemo"}:
             raise ValueError("use a header UDF (U_...), e.g. U_B1BF_Key")
         if value in {"Comments", "JournalMemo"}:

@@ -97,7 +97,7 @@ class _Parser:
             return Literal(int(match.group()))
         match = _NAME.match(self.source, self.pos)
         if not match:
-            raise self.fail(f"unexpected {self.source[self.pos:]!r} (expected a field name)")
+            raise self.fail(f"unexpected {self.source[self.pos :]!r} (expected a field name)")
         self.pos = match.end()
         self.skip_spaces()
         if self.pos < len(self.source) and self.source[self.pos] == "(":

@@ -68,16 +68,22 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> Problem:
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
     if "\t" in problem or "'\\t'" in problem:
-        return Problem(file, line, "", "a tab character is used for indentation",
-                       "indent with spaces only (2 per level), never tabs")
+        return Problem(
+            file,
+            line,
+            "",
+            "a tab character is used for indentation",
+            "indent with spaces only (2 per level), never tabs",
+        )
     context = getattr(exc, "context", None)
     message = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
-    return Problem(file, line, "", message,
-                   "check the indentation and that every 'key: value' has a space after ':'")
+    return Problem(
+        file, line, "", message, "check the indentation and that every 'key: value' has a space after ':'"
+    )
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
+    return "!!" + tag[len(_STD) :] if tag.startswith(_STD) else tag
 
 
 def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> bool:
@@ -87,11 +93,15 @@ def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> bool:
     rest of the file is still built and validated: the consultant gets every problem in one run.
     """
     if node.tag not in SAFE_TAGS:
-        doc.problems.append(Problem(
-            doc.file, node.start_mark.line + 1, ".".join(path),
-            f"YAML tag {_short_tag(node.tag)!r} is not allowed",
-            "write plain values only (text, numbers, true/false, lists, key: value); remove the '!' tag",
-        ))
+        doc.problems.append(
+            Problem(
+                doc.file,
+                node.start_mark.line + 1,
+                ".".join(path),
+                f"YAML tag {_short_tag(node.tag)!r} is not allowed",
+                "write plain values only (text, numbers, true/false, lists, key: value); remove the '!' tag",
+            )
+        )
         return False
     doc.nodes[path] = node
     if isinstance(node, SequenceNode):
@@ -106,21 +116,39 @@ def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> bool:
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, ScalarNode) or key_node.tag not in SAFE_TAGS | {_STD + "merge"}:
-                doc.problems.append(Problem(doc.file, line, ".".join(path), "a key must be a plain word",
-                                            "write keys as plain text, e.g. warehouse:"))
+                doc.problems.append(
+                    Problem(
+                        doc.file,
+                        line,
+                        ".".join(path),
+                        "a key must be a plain word",
+                        "write keys as plain text, e.g. warehouse:",
+                    )
+                )
                 continue
             if key_node.tag == _STD + "merge":
-                doc.problems.append(Problem(doc.file, line, ".".join(path),
-                                            "YAML merge keys (<<) are not supported",
-                                            "write the keys out in full"))
+                doc.problems.append(
+                    Problem(
+                        doc.file,
+                        line,
+                        ".".join(path),
+                        "YAML merge keys (<<) are not supported",
+                        "write the keys out in full",
+                    )
+                )
                 kept.append((key_node, value_node))
                 continue
             key = key_node.value
             if key in seen:
-                doc.problems.append(Problem(
-                    doc.file, line, ".".join((*path, key)), f"duplicate key (also on line {seen[key]})",
-                    f"keep only one '{key}:' in this section (lines {seen[key]} and {line})",
-                ))
+                doc.problems.append(
+                    Problem(
+                        doc.file,
+                        line,
+                        ".".join((*path, key)),
+                        f"duplicate key (also on line {seen[key]})",
+                        f"keep only one '{key}:' in this section (lines {seen[key]} and {line})",
+                    )
+                )
                 # Go on with the later one: like safe_load, the last occurrence is the value that counts.
             seen[key] = line
             doc.lines[(*path, key)] = line
@@ -136,24 +164,40 @@ def read_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        doc.problems.append(Problem(
-            doc.file, None, "", f"cannot read the file ({exc.__class__.__name__}: {exc})",
-            "check the path in B1_MAPPING and that the file is saved as UTF-8",
-        ))
+        doc.problems.append(
+            Problem(
+                doc.file,
+                None,
+                "",
+                f"cannot read the file ({exc.__class__.__name__}: {exc})",
+                "check the path in B1_MAPPING and that the file is saved as UTF-8",
+            )
+        )
         return doc
     loader = MappingYamlLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
-            doc.problems.append(Problem(doc.file, 1, "", "the file is empty",
-                                        "start from a copy of mappings/default.yaml (at least 'version: 1')"))
+            doc.problems.append(
+                Problem(
+                    doc.file,
+                    1,
+                    "",
+                    "the file is empty",
+                    "start from a copy of mappings/default.yaml (at least 'version: 1')",
+                )
+            )
             return doc
         if not isinstance(root, MappingNode):
-            doc.problems.append(Problem(
-                doc.file, root.start_mark.line + 1, "",
-                "the top level must be 'key: value' sections (this file is a list or a single value)",
-                "start from a copy of mappings/default.yaml",
-            ))
+            doc.problems.append(
+                Problem(
+                    doc.file,
+                    root.start_mark.line + 1,
+                    "",
+                    "the top level must be 'key: value' sections (this file is a list or a single value)",
+                    "start from a copy of mappings/default.yaml",
+                )
+            )
             return doc
         if _walk(doc, root, ()):
             # Refused values were cut out and duplicate keys keep the last one (as safe_load does),

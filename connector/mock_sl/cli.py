@@ -11,38 +11,64 @@ from connector.mock_sl.sap_rules import MockSwitches
 
 def build_parser() -> argparse.ArgumentParser:
     """Flags: address, data, session timeout, faults and the ❓ switches."""
-    parser = argparse.ArgumentParser(prog="b1-backflush mock-sl",
-                                     description="Mock SAP Business One Service Layer (v1 + v2).")
+    parser = argparse.ArgumentParser(
+        prog="b1-backflush mock-sl", description="Mock SAP Business One Service Layer (v1 + v2)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=50000)
-    parser.add_argument("--data", default="fixtures/demo",
-                        help="fixture folder (company.json + <EntitySet>.json)")
-    parser.add_argument("--session-timeout-s", type=float, default=None,
-                        help="sliding session timeout in seconds (default: SessionTimeout 30 min)")
-    parser.add_argument("--fault", action="append", default=[], metavar="METHOD:PATH:MODE[:COUNT[:ARG]]",
-                        help="arm a fault; repeatable. METHOD * = any (the commit_then_* modes and "
-                             "slow_commit then apply to writes only), PATH a prefix such as "
-                             "InventoryGenEntries, COUNT how many requests (default 1). Modes: fail (ARG = "
-                             "HTTP status, default 500; nothing carried out), delay (ARG = seconds before "
-                             "it is carried out, default 1), slow_commit (like delay: the client times out, "
-                             "the document appears later), commit_then_drop (carried out, then closed "
-                             "without an answer), commit_then_reset (carried out, then TCP RST), "
-                             "commit_then_502 (carried out, then Apache's HTML 502 page), commit_then_hang "
-                             "(carried out, then the answer held ARG seconds, default 120), "
-                             "commit_then_truncate (carried out, then half the body and closed). "
-                             "E.g. POST:InventoryGenEntries:slow_commit:1:3")
+    parser.add_argument(
+        "--data", default="fixtures/demo", help="fixture folder (company.json + <EntitySet>.json)"
+    )
+    parser.add_argument(
+        "--session-timeout-s",
+        type=float,
+        default=None,
+        help="sliding session timeout in seconds (default: SessionTimeout 30 min)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="METHOD:PATH:MODE[:COUNT[:ARG]]",
+        help="arm a fault; repeatable. METHOD * = any (the commit_then_* modes and "
+        "slow_commit then apply to writes only), PATH a prefix such as "
+        "InventoryGenEntries, COUNT how many requests (default 1). Modes: fail (ARG = "
+        "HTTP status, default 500; nothing carried out), delay (ARG = seconds before "
+        "it is carried out, default 1), slow_commit (like delay: the client times out, "
+        "the document appears later), commit_then_drop (carried out, then closed "
+        "without an answer), commit_then_reset (carried out, then TCP RST), "
+        "commit_then_502 (carried out, then Apache's HTML 502 page), commit_then_hang "
+        "(carried out, then the answer held ARG seconds, default 120), "
+        "commit_then_truncate (carried out, then half the body and closed). "
+        "E.g. POST:InventoryGenEntries:slow_commit:1:3",
+    )
     # Switches for what the reference marks unconfirmed; the defaults follow SAP's documentation.
-    parser.add_argument("--receipt-requires-issue", action="store_true",
-                        help="refuse a receipt before any component was issued (reported by integrators)")
-    parser.add_argument("--over-receipt", choices=("allow", "reject"), default="allow",
-                        help="receiving beyond the planned quantity (default allow)")
-    parser.add_argument("--allow-negative-stock", action="store_true",
-                        help="the company allows negative inventory (backflush never runs short)")
-    parser.add_argument("--no-backflush-on-reject", action="store_true",
-                        help="a botrntReject receipt does not backflush components")
-    parser.add_argument("--no-v2-error-details", action="store_true",
-                        help="v2 errors without 'details' (SAP's doc examples, older FPs) instead of "
-                             "FP 2608's")
+    parser.add_argument(
+        "--receipt-requires-issue",
+        action="store_true",
+        help="refuse a receipt before any component was issued (reported by integrators)",
+    )
+    parser.add_argument(
+        "--over-receipt",
+        choices=("allow", "reject"),
+        default="allow",
+        help="receiving beyond the planned quantity (default allow)",
+    )
+    parser.add_argument(
+        "--allow-negative-stock",
+        action="store_true",
+        help="the company allows negative inventory (backflush never runs short)",
+    )
+    parser.add_argument(
+        "--no-backflush-on-reject",
+        action="store_true",
+        help="a botrntReject receipt does not backflush components",
+    )
+    parser.add_argument(
+        "--no-v2-error-details",
+        action="store_true",
+        help="v2 errors without 'details' (SAP's doc examples, older FPs) instead of FP 2608's",
+    )
     return parser
 
 
@@ -51,13 +77,16 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
     from connector.mock_sl.server import MockServiceLayer
 
     args = build_parser().parse_args(argv)
-    switches = MockSwitches(receipt_requires_issue=args.receipt_requires_issue,
-                            over_receipt=args.over_receipt,
-                            allow_negative_stock=args.allow_negative_stock,
-                            backflush_on_reject=not args.no_backflush_on_reject,
-                            v2_error_details=not args.no_v2_error_details)
-    sl = MockServiceLayer(args.data, host=args.host, port=args.port, switches=switches,
-                          session_timeout_s=args.session_timeout_s)
+    switches = MockSwitches(
+        receipt_requires_issue=args.receipt_requires_issue,
+        over_receipt=args.over_receipt,
+        allow_negative_stock=args.allow_negative_stock,
+        backflush_on_reject=not args.no_backflush_on_reject,
+        v2_error_details=not args.no_v2_error_details,
+    )
+    sl = MockServiceLayer(
+        args.data, host=args.host, port=args.port, switches=switches, session_timeout_s=args.session_timeout_s
+    )
     for spec in args.fault:
         name, kwargs = parse_fault_spec(spec)
         getattr(sl.faults, name)(**kwargs)

@@ -27,15 +27,39 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-Mode = Literal["fail", "delay", "slow_commit", "commit_then_drop", "commit_then_reset", "commit_then_502",
-               "commit_then_hang", "commit_then_truncate"]
+Mode = Literal[
+    "fail",
+    "delay",
+    "slow_commit",
+    "commit_then_drop",
+    "commit_then_reset",
+    "commit_then_502",
+    "commit_then_hang",
+    "commit_then_truncate",
+]
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 #: Modes that apply to writes only when no method is given.
-WRITE_ONLY_MODES = frozenset({"slow_commit", "commit_then_drop", "commit_then_reset", "commit_then_502",
-                              "commit_then_hang", "commit_then_truncate"})
+WRITE_ONLY_MODES = frozenset(
+    {
+        "slow_commit",
+        "commit_then_drop",
+        "commit_then_reset",
+        "commit_then_502",
+        "commit_then_hang",
+        "commit_then_truncate",
+    }
+)
 #: Every mode the command line accepts, in the order ``--help`` lists them.
-CLI_MODES = ("fail", "delay", "slow_commit", "commit_then_drop", "commit_then_reset", "commit_then_502",
-             "commit_then_hang", "commit_then_truncate")
+CLI_MODES = (
+    "fail",
+    "delay",
+    "slow_commit",
+    "commit_then_drop",
+    "commit_then_reset",
+    "commit_then_502",
+    "commit_then_hang",
+    "commit_then_truncate",
+)
 #: Modes whose ARG is a number of seconds, and its default on the command line.
 SECONDS_DEFAULTS = {"delay": 1.0, "slow_commit": 1.0, "commit_then_hang": 120.0}
 
@@ -92,8 +116,15 @@ class Faults:
         self.on_expire_all: list[object] = []
 
     def fail_next(
-        self, path: str, *, count: int = 1, status: int = 500, code: int | None = None,
-        message: str | None = None, html: bool = False, method: str | None = None,
+        self,
+        path: str,
+        *,
+        count: int = 1,
+        status: int = 500,
+        code: int | None = None,
+        message: str | None = None,
+        html: bool = False,
+        method: str | None = None,
     ) -> None:
         """Answer the next ``count`` matching requests with an error, without carrying them out."""
         self._add(Fault("fail", path, method, count, status=status, code=code, message=message, html=html))
@@ -119,8 +150,9 @@ class Faults:
         """Carry out the next ``count`` matching writes, then answer Apache's HTML 502 Proxy Error page."""
         self._add(Fault("commit_then_502", path, method, count, status=502, html=True))
 
-    def commit_then_hang(self, path: str, *, seconds: float, count: int = 1,
-                         method: str | None = None) -> None:
+    def commit_then_hang(
+        self, path: str, *, seconds: float, count: int = 1, method: str | None = None
+    ) -> None:
         """Carry out the next ``count`` matching writes, then hold the answer ``seconds`` (past the client's
         read timeout) before sending it and closing the connection."""
         self._add(Fault("commit_then_hang", path, method, count, seconds=seconds))

@@ -131,7 +131,7 @@ class _Parser:
         if kind == "str":
             return Literal(text[1:-1].replace("''", "'"), is_string=True)
         if kind == "dt":
-            return Literal(text[len("datetime'"):-1], is_string=True)
+            return Literal(text[len("datetime'") : -1], is_string=True)
         if kind == "num":
             number = text.rstrip("dDmMfFlL")
             return Literal(float(number) if any(c in number for c in ".eE") else int(number))
@@ -202,11 +202,13 @@ def evaluate(node: Any, row: Mapping[str, Any], known: Mapping[str, str], *, fol
     if not isinstance(node, Node):
         return value_of(node, None)
     if op == "and":
-        return (bool(evaluate(args[0], row, known, fold=fold))
-                and bool(evaluate(args[1], row, known, fold=fold)))
+        return bool(evaluate(args[0], row, known, fold=fold)) and bool(
+            evaluate(args[1], row, known, fold=fold)
+        )
     if op == "or":
-        return (bool(evaluate(args[0], row, known, fold=fold))
-                or bool(evaluate(args[1], row, known, fold=fold)))
+        return bool(evaluate(args[0], row, known, fold=fold)) or bool(
+            evaluate(args[1], row, known, fold=fold)
+        )
     if op == "not":
         return not evaluate(args[0], row, known, fold=fold)
     left, right = value_of(args[0], args[1]), value_of(args[1], args[0])
@@ -215,7 +217,8 @@ def evaluate(node: Any, row: Mapping[str, Any], known: Mapping[str, str], *, fol
         if not isinstance(haystack, str) or not isinstance(needle, str):
             return False
         check: Callable[[str], bool] = {
-            "startswith": haystack.startswith, "endswith": haystack.endswith,
+            "startswith": haystack.startswith,
+            "endswith": haystack.endswith,
         }.get(op, haystack.__contains__)
         return check(needle)
     return _compare(op, left, right)
@@ -267,7 +270,12 @@ def parse_orderby(text: str | None, known: Mapping[str, str]) -> list[tuple[str,
 def sort_rows(rows: list[dict[str, Any]], order: list[tuple[str, bool]]) -> list[dict[str, Any]]:
     """Stable multi-key sort; nulls first ascending, as SQL Server and HANA do by default."""
     for name, descending in reversed(order):
-        rows = sorted(rows, key=lambda row, n=name: (row.get(n) is not None, row.get(n) or 0
-                                                     if not isinstance(row.get(n), str) else row.get(n)),
-                      reverse=descending)
+        rows = sorted(
+            rows,
+            key=lambda row, n=name: (
+                row.get(n) is not None,
+                row.get(n) or 0 if not isinstance(row.get(n), str) else row.get(n),
+            ),
+            reverse=descending,
+        )
     return rows

@@ -17,16 +17,39 @@ PLANNED, RELEASED, CLOSED, CANCELLED = "boposPlanned", "boposReleased", "boposCl
 
 #: Header properties a PATCH may change (besides UDFs). Quantities booked by documents
 #: (CompletedQuantity, RejectedQuantity) and keys are SAP's to maintain.
-PATCHABLE = frozenset({
-    "ProductionOrderStatus", "Remarks", "DueDate", "StartDate", "PostingDate", "Warehouse", "Priority",
-    "CustomerCode", "Project", "JournalRemarks", "PickRemarks", "PlannedQuantity", "ProductDescription",
-    "DistributionRule", "DistributionRule2", "DistributionRule3", "DistributionRule4", "DistributionRule5",
-})
+PATCHABLE = frozenset(
+    {
+        "ProductionOrderStatus",
+        "Remarks",
+        "DueDate",
+        "StartDate",
+        "PostingDate",
+        "Warehouse",
+        "Priority",
+        "CustomerCode",
+        "Project",
+        "JournalRemarks",
+        "PickRemarks",
+        "PlannedQuantity",
+        "ProductDescription",
+        "DistributionRule",
+        "DistributionRule2",
+        "DistributionRule3",
+        "DistributionRule4",
+        "DistributionRule5",
+    }
+)
 #: Allowed (from, to) status changes; a same-status PATCH is a no-op.
-TRANSITIONS = frozenset({
-    (PLANNED, RELEASED), (PLANNED, CANCELLED), (PLANNED, CLOSED),
-    (RELEASED, CLOSED), (RELEASED, CANCELLED), (RELEASED, PLANNED),
-})
+TRANSITIONS = frozenset(
+    {
+        (PLANNED, RELEASED),
+        (PLANNED, CANCELLED),
+        (PLANNED, CLOSED),
+        (RELEASED, CLOSED),
+        (RELEASED, CANCELLED),
+        (RELEASED, PLANNED),
+    }
+)
 
 
 def _received(order: dict[str, Any]) -> bool:
@@ -48,8 +71,9 @@ def change_status(order: dict[str, Any], target: str, today: date) -> None:
     if target == CANCELLED and (_received(order) or _issued(order)):
         raise SapError(400, -5002, "Cannot cancel production order with posted transactions")  # ASSUMPTION
     if target == PLANNED and (_received(order) or _issued(order)):
-        raise SapError(400, -5002,
-                       "Cannot change status of production order with posted transactions")  # ASSUMPTION
+        raise SapError(
+            400, -5002, "Cannot change status of production order with posted transactions"
+        )  # ASSUMPTION
     order["ProductionOrderStatus"] = target
     if target == RELEASED:
         order["ReleaseDate"] = today.isoformat()
@@ -86,17 +110,32 @@ def create_order(store: Store, body: dict[str, Any], today: date) -> dict[str, A
     entry = store.next_number("ProductionOrders", "AbsoluteEntry")
     lines = []
     for number, line in enumerate(body.get("ProductionOrderLines") or []):
-        lines.append({"IssuedQuantity": 0.0, "ProductionOrderIssueType": "im_Manual", "ItemType": "pit_Item",
-                      "BaseQuantity": 0.0, "PlannedQuantity": 0.0, **line,
-                      "DocumentAbsoluteEntry": entry, "LineNumber": number, "VisualOrder": number})
+        lines.append(
+            {
+                "IssuedQuantity": 0.0,
+                "ProductionOrderIssueType": "im_Manual",
+                "ItemType": "pit_Item",
+                "BaseQuantity": 0.0,
+                "PlannedQuantity": 0.0,
+                **line,
+                "DocumentAbsoluteEntry": entry,
+                "LineNumber": number,
+                "VisualOrder": number,
+            }
+        )
     order = {
-        "ProductionOrderStatus": PLANNED, "ProductionOrderType": "bopotStandard",
-        "ProductionOrderOrigin": "bopooManual", "Warehouse": None, "PostingDate": today.isoformat(),
+        "ProductionOrderStatus": PLANNED,
+        "ProductionOrderType": "bopotStandard",
+        "ProductionOrderOrigin": "bopooManual",
+        "Warehouse": None,
+        "PostingDate": today.isoformat(),
         **body,
         "AbsoluteEntry": entry,
         "DocumentNumber": store.next_number("ProductionOrders", "DocumentNumber"),
         "Series": body.get("Series") or 138,
-        "CompletedQuantity": 0.0, "RejectedQuantity": 0.0, "CreationDate": today.isoformat(),
+        "CompletedQuantity": 0.0,
+        "RejectedQuantity": 0.0,
+        "CreationDate": today.isoformat(),
         "ProductionOrderLines": lines,
     }
     if order["ProductionOrderStatus"] != PLANNED:

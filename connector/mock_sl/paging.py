@@ -77,8 +77,11 @@ def _inline_count(request: _Req, total: int) -> int | str | None:
 
 def _link(raw_query: str, top: int | None, skip: int) -> str:
     """The query as sent without ``$skip``/``$top``, then the remaining ``$top`` and the new ``$skip``."""
-    kept = [part for part in raw_query.split("&")
-            if part and unquote(part.split("=", 1)[0]) not in ("$skip", "$top")]
+    kept = [
+        part
+        for part in raw_query.split("&")
+        if part and unquote(part.split("=", 1)[0]) not in ("$skip", "$top")
+    ]
     if top is not None:
         kept.append(f"$top={top}")
     kept.append(f"$skip={skip}")

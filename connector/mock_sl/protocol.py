@@ -16,8 +16,9 @@ INVALID_SESSION = "Invalid session or session already timeout."
 LOGIN_FAILED = "Fail to NONE-SSO login from SLD."
 NOT_FOUND = "No matching records found (ODBC -2028)"
 NOT_SUPPORTED = "The requested action is not supported for this object."
-ETAG_MISMATCH = ("Another user or another operation modified data; to continue, open the window again "
-                 "(ODBC -2039)")
+ETAG_MISMATCH = (
+    "Another user or another operation modified data; to continue, open the window again (ODBC -2039)"
+)
 
 
 class SapError(Exception):

@@ -69,8 +69,13 @@ def key_text(key: tuple[Any, ...]) -> str:
 class Router:
     """Routes of one mock company; every call runs under the store lock for atomicity."""
 
-    def __init__(self, store: Store, switches: sap_rules.MockSwitches, root: Callable[[str], str],
-                 today: Callable[[], date] = date.today) -> None:
+    def __init__(
+        self,
+        store: Store,
+        switches: sap_rules.MockSwitches,
+        root: Callable[[str], str],
+        today: Callable[[], date] = date.today,
+    ) -> None:
         self.store = store
         self.switches = switches
         self.root = root
@@ -122,8 +127,11 @@ class Router:
             if rest is not None:
                 raise SapError(400, SERVICE_NOT_FOUND_CODE, "Service Not Found")
             if method == "GET":
-                return (self._get(request, entity_set, key) if key is not None
-                        else self._list(request, entity_set))
+                return (
+                    self._get(request, entity_set, key)
+                    if key is not None
+                    else self._list(request, entity_set)
+                )
             if method == "POST" and key is None:
                 return self._post(request, entity_set)
             if method == "PATCH" and key is not None:
@@ -153,8 +161,9 @@ class Router:
             name = part.split("(")[0].strip()
             if name not in schema.navs(type_name):
                 # §3.1: complex collections (DocumentLines, ProductionOrderLines) are inline, not navigable.
-                raise QueryError(201, f"Cannot expand invalid navigation property '{name}' "
-                                      f"for entity type '{type_name}'")
+                raise QueryError(
+                    201, f"Cannot expand invalid navigation property '{name}' for entity type '{type_name}'"
+                )
 
     def _filtered(self, request: Request, entity_set: str) -> list[dict[str, Any]]:
         known = self._known(request, entity_set)
@@ -170,8 +179,9 @@ class Router:
         count = len(self._filtered(request, entity_set))
         return Response(200, str(count).encode(), {"Content-Type": protocol.TEXT_PLAIN})
 
-    def render_row(self, version: str, entity_set: str, row: dict[str, Any],
-                   select: list[str] | None) -> dict[str, Any]:
+    def render_row(
+        self, version: str, entity_set: str, row: dict[str, Any], select: list[str] | None
+    ) -> dict[str, Any]:
         """A row in ``version``: every property (+ etag annotation) or only the selected ones (no etag)."""
         known = self.store.header_props(entity_set, version)
         if select is not None:
@@ -191,8 +201,9 @@ class Router:
         rows = paging.sort(self._filtered(request, entity_set), order)
         page = paging.page_of(request, rows)
         version = request.version
-        body: dict[str, Any] = {protocol.metadata_key(version):
-                                protocol.collection_context(self.root(version), entity_set)}
+        body: dict[str, Any] = {
+            protocol.metadata_key(version): protocol.collection_context(self.root(version), entity_set)
+        }
         if page.count is not None:
             body["odata.count" if version == "v1" else "@odata.count"] = page.count
         body["value"] = [self.render_row(version, entity_set, row, select) for row in page.rows]
@@ -209,10 +220,18 @@ class Router:
             raise SapError(404, -2028, protocol.NOT_FOUND)
         return self._entity(request.version, entity_set, row, select, 200)
 
-    def _entity(self, version: str, entity_set: str, row: dict[str, Any], select: list[str] | None,
-                status: int, extra: dict[str, str] | None = None) -> Response:
-        body = {protocol.metadata_key(version):
-                protocol.entity_context(self.root(version), version, entity_set)}
+    def _entity(
+        self,
+        version: str,
+        entity_set: str,
+        row: dict[str, Any],
+        select: list[str] | None,
+        status: int,
+        extra: dict[str, str] | None = None,
+    ) -> Response:
+        body = {
+            protocol.metadata_key(version): protocol.entity_context(self.root(version), version, entity_set)
+        }
         body.update(self.render_row(version, entity_set, row, select))
         key = tuple(row.get(name) for name in self.store.key_names(entity_set))
         headers = dict(extra or {})
@@ -265,8 +284,9 @@ class Router:
         return _checked(request.body, type_name, known, request.version, line_udfs)
 
 
-def _checked(body: Mapping[str, Any], type_name: str, known: Mapping[str, str], version: str,
-             udfs: Mapping[str, str]) -> dict[str, Any]:
+def _checked(
+    body: Mapping[str, Any], type_name: str, known: Mapping[str, str], version: str, udfs: Mapping[str, str]
+) -> dict[str, Any]:
     """Refuse unknown properties with -1000 (§2.3) and convert values to the canonical form."""
     clean: dict[str, Any] = {}
     for name, value in body.items():
@@ -280,9 +300,10 @@ def _checked(body: Mapping[str, Any], type_name: str, known: Mapping[str, str], 
             if not isinstance(value, list):
                 raise SapError(400, -1000, f"Property '{name}' of '{type_name}' is invalid")
             inner_known = {**schema.props(version, inner), **udfs}
-            clean[name] = [_checked(element if isinstance(element, Mapping) else {}, inner, inner_known,
-                                    version, {})
-                           for element in value]
+            clean[name] = [
+                _checked(element if isinstance(element, Mapping) else {}, inner, inner_known, version, {})
+                for element in value
+            ]
         else:
             target = schema.BATCH_ALIASES.get(name, name) if type_name == "BatchNumber" else name
             clean[target] = schema.canonical(value, edm)

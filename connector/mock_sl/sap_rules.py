@@ -22,20 +22,26 @@ BACKFLUSH = "im_Backflush"
 PRODUCTION_ORDER = 202  # BoObjectTypes.oProductionOrders, the BaseType of receipts and issues (§4.1)
 
 # REAL (sl-payloads/error-400-receipt-backflush-negative-stock_v2_real.json), spacing kept exactly.
-BACKFLUSH_STOCK = ("Make sure that the consumed quantity of the component item would not cause the item's "
-                   "inventory to fall below zero  [IGE1.WhsCode][line: {n}] , "
-                   "'Production Order no: {order} Line: {line}'  [Message 3559-7]")
+BACKFLUSH_STOCK = (
+    "Make sure that the consumed quantity of the component item would not cause the item's "
+    "inventory to fall below zero  [IGE1.WhsCode][line: {n}] , "
+    "'Production Order no: {order} Line: {line}'  [Message 3559-7]"
+)
 # REAL (error-400-issue-on-backflush-line_v2_real.json). Reused for a receipt whose backflush component is
 # batch/serial-managed: ASSUMPTION (§5.5 ❓ says "probably -5002 (as above) or -4014").
-BACKFLUSH_BATCH = ("Issue type cannot be backflush for serial or batch number items  , "
-                   "'Production Order no: {order} Line: {line}'")
+BACKFLUSH_BATCH = (
+    "Issue type cannot be backflush for serial or batch number items  , "
+    "'Production Order no: {order} Line: {line}'"
+)
 # ◐ practitioner text; exact spacing ❓ (§2.3).
 NEGATIVE_INVENTORY = "Quantity falls into negative inventory [IGE1.ItemCode][line: {n}]"
 # ASSUMPTION: exact code and text not found (§2.3 last row, §4.5 "Status rules").
 NOT_RELEASED = "Production order is not released"
 # ◐ [NEST-PROD] gave only "...field should be empty if the document is referenced..."; the rest is ours.
-ITEMCODE_REFERENCED = ("Item No. field should be empty if the document is referenced to a production order"
-                       "  [IGN1.ItemCode][line: {n}]")
+ITEMCODE_REFERENCED = (
+    "Item No. field should be empty if the document is referenced to a production order"
+    "  [IGN1.ItemCode][line: {n}]"
+)
 # ❓ [NEST-PROD][DIAPI-PROD] report it; SAP's docs contradict it (§5.4). Only with receipt_requires_issue.
 NOTHING_ISSUED = "Item Issued Qty in work order should be larger than zero"
 # ASSUMPTION: over-receipt is ❓ (§5.4); only with over_receipt="reject".
@@ -88,8 +94,14 @@ def _quantity(line: dict[str, Any], table: str, n: int) -> float:
     return quantity
 
 
-def _document(store: Store, entity_set: str, body: dict[str, Any], lines: list[dict[str, Any]],
-              object_code: str, today: date) -> dict[str, Any]:
+def _document(
+    store: Store,
+    entity_set: str,
+    body: dict[str, Any],
+    lines: list[dict[str, Any]],
+    object_code: str,
+    today: date,
+) -> dict[str, Any]:
     doc_date = body.get("DocDate") or today.isoformat()
     return {
         **body,
@@ -118,7 +130,8 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
         raise SapError(400, -5002, "Cannot add document without rows")  # ASSUMPTION: text not captured
     stock = StockLedger(store)
     received: dict[int, dict[str, float]] = defaultdict(
-        lambda: {"CompletedQuantity": 0.0, "RejectedQuantity": 0.0})
+        lambda: {"CompletedQuantity": 0.0, "RejectedQuantity": 0.0}
+    )
     issued: dict[tuple[int, int], float] = defaultdict(float)
     exit_lines: list[dict[str, Any]] = []
     exit_refs: list[tuple[int, int]] = []  # (order DocumentNumber, LineNumber + 1) of each auto-issue line
@@ -137,14 +150,18 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
             out.update(ItemDescription=item.get("ItemName"), WarehouseCode=whs)
         else:
             if line.get("BaseType") != PRODUCTION_ORDER:
-                raise SapError(400, -5002, "Base document type is not supported by the mock  "
-                                           f"[IGN1.BaseType][line: {n}]")
+                raise SapError(
+                    400, -5002, f"Base document type is not supported by the mock  [IGN1.BaseType][line: {n}]"
+                )
             if line.get("ItemCode"):
                 raise SapError(400, -5002, ITEMCODE_REFERENCED.format(n=n))
             if line.get("BaseLine") is not None:
                 # By-product receipts (BaseLine = component line, §5.3) are not simulated by the mock.
-                raise SapError(400, -5002, "By-product receipts are not simulated by the mock  "
-                                           f"[IGN1.BaseLine][line: {n}]")
+                raise SapError(
+                    400,
+                    -5002,
+                    f"By-product receipts are not simulated by the mock  [IGN1.BaseLine][line: {n}]",
+                )
             order = _order(store, line.get("BaseEntry"), n)
             entry, order_no = int(order["AbsoluteEntry"]), order.get("DocumentNumber")
             transaction = line.get("TransactionType") or "botrntComplete"  # default complete (§5.3 ◐)
@@ -167,9 +184,15 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
             stock.move(str(order.get("ItemNo")), whs, quantity)
             field = "CompletedQuantity" if transaction == "botrntComplete" else "RejectedQuantity"
             received[entry][field] += quantity
-            out.update(ItemCode=order.get("ItemNo"), ItemDescription=(finished or {}).get("ItemName"),
-                       WarehouseCode=whs, BaseType=PRODUCTION_ORDER, BaseEntry=entry, BaseRef=str(order_no),
-                       TransactionType=transaction)
+            out.update(
+                ItemCode=order.get("ItemNo"),
+                ItemDescription=(finished or {}).get("ItemName"),
+                WarehouseCode=whs,
+                BaseType=PRODUCTION_ORDER,
+                BaseEntry=entry,
+                BaseRef=str(order_no),
+                TransactionType=transaction,
+            )
             if transaction == "botrntReject" and not switches.backflush_on_reject:
                 out_lines.append(out)
                 continue
@@ -182,14 +205,24 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
                     continue  # resources are issued without stock (§5.4)
                 component = store.live("Items", ol.get("ItemNo"))
                 if component is not None and (is_batch(component) or is_serial(component)):
-                    raise SapError(400, -5002,
-                                   BACKFLUSH_BATCH.format(order=order_no, line=int(ol["LineNumber"]) + 1))
+                    raise SapError(
+                        400, -5002, BACKFLUSH_BATCH.format(order=order_no, line=int(ol["LineNumber"]) + 1)
+                    )
                 cwhs = ol.get("Warehouse") or ""
-                exit_lines.append({"LineNum": len(exit_lines), "ItemCode": ol.get("ItemNo"),
-                                   "ItemDescription": (component or {}).get("ItemName") or ol.get("ItemName"),
-                                   "Quantity": share, "InventoryQuantity": share, "WarehouseCode": cwhs,
-                                   "BaseType": PRODUCTION_ORDER, "BaseEntry": entry, "BaseRef": str(order_no),
-                                   "BaseLine": int(ol["LineNumber"])})
+                exit_lines.append(
+                    {
+                        "LineNum": len(exit_lines),
+                        "ItemCode": ol.get("ItemNo"),
+                        "ItemDescription": (component or {}).get("ItemName") or ol.get("ItemName"),
+                        "Quantity": share,
+                        "InventoryQuantity": share,
+                        "WarehouseCode": cwhs,
+                        "BaseType": PRODUCTION_ORDER,
+                        "BaseEntry": entry,
+                        "BaseRef": str(order_no),
+                        "BaseLine": int(ol["LineNumber"]),
+                    }
+                )
                 exit_refs.append((order_no, int(ol["LineNumber"]) + 1))
                 stock.move(str(ol.get("ItemNo")), cwhs, -share)
         out.setdefault("InventoryQuantity", quantity)
@@ -217,10 +250,17 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
     for entry in {*received, *(e for e, _ in issued)}:
         store.touch("ProductionOrders", entry)
     if exit_lines:
-        store.insert("InventoryGenExits", _document(
-            store, "InventoryGenExits",
-            {"DocDate": body.get("DocDate"), "JournalMemo": "Issue for Production"},
-            exit_lines, "oInventoryGenExit", today))
+        store.insert(
+            "InventoryGenExits",
+            _document(
+                store,
+                "InventoryGenExits",
+                {"DocDate": body.get("DocDate"), "JournalMemo": "Issue for Production"},
+                exit_lines,
+                "oInventoryGenExit",
+                today,
+            ),
+        )
     header = {k: v for k, v in body.items() if k != "DocumentLines"}
     header.setdefault("JournalMemo", "Receipt from Production")
     document = _document(store, "InventoryGenEntries", header, out_lines, "oInventoryGenEntry", today)
@@ -247,21 +287,26 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
             item_code = line.get("ItemCode")
             whs = line.get("WarehouseCode") or ""
         elif base_type != PRODUCTION_ORDER:
-            raise SapError(400, -5002, "Base document type is not supported by the mock  "
-                                       f"[IGE1.BaseType][line: {n}]")
+            raise SapError(
+                400, -5002, f"Base document type is not supported by the mock  [IGE1.BaseType][line: {n}]"
+            )
         else:
             order = _order(store, line.get("BaseEntry"), n)
             entry = int(order["AbsoluteEntry"])
-            match = [ol for ol in order.get("ProductionOrderLines") or []
-                     if ol.get("LineNumber") == line.get("BaseLine")]
+            match = [
+                ol
+                for ol in order.get("ProductionOrderLines") or []
+                if ol.get("LineNumber") == line.get("BaseLine")
+            ]
             if not match:
                 # ASSUMPTION (as BaseEntry)
                 raise SapError(400, -2028, "No matching records found (ODBC -2028)")
             ol = match[0]
             if ol.get("ProductionOrderIssueType") == BACKFLUSH:
                 # REAL text; "Production Order no" is the AbsoluteEntry here (§2.1 note).
-                raise SapError(400, -5002,
-                               BACKFLUSH_BATCH.format(order=entry, line=int(ol["LineNumber"]) + 1))
+                raise SapError(
+                    400, -5002, BACKFLUSH_BATCH.format(order=entry, line=int(ol["LineNumber"]) + 1)
+                )
             item_code, whs = ol.get("ItemNo"), line.get("WarehouseCode") or ol.get("Warehouse") or ""
             issued.append((ol, quantity))
             touched.add(entry)
@@ -277,8 +322,14 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
         stock.move(str(item_code), whs, -quantity)
         if not switches.allow_negative_stock and stock.first_negative([(str(item_code), whs)]) is not None:
             raise SapError(400, -10, NEGATIVE_INVENTORY.format(n=n))
-        out.update(ItemCode=item_code, ItemDescription=item.get("ItemName"), WarehouseCode=whs,
-                   Quantity=quantity, InventoryQuantity=quantity, LineNum=n - 1)
+        out.update(
+            ItemCode=item_code,
+            ItemDescription=item.get("ItemName"),
+            WarehouseCode=whs,
+            Quantity=quantity,
+            InventoryQuantity=quantity,
+            LineNum=n - 1,
+        )
         out_lines.append(out)
     stock.apply()
     for ol, quantity in issued:

@@ -33,8 +33,12 @@ UDF_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 #: DB codes accepted in request bodies and $filter literals besides the enum names (§4.4:
 #: ``ProductionOrderStatus eq 'R'`` ≡ ``'boposReleased'``; SAP's own PATCH example sends ``"R"``).
 DB_CODES: dict[str, dict[str, str]] = {
-    "BoProductionOrderStatusEnum": {"P": "boposPlanned", "R": "boposReleased", "L": "boposClosed",
-                                    "C": "boposCancelled"},
+    "BoProductionOrderStatusEnum": {
+        "P": "boposPlanned",
+        "R": "boposReleased",
+        "L": "boposClosed",
+        "C": "boposCancelled",
+    },
     "BoProductionOrderTypeEnum": {"S": "bopotStandard", "P": "bopotSpecial", "D": "bopotDisassembly"},
     "BoIssueMethod": {"B": "im_Backflush", "M": "im_Manual"},
     "BoTransactionTypeEnum": {"C": "botrntComplete", "R": "botrntReject"},
@@ -103,7 +107,7 @@ def complex_of(edm: str) -> str | None:
 def enum_of(edm: str) -> str | None:
     """``SAPB1.BoYesNoEnum`` → ``BoYesNoEnum`` when it names an enumeration."""
     if edm.startswith("SAPB1."):
-        name = edm[len("SAPB1."):]
+        name = edm[len("SAPB1.") :]
         if name in metadata()["v2"]["enums"]:
             return name
     return None
@@ -132,7 +136,7 @@ def to_date(value: Any) -> str | None:
         return None
     text = value.strip()
     if text.startswith("datetime'") and text.endswith("'"):
-        text = text[len("datetime'"):-1]
+        text = text[len("datetime'") : -1]
     text = text[:10] if len(text) >= 10 and text[4:5] == "-" else text
     for fmt in ("%Y-%m-%d", "%Y%m%d"):
         try:

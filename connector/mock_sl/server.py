@@ -33,8 +33,16 @@ __all__ = ["MockServiceLayer", "MockSwitches", "RequestRecord", "serve_forever_c
 
 ROUTE_ID = ".node1"  # the Apache balancer's stickiness cookie value (§1.2, §1.7)
 #: Faults after which the connection is not kept alive (the client gave up, or the answer is broken).
-_LOSES_CONNECTION = frozenset({"delay", "slow_commit", "commit_then_drop", "commit_then_reset",
-                               "commit_then_hang", "commit_then_truncate"})
+_LOSES_CONNECTION = frozenset(
+    {
+        "delay",
+        "slow_commit",
+        "commit_then_drop",
+        "commit_then_reset",
+        "commit_then_hang",
+        "commit_then_truncate",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -140,8 +148,9 @@ class MockServiceLayer:
         self._server = ThreadingHTTPServer((self.host, self._port), handler)
         self._server.daemon_threads = True
         # A short poll interval keeps stop() fast (tests start one mock each).
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="mock-sl", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mock-sl", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -173,8 +182,12 @@ class MockServiceLayer:
             return self.router.error(version, 401, -304, protocol.LOGIN_FAILED)
         session_id = self.sessions.create()
         context = f"{self.root(version)}/$metadata#B1Sessions/{'@Element' if version == 'v1' else '$entity'}"
-        answer = {protocol.metadata_key(version): context, "SessionId": session_id,
-                  "Version": self.store.version, "SessionTimeout": self.sessions.timeout_minutes}
+        answer = {
+            protocol.metadata_key(version): context,
+            "SessionId": session_id,
+            "Version": self.store.version,
+            "SessionTimeout": self.sessions.timeout_minutes,
+        }
         # The real v2 Login answer has no OData-Version header (§1.2, CASSETTE).
         headers = {"Content-Type": protocol.json_type(version)}
         response = Response(200, protocol.dumps(version, answer), headers)
@@ -266,12 +279,24 @@ class _Handler(BaseHTTPRequestHandler):
             response = self._carry_out(method, version, path, split.query, query, body)
         dropped = "commit_then_drop" in fired or "commit_then_reset" in fired
         if "commit_then_502" in fired:
-            response = Response(502, apache_error_page(502).encode("iso-8859-1"),
-                                {"Content-Type": "text/html; charset=iso-8859-1"})
+            response = Response(
+                502,
+                apache_error_page(502).encode("iso-8859-1"),
+                {"Content-Type": "text/html; charset=iso-8859-1"},
+            )
         # Recorded before the client can see the outcome, so a test that just got its answer (or its
         # connection error) always finds the request in sl.requests.
-        mock.record(RequestRecord(method, version, path, query, _redacted(path, body),
-                                  None if dropped else response.status, tuple(fired)))
+        mock.record(
+            RequestRecord(
+                method,
+                version,
+                path,
+                query,
+                _redacted(path, body),
+                None if dropped else response.status,
+                tuple(fired),
+            )
+        )
         # The client has given up (or will): never read another request from this connection.
         closing = bool(fired.keys() & _LOSES_CONNECTION)
         if closing:
@@ -290,8 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fired["commit_then_hang"].seconds)  # past the client's read timeout
         self._send(response, truncate="commit_then_truncate" in fired, close=closing)
 
-    def _carry_out(self, method: str, version: str, path: str, raw_query: str, query: dict[str, str],
-                   body: Any) -> Response:
+    def _carry_out(
+        self, method: str, version: str, path: str, raw_query: str, query: dict[str, str], body: Any
+    ) -> Response:
         mock = self.mock
         if body is ValueError:
             # ASSUMPTION: SAP's text for an unparsable body was not captured.
@@ -309,8 +335,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault_response(self, version: str, fault: Any) -> Response:
         if fault.html:
-            return Response(fault.status, apache_error_page(fault.status).encode("iso-8859-1"),
-                            {"Content-Type": "text/html; charset=iso-8859-1"})
+            return Response(
+                fault.status,
+                apache_error_page(fault.status).encode("iso-8859-1"),
+                {"Content-Type": "text/html; charset=iso-8859-1"},
+            )
         code = fault.code if fault.code is not None else (301 if fault.status == 401 else -1)
         message = fault.message or (protocol.INVALID_SESSION if fault.status == 401 else "Injected fault")
         return self.mock.router.error(version, fault.status, code, message)

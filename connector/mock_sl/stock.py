@@ -43,10 +43,12 @@ def batch_serial_complete(item: dict[str, Any], line: dict[str, Any], quantity: 
         serials = line.get("SerialNumbers") or []
         # ❓ one serial per unit, Quantity 1 each, integer quantity: assumed (§5.5).
         whole = float(quantity).is_integer()
-        if (not whole or len(serials) != int(quantity)
-                or any(float(s.get("Quantity") or 1) != 1 for s in serials)
-                or any(not (s.get("InternalSerialNumber") or s.get("ManufacturerSerialNumber"))
-                       for s in serials)):
+        if (
+            not whole
+            or len(serials) != int(quantity)
+            or any(float(s.get("Quantity") or 1) != 1 for s in serials)
+            or any(not (s.get("InternalSerialNumber") or s.get("ManufacturerSerialNumber")) for s in serials)
+        ):
             raise SapError(400, -4014, SELECTION_INCOMPLETE)
 
 
@@ -85,8 +87,14 @@ class StockLedger:
             rows = item.setdefault("ItemWarehouseInfoCollection", [])
             row = next((r for r in rows if r.get("WarehouseCode") == warehouse), None)
             if row is None:
-                row = {"WarehouseCode": warehouse, "ItemCode": item_code, "InStock": 0.0,
-                       "Committed": 0.0, "Ordered": 0.0, "Locked": "tNO"}
+                row = {
+                    "WarehouseCode": warehouse,
+                    "ItemCode": item_code,
+                    "InStock": 0.0,
+                    "Committed": 0.0,
+                    "Ordered": 0.0,
+                    "Locked": "tNO",
+                }
                 rows.append(row)
             row["InStock"] = float(row.get("InStock") or 0) + quantity
             item["QuantityOnStock"] = sum(float(r.get("InStock") or 0) for r in rows)

@@ -18,8 +18,14 @@ from typing import Any
 from connector.mock_sl import schema
 
 #: Entity sets a fixture directory may hold (``<EntitySet>.json``: a list or ``{"value": [...]}``).
-ENTITY_SETS: tuple[str, ...] = ("Warehouses", "Items", "ProductionOrders", "UserFieldsMD",
-                                "InventoryGenEntries", "InventoryGenExits")
+ENTITY_SETS: tuple[str, ...] = (
+    "Warehouses",
+    "Items",
+    "ProductionOrders",
+    "UserFieldsMD",
+    "InventoryGenEntries",
+    "InventoryGenExits",
+)
 
 Key = tuple[Any, ...]
 

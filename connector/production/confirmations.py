@@ -68,8 +68,12 @@ class ReceiptPlan:
 
 
 def _problem(order: ProductionOrder, message: str) -> Reason:
-    return Reason(code=rc.INVALID_QUANTITY, severity="block",
-                  message=f"Order {order.DocumentNumber}: {message}", item=order.ItemNo)
+    return Reason(
+        code=rc.INVALID_QUANTITY,
+        severity="block",
+        message=f"Order {order.DocumentNumber}: {message}",
+        item=order.ItemNo,
+    )
 
 
 def _read_cumulative(order: ProductionOrder, field: str, already: float, what: str) -> float | Reason | None:
@@ -85,24 +89,39 @@ def _read_cumulative(order: ProductionOrder, field: str, already: float, what: s
     elif isinstance(raw, str) and _NUMERIC_TEXT.match(raw):
         number = float(raw)
     if number is None or not math.isfinite(number):
-        return _problem(order, f"{field} (the {what} quantity) is {raw!r}, which is not a quantity. "
-                               "Enter the total as a plain number, e.g. 12 or 12.5.")
+        return _problem(
+            order,
+            f"{field} (the {what} quantity) is {raw!r}, which is not a quantity. "
+            "Enter the total as a plain number, e.g. 12 or 12.5.",
+        )
     number = round_quantity(number)
     if number < 0:
-        return _problem(order, f"{field} (the {what} quantity) is {format_quantity(number)}, a negative "
-                               "quantity. Enter the total produced so far.")
+        return _problem(
+            order,
+            f"{field} (the {what} quantity) is {format_quantity(number)}, a negative "
+            "quantity. Enter the total produced so far.",
+        )
     if number < round_quantity(already):
         least = format_quantity(already)
-        return _problem(order, f"{field} says {format_quantity(number)} {what} in total, but SAP already "
-                               f"has {least} for this order. The quantity is cumulative: enter the total "
-                               f"so far, at least {least}.")
+        return _problem(
+            order,
+            f"{field} says {format_quantity(number)} {what} in total, but SAP already "
+            f"has {least} for this order. The quantity is cumulative: enter the total "
+            f"so far, at least {least}.",
+        )
     return number
 
 
-def _plan(order: ProductionOrder, good: float, rejected: float,
-          problems: tuple[Reason, ...] = ()) -> ReceiptPlan:
-    return ReceiptPlan(good, rejected, problems, completed_before=order.CompletedQuantity,
-                       rejected_before=order.RejectedQuantity)
+def _plan(
+    order: ProductionOrder, good: float, rejected: float, problems: tuple[Reason, ...] = ()
+) -> ReceiptPlan:
+    return ReceiptPlan(
+        good,
+        rejected,
+        problems,
+        completed_before=order.CompletedQuantity,
+        rejected_before=order.RejectedQuantity,
+    )
 
 
 def _plan_confirmed(order: ProductionOrder, source: ConfirmedFieldsSource) -> ReceiptPlan:
@@ -136,8 +155,10 @@ def _plan_ready_flag(order: ProductionOrder, source: ReadyFlagSource) -> Receipt
 def describe_source(source: ConfirmedFieldsSource | ReadyFlagSource, *, rejected: bool) -> str:
     """Provenance text: how the good (or rejected) quantity is computed under ``source``."""
     if isinstance(source, ReadyFlagSource):
-        return (f"quantities ready_flag: {source.ready_field} = {source.ready_value!r} → PlannedQuantity − "
-                "CompletedQuantity − RejectedQuantity")
+        return (
+            f"quantities ready_flag: {source.ready_field} = {source.ready_value!r} → PlannedQuantity − "
+            "CompletedQuantity − RejectedQuantity"
+        )
     if rejected:
         return f"quantities confirmed_fields: {source.rejected_field} − RejectedQuantity"
     return f"quantities confirmed_fields: {source.confirmed_field} − CompletedQuantity"

@@ -135,8 +135,9 @@ class ItemMaster:
     def with_stock_taken(self, warehouse: str, quantity: float) -> ItemMaster:
         """A copy with ``quantity`` less ``InStock`` in ``warehouse`` (what a posted receipt consumed)."""
         row = self.warehouses.get(warehouse) or WarehouseStock(warehouse, 0.0, 0.0, 0.0)
-        return replace(self, warehouses={**self.warehouses,
-                                         warehouse: replace(row, InStock=row.InStock - quantity)})
+        return replace(
+            self, warehouses={**self.warehouses, warehouse: replace(row, InStock=row.InStock - quantity)}
+        )
 
 
 def _number(raw: Mapping[str, Any], name: str, *, where: str, reason: str = INVALID_QUANTITY) -> float:
@@ -157,8 +158,9 @@ def parse_line(raw: Mapping[str, Any], *, order_label: str) -> ComponentLine:
     """One ``ProductionOrderLines`` row; quantities must be numbers."""
     line_number = raw.get("LineNumber")
     if not isinstance(line_number, int) or isinstance(line_number, bool):
-        raise OrderError(f"{order_label}: a line has LineNumber {line_number!r}",
-                         reason_code=INVALID_ORDER_DATA)
+        raise OrderError(
+            f"{order_label}: a line has LineNumber {line_number!r}", reason_code=INVALID_ORDER_DATA
+        )
     where = f"{order_label} line {line_number}"
     item_type = raw.get("ItemType") or PIT_ITEM
     return ComponentLine(
@@ -166,8 +168,9 @@ def parse_line(raw: Mapping[str, Any], *, order_label: str) -> ComponentLine:
         ItemNo=raw.get("ItemNo"),
         ItemType=item_type,
         ProductionOrderIssueType=raw.get("ProductionOrderIssueType"),
-        BaseQuantity=(_number(raw, "BaseQuantity", where=where)
-                      if raw.get("BaseQuantity") is not None else 0.0),
+        BaseQuantity=(
+            _number(raw, "BaseQuantity", where=where) if raw.get("BaseQuantity") is not None else 0.0
+        ),
         PlannedQuantity=_number(raw, "PlannedQuantity", where=where) if item_type != PIT_TEXT else 0.0,
         IssuedQuantity=_number(raw, "IssuedQuantity", where=where) if item_type != PIT_TEXT else 0.0,
         Warehouse=raw.get("Warehouse"),
@@ -197,8 +200,9 @@ def parse_order(raw: Mapping[str, Any]) -> ProductionOrder:
         RejectedQuantity=_number(raw, "RejectedQuantity", where=label),
         Warehouse=raw.get("Warehouse"),
         lines=tuple(parse_line(line, order_label=label) for line in lines_raw),
-        fields={k: v for k, v in raw.items()
-                if k != "ProductionOrderLines" and not k.startswith(("@", "odata."))},
+        fields={
+            k: v for k, v in raw.items() if k != "ProductionOrderLines" and not k.startswith(("@", "odata."))
+        },
     )
 
 

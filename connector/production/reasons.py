@@ -82,12 +82,12 @@ REASON_HELP: dict[str, ReasonHelp] = {
     FINISHED_GOOD_NEEDS_BATCH: ReasonHelp(
         "The product is batch-managed and the mapping does not say how to name its batch",
         "A consultant adds finished_good.batch to the mapping (e.g. number: "
-        "\"{DocumentNumber}-{today:%Y%m%d}\"), or the order is received by hand in SAP.",
+        '"{DocumentNumber}-{today:%Y%m%d}"), or the order is received by hand in SAP.',
     ),
     FINISHED_GOOD_NEEDS_SERIAL: ReasonHelp(
         "The product is serial-managed and the mapping does not say how to number it",
         "A consultant adds finished_good.serial to the mapping (e.g. number: "
-        "\"{ItemNo}-{DocumentNumber}-{serial:04d}\"), or the order is received by hand in SAP.",
+        '"{ItemNo}-{DocumentNumber}-{serial:04d}"), or the order is received by hand in SAP.',
     ),
     OVER_RECEIPT: ReasonHelp(
         "The receipt would go beyond the order's planned quantity",

@@ -73,8 +73,9 @@ def key_belongs_to(company_db: str, key: str) -> bool:
     if len(parts) != 4:
         return False
     digest = hashlib.sha256(company_db.encode("utf-8")).hexdigest()[:8]
-    return (parts[0] == company_db
-            or (parts[0].endswith("~" + digest) and company_db.startswith(parts[0][:-9])))
+    return parts[0] == company_db or (
+        parts[0].endswith("~" + digest) and company_db.startswith(parts[0][:-9])
+    )
 
 
 @dataclass(frozen=True)
@@ -91,25 +92,39 @@ def _cut(text: str, limit: int, how: str) -> tuple[str, str]:
     return text[:limit], f"{how}, cut to {limit} characters"
 
 
-def _batches(order: ProductionOrder, rule: spec.BatchRule, quantity: float, doc_date: date,
-             values: Mapping[str, Any], protocol: Protocol,
-             path: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def _batches(
+    order: ProductionOrder,
+    rule: spec.BatchRule,
+    quantity: float,
+    doc_date: date,
+    values: Mapping[str, Any],
+    protocol: Protocol,
+    path: str,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     # The BatchNumber complex type names its number property differently per version (§5.5, META).
     name = "BatchNumber" if protocol == "v1" else "BatchNumberProperty"
     number = render(order, "finished_good.batch.number", rule.number, values)
     if not number:
         raise rule_failed(order, f"finished_good.batch.number {rule.number!r} gives an empty batch number")
     batch: dict[str, Any] = {name: number, "Quantity": quantity}
-    prov = {f"{path}.{name}": describe_template("finished_good.batch.number", rule.number) + f" ({protocol})",
-            f"{path}.Quantity": "the line Quantity: one batch per receipt line"}
+    prov = {
+        f"{path}.{name}": describe_template("finished_good.batch.number", rule.number) + f" ({protocol})",
+        f"{path}.Quantity": "the line Quantity: one batch per receipt line",
+    }
     if rule.shelf_life_days is not None:
         batch["ExpiryDate"] = (doc_date + timedelta(days=rule.shelf_life_days)).isoformat()
         prov[f"{path}.ExpiryDate"] = f"DocDate + finished_good.batch.shelf_life_days {rule.shelf_life_days}"
     return [batch], prov
 
 
-def _serials(order: ProductionOrder, rule: spec.SerialRule, first: int, count: int, values: Mapping[str, Any],
-             path: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def _serials(
+    order: ProductionOrder,
+    rule: spec.SerialRule,
+    first: int,
+    count: int,
+    values: Mapping[str, Any],
+    path: str,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     rows: list[dict[str, Any]] = []
     prov: dict[str, str] = {}
     for index in range(count):
@@ -117,67 +132,97 @@ def _serials(order: ProductionOrder, rule: spec.SerialRule, first: int, count: i
         number = render(order, "finished_good.serial.number", rule.number, {**values, "serial": serial})
         rows.append({"InternalSerialNumber": number, "Quantity": 1})
         prov[f"{path}[{index}].InternalSerialNumber"] = (
-            describe_template("finished_good.serial.number", rule.number) + f" with serial={serial}")
+            describe_template("finished_good.serial.number", rule.number) + f" with serial={serial}"
+        )
         prov[f"{path}[{index}].Quantity"] = "1: one serial number per unit"
     return rows, prov
 
 
-def _header(order: ProductionOrder, mapping: spec.Mapping, values: Mapping[str, Any], doc_date: date,
-            key: str, payload: dict[str, Any], prov: dict[str, str]) -> None:
+def _header(
+    order: ProductionOrder,
+    mapping: spec.Mapping,
+    values: Mapping[str, Any],
+    doc_date: date,
+    key: str,
+    payload: dict[str, Any],
+    prov: dict[str, str],
+) -> None:
     rule = mapping.receipt
     payload["DocDate"] = doc_date.isoformat()
     if rule.comments is not None:
         text = render(order, "receipt.comments", rule.comments, values)
-        payload["Comments"], prov["Comments"] = _cut(text, COMMENTS_MAX_CHARS,
-                                                     describe_template("receipt.comments", rule.comments))
+        payload["Comments"], prov["Comments"] = _cut(
+            text, COMMENTS_MAX_CHARS, describe_template("receipt.comments", rule.comments)
+        )
     if rule.journal_memo is not None:
         text = render(order, "receipt.journal_memo", rule.journal_memo, values)
         payload["JournalMemo"], prov["JournalMemo"] = _cut(
-            text, JOURNAL_MEMO_MAX_CHARS, describe_template("receipt.journal_memo", rule.journal_memo))
+            text, JOURNAL_MEMO_MAX_CHARS, describe_template("receipt.journal_memo", rule.journal_memo)
+        )
     if rule.reference2 is not None:
         text = render(order, "receipt.reference2", rule.reference2, values)
         if len(text) > REFERENCE2_MAX_CHARS:
-            raise rule_failed(order, f"receipt.reference2 {rule.reference2!r} gives {text!r} ({len(text)} "
-                                     f"characters); Reference2 holds {REFERENCE2_MAX_CHARS} at most")
+            raise rule_failed(
+                order,
+                f"receipt.reference2 {rule.reference2!r} gives {text!r} ({len(text)} "
+                f"characters); Reference2 holds {REFERENCE2_MAX_CHARS} at most",
+            )
         payload["Reference2"] = text
         prov["Reference2"] = describe_template("receipt.reference2", rule.reference2)
     for name, value in rule.header_udfs.items():
         payload[name], prov[name] = field_value(order, f"receipt.header_udfs.{name}", value, values)
     key_field = mapping.idempotency.key_field
     payload[key_field] = key
-    prov[key_field] = ("idempotency.key_field: the posting key "
-                       "(company/AbsoluteEntry/completed target/rejected target)")
+    prov[key_field] = (
+        "idempotency.key_field: the posting key (company/AbsoluteEntry/completed target/rejected target)"
+    )
 
 
-def _check_tracking(order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None,
-                    mapping: spec.Mapping) -> None:
+def _check_tracking(
+    order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None, mapping: spec.Mapping
+) -> None:
     # The rules hold such orders before a build; these guards keep a direct caller from building
     # a body SAP would refuse (-4014, service-layer.md §2.3).
     if product is None:
         return
     label = f"Order {order.DocumentNumber}: product {order.ItemNo}"
     if product.ManageBatchNumbers and mapping.finished_good.batch is None:
-        raise OrderError(f"{label} is batch managed and the mapping has no finished_good.batch rule",
-                         reason_code=rc.FINISHED_GOOD_NEEDS_BATCH)
+        raise OrderError(
+            f"{label} is batch managed and the mapping has no finished_good.batch rule",
+            reason_code=rc.FINISHED_GOOD_NEEDS_BATCH,
+        )
     if product.ManageSerialNumbers and mapping.finished_good.serial is None:
-        raise OrderError(f"{label} is serial managed and the mapping has no finished_good.serial rule",
-                         reason_code=rc.FINISHED_GOOD_NEEDS_SERIAL)
+        raise OrderError(
+            f"{label} is serial managed and the mapping has no finished_good.serial rule",
+            reason_code=rc.FINISHED_GOOD_NEEDS_SERIAL,
+        )
     whole_units = float(plan.good).is_integer() and float(plan.rejected).is_integer()
     if product.ManageSerialNumbers and not whole_units:
         raise OrderError(f"{label} is serial managed and needs whole units", reason_code=rc.INVALID_QUANTITY)
 
 
-def _lines(order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None, mapping: spec.Mapping,
-           values: Mapping[str, Any], doc_date: date, protocol: Protocol,
-           prov: dict[str, str]) -> list[dict[str, Any]]:
+def _lines(
+    order: ProductionOrder,
+    plan: ReceiptPlan,
+    product: ItemMaster | None,
+    mapping: spec.Mapping,
+    values: Mapping[str, Any],
+    doc_date: date,
+    protocol: Protocol,
+    prov: dict[str, str],
+) -> list[dict[str, Any]]:
     rule = mapping.receipt
     warehouse, warehouse_how = resolve_warehouse(order, product, rule.warehouse)
     specs = [(plan.good, "botrntComplete", warehouse, warehouse_how, "good quantity → CompletedQuantity")]
     reject_wh = rule.reject_warehouse or warehouse
-    reject_how = (f"receipt.reject_warehouse {reject_wh!r}" if rule.reject_warehouse
-                  else f"same as the good quantity ({warehouse_how})")
-    specs.append((plan.rejected, "botrntReject", reject_wh, reject_how,
-                  "rejected quantity → RejectedQuantity"))
+    reject_how = (
+        f"receipt.reject_warehouse {reject_wh!r}"
+        if rule.reject_warehouse
+        else f"same as the good quantity ({warehouse_how})"
+    )
+    specs.append(
+        (plan.rejected, "botrntReject", reject_wh, reject_how, "rejected quantity → RejectedQuantity")
+    )
     batch_rule = serial_rule = None
     if product is not None and product.ManageBatchNumbers:
         batch_rule = mapping.finished_good.batch
@@ -190,8 +235,13 @@ def _lines(order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None
         if quantity <= 0:
             continue
         path = f"DocumentLines[{len(lines)}]"
-        line: dict[str, Any] = {"BaseType": BASE_TYPE_PRODUCTION_ORDER, "BaseEntry": order.AbsoluteEntry,
-                                "Quantity": quantity, "WarehouseCode": wh, "TransactionType": transaction}
+        line: dict[str, Any] = {
+            "BaseType": BASE_TYPE_PRODUCTION_ORDER,
+            "BaseEntry": order.AbsoluteEntry,
+            "Quantity": quantity,
+            "WarehouseCode": wh,
+            "TransactionType": transaction,
+        }
         prov[f"{path}.BaseType"] = "fixed 202 (oProductionOrders): the line references the production order"
         prov[f"{path}.BaseEntry"] = f"order AbsoluteEntry {order.AbsoluteEntry}"
         source = describe_source(mapping.quantities, rejected=transaction == "botrntReject")
@@ -199,35 +249,50 @@ def _lines(order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None
         prov[f"{path}.WarehouseCode"] = wh_how
         prov[f"{path}.TransactionType"] = f"fixed {transaction}: {meaning}"
         for name, value in rule.line_udfs.items():
-            line[name], prov[f"{path}.{name}"] = field_value(order, f"receipt.line_udfs.{name}", value,
-                                                             values)
+            line[name], prov[f"{path}.{name}"] = field_value(
+                order, f"receipt.line_udfs.{name}", value, values
+            )
         if batch_rule is not None:
-            line["BatchNumbers"], more = _batches(order, batch_rule, quantity, doc_date, values, protocol,
-                                                  f"{path}.BatchNumbers[0]")
+            line["BatchNumbers"], more = _batches(
+                order, batch_rule, quantity, doc_date, values, protocol, f"{path}.BatchNumbers[0]"
+            )
             prov.update(more)
         if serial_rule is not None:
-            line["SerialNumbers"], more = _serials(order, serial_rule, next_serial, int(quantity), values,
-                                                   f"{path}.SerialNumbers")
+            line["SerialNumbers"], more = _serials(
+                order, serial_rule, next_serial, int(quantity), values, f"{path}.SerialNumbers"
+            )
             next_serial += int(quantity)
             prov.update(more)
         lines.append(line)
     serials = [s["InternalSerialNumber"] for ln in lines for s in ln.get("SerialNumbers", [])]
     if serial_rule is not None and len(set(serials)) != len(serials):
-        raise rule_failed(order, f"finished_good.serial.number {serial_rule.number!r} gives the same serial "
-                                 "number twice; include {serial} in it")
+        raise rule_failed(
+            order,
+            f"finished_good.serial.number {serial_rule.number!r} gives the same serial "
+            "number twice; include {serial} in it",
+        )
     return lines
 
 
-def build_receipt(order: ProductionOrder, plan: ReceiptPlan, items: Mapping[str, ItemMaster],
-                  mapping: spec.Mapping, *, key: str, today: date, now: datetime,
-                  protocol: Protocol) -> BuiltReceipt:
+def build_receipt(
+    order: ProductionOrder,
+    plan: ReceiptPlan,
+    items: Mapping[str, ItemMaster],
+    mapping: spec.Mapping,
+    *,
+    key: str,
+    today: date,
+    now: datetime,
+    protocol: Protocol,
+) -> BuiltReceipt:
     """The exact InventoryGenEntries body for ``plan``; OrderError(MAPPING_RULE_FAILED) if a rule fails."""
     if plan.nothing_to_receive:
         raise OrderError(f"Order {order.DocumentNumber}: nothing to receive", reason_code=rc.INVALID_QUANTITY)
     product = items.get(order.ItemNo)
     _check_tracking(order, plan, product, mapping)
-    values = template_values(order, product, today=today, now=now, good=plan.good, rejected=plan.rejected,
-                             key=key)
+    values = template_values(
+        order, product, today=today, now=now, good=plan.good, rejected=plan.rejected, key=key
+    )
     payload: dict[str, Any] = {}
     prov: dict[str, str] = {}
     doc_date, prov["DocDate"] = resolve_doc_date(order, mapping.receipt, today)

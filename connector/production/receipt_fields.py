@@ -24,8 +24,16 @@ def rule_failed(order: ProductionOrder, message: str) -> OrderError:
     return OrderError(f"Order {order.DocumentNumber}: {message}", reason_code=rc.MAPPING_RULE_FAILED)
 
 
-def template_values(order: ProductionOrder, product: ItemMaster | None, *, today: date, now: datetime,
-                    good: float, rejected: float, key: str) -> dict[str, Any]:
+def template_values(
+    order: ProductionOrder,
+    product: ItemMaster | None,
+    *,
+    today: date,
+    now: datetime,
+    good: float,
+    rejected: float,
+    key: str,
+) -> dict[str, Any]:
     """Exactly the values templates see: order fields, product fields, today/now, quantities, key."""
     values: dict[str, Any] = dict(order.fields)
     values["ItemName"] = product.ItemName if product else None
@@ -60,13 +68,15 @@ def resolve_doc_date(order: ProductionOrder, rule: spec.ReceiptRule, today: date
     raw = order.fields.get(field)
     value = parse_sl_date(raw)
     if value is None:
-        raise rule_failed(order, f"receipt.doc_date is {rule.doc_date}, but the order's {field} is {raw!r}, "
-                                 "not a date")
+        raise rule_failed(
+            order, f"receipt.doc_date is {rule.doc_date}, but the order's {field} is {raw!r}, not a date"
+        )
     return value, f"receipt.doc_date: {rule.doc_date} → order {field} {raw!r}"
 
 
-def resolve_warehouse(order: ProductionOrder, product: ItemMaster | None,
-                      rule: spec.WarehouseRule) -> tuple[str, str]:
+def resolve_warehouse(
+    order: ProductionOrder, product: ItemMaster | None, rule: spec.WarehouseRule
+) -> tuple[str, str]:
     """The receiving WarehouseCode per receipt.warehouse, with its provenance."""
     code: str | None
     group = product.ItemsGroupCode if product is not None else None
@@ -83,13 +93,17 @@ def resolve_warehouse(order: ProductionOrder, product: ItemMaster | None,
         fallback = "" if rule.rule == "order" else " (not in the table: falls back to the order)"
         how = f"receipt.warehouse: rule {rule.rule}{fallback} → order Warehouse {code!r}"
     if not code:
-        raise rule_failed(order, f"no receipt warehouse: receipt.warehouse rule {rule.rule} gives none and "
-                                 "the order has no Warehouse. Set the order's warehouse or extend the rule.")
+        raise rule_failed(
+            order,
+            f"no receipt warehouse: receipt.warehouse rule {rule.rule} gives none and "
+            "the order has no Warehouse. Set the order's warehouse or extend the rule.",
+        )
     return code, how
 
 
-def field_value(order: ProductionOrder, rule: str, value: spec.FieldValue,
-                values: Mapping[str, Any]) -> tuple[spec.FieldValue, str]:
+def field_value(
+    order: ProductionOrder, rule: str, value: spec.FieldValue, values: Mapping[str, Any]
+) -> tuple[spec.FieldValue, str]:
     """A header/line UDF value: numbers pass through as numbers, text is rendered as a template."""
     if isinstance(value, str):
         return render(order, rule, value, values), describe_template(rule, value)

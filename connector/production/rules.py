@@ -81,13 +81,17 @@ def check_order_type(c: _Context) -> list[Reason]:
     """UNSUPPORTED_ORDER_TYPE: disassembly orders, or a type the mapping does not list."""
     kind = c.order.ProductionOrderType
     if kind == DISASSEMBLY:
-        message = (f"{c.label} is a disassembly order ({DISASSEMBLY}); its receipt is never posted "
-                   "automatically. Receive it by hand in SAP.")
+        message = (
+            f"{c.label} is a disassembly order ({DISASSEMBLY}); its receipt is never posted "
+            "automatically. Receive it by hand in SAP."
+        )
         return [_block(rc.UNSUPPORTED_ORDER_TYPE, message, item=c.order.ItemNo)]
     if kind not in c.mapping.candidates.order_types:
         allowed = ", ".join(c.mapping.candidates.order_types) or "none"
-        message = (f"{c.label} has order type {kind}, which the mapping does not handle "
-                   f"(candidates.order_types: {allowed}).")
+        message = (
+            f"{c.label} has order type {kind}, which the mapping does not handle "
+            f"(candidates.order_types: {allowed})."
+        )
         return [_block(rc.UNSUPPORTED_ORDER_TYPE, message, item=c.order.ItemNo)]
     return []
 
@@ -97,16 +101,24 @@ def check_released(c: _Context) -> list[Reason]:
     status = c.order.ProductionOrderStatus
     if status == RELEASED:
         return []
-    return [_block(rc.ORDER_NOT_RELEASED, f"{c.label} is {status or 'without a status'}, not released "
-                   f"({RELEASED}); SAP accepts receipts only on released orders.", item=c.order.ItemNo)]
+    return [
+        _block(
+            rc.ORDER_NOT_RELEASED,
+            f"{c.label} is {status or 'without a status'}, not released "
+            f"({RELEASED}); SAP accepts receipts only on released orders.",
+            item=c.order.ItemNo,
+        )
+    ]
 
 
 def check_quantities(c: _Context) -> list[Reason]:
     """INVALID_QUANTITY: unreadable confirmations, a planned quantity of zero or less."""
     found = list(c.plan.problems)
     if c.order.PlannedQuantity <= 0:
-        message = (f"{c.label}: the planned quantity is {q(c.order.PlannedQuantity)}; component quantities "
-                   "cannot be worked out. Correct the order's planned quantity.")
+        message = (
+            f"{c.label}: the planned quantity is {q(c.order.PlannedQuantity)}; component quantities "
+            "cannot be worked out. Correct the order's planned quantity."
+        )
         found.append(_block(rc.INVALID_QUANTITY, message, item=c.order.ItemNo))
     return found
 
@@ -115,15 +127,23 @@ def check_items_known(c: _Context) -> list[Reason]:
     """UNKNOWN_ITEM: the product or a stock component is missing from the item master read."""
     found = []
     if c.order.ItemNo not in c.items:
-        message = (f"{c.label}: product {c.order.ItemNo or '(none)'} was not found in the item master. "
-                   "Correct the order's product or create the item in SAP.")
+        message = (
+            f"{c.label}: product {c.order.ItemNo or '(none)'} was not found in the item master. "
+            "Correct the order's product or create the item in SAP."
+        )
         found.append(_block(rc.UNKNOWN_ITEM, message, item=c.order.ItemNo or None))
     for line in c.lines:
         if line.is_item and line.ItemNo not in c.items:
-            found.append(_block(rc.UNKNOWN_ITEM, f"{c.label} line {line.LineNumber}: component "
-                                f"{line.ItemNo or '(none)'} was not found in the item master. Correct "
-                                "the component on the order or create the item in SAP.",
-                                line=line.LineNumber, item=line.ItemNo))
+            found.append(
+                _block(
+                    rc.UNKNOWN_ITEM,
+                    f"{c.label} line {line.LineNumber}: component "
+                    f"{line.ItemNo or '(none)'} was not found in the item master. Correct "
+                    "the component on the order or create the item in SAP.",
+                    line=line.LineNumber,
+                    item=line.ItemNo,
+                )
+            )
     return found
 
 
@@ -137,10 +157,12 @@ def check_over_receipt(c: _Context) -> list[Reason]:
     total = c.order.received_quantity + c.receiving
     if total <= limit + EPSILON:
         return []
-    message = (f"{c.label}: receiving {q(c.plan.good)} good and {q(c.plan.rejected)} rejected would bring "
-               f"the order to {q(total)} of {q(c.order.PlannedQuantity)} planned (allowed up to {q(limit)} "
-               f"with {q(percent)}% tolerance). Check the confirmed quantity, or raise the order's planned "
-               "quantity.")
+    message = (
+        f"{c.label}: receiving {q(c.plan.good)} good and {q(c.plan.rejected)} rejected would bring "
+        f"the order to {q(total)} of {q(c.order.PlannedQuantity)} planned (allowed up to {q(limit)} "
+        f"with {q(percent)}% tolerance). Check the confirmed quantity, or raise the order's planned "
+        "quantity."
+    )
     return [_block(rc.OVER_RECEIPT, message, item=c.order.ItemNo)]
 
 
@@ -154,12 +176,15 @@ def check_backflush_tracked(c: _Context) -> list[Reason]:
         if not (line.is_item and line.is_backflush and item):
             continue
         for managed, code, kind, plural in (
-                (item.ManageBatchNumbers, rc.BACKFLUSH_BATCH_MANAGED, "batch", "batches"),
-                (item.ManageSerialNumbers, rc.BACKFLUSH_SERIAL_MANAGED, "serial-number", "serial numbers")):
+            (item.ManageBatchNumbers, rc.BACKFLUSH_BATCH_MANAGED, "batch", "batches"),
+            (item.ManageSerialNumbers, rc.BACKFLUSH_SERIAL_MANAGED, "serial-number", "serial numbers"),
+        ):
             if managed:
-                message = (f"{c.label} line {line.LineNumber}: component {line.ItemNo} is {kind} managed "
-                           f"but set to backflush; SAP cannot pick {plural} by itself and would refuse the "
-                           "whole receipt. Set the line to Manual and issue it with an Issue for Production.")
+                message = (
+                    f"{c.label} line {line.LineNumber}: component {line.ItemNo} is {kind} managed "
+                    f"but set to backflush; SAP cannot pick {plural} by itself and would refuse the "
+                    "whole receipt. Set the line to Manual and issue it with an Issue for Production."
+                )
                 found.append(_block(code, message, line=line.LineNumber, item=line.ItemNo))
     return found
 
@@ -182,18 +207,25 @@ def check_manual_issued(c: _Context) -> list[Reason]:
         if line.IssuedQuantity >= needed - policy.tolerance - EPSILON:
             continue
         missing = needed - line.IssuedQuantity
-        found.append(Reason(
-            code=rc.MANUAL_NOT_ISSUED, severity=_severity(policy), line=line.LineNumber, item=line.ItemNo,
-            message=f"{c.label} line {line.LineNumber}: component {line.ItemNo} is issued manually; "
-                    f"{q(line.IssuedQuantity)} of {q(needed)} needed for this receipt have been issued "
-                    f"(line planned {q(line.PlannedQuantity)} for {q(c.order.PlannedQuantity)} units). "
-                    f"Issue the missing {q(missing)} with an Issue for Production, then the receipt is "
-                    "posted next cycle."))
+        found.append(
+            Reason(
+                code=rc.MANUAL_NOT_ISSUED,
+                severity=_severity(policy),
+                line=line.LineNumber,
+                item=line.ItemNo,
+                message=f"{c.label} line {line.LineNumber}: component {line.ItemNo} is issued manually; "
+                f"{q(line.IssuedQuantity)} of {q(needed)} needed for this receipt have been issued "
+                f"(line planned {q(line.PlannedQuantity)} for {q(c.order.PlannedQuantity)} units). "
+                f"Issue the missing {q(missing)} with an Issue for Production, then the receipt is "
+                "posted next cycle.",
+            )
+        )
     return found
 
 
-def backflush_demand(order: ProductionOrder, plan: ReceiptPlan,
-                     items: Mapping[str, ItemMaster]) -> dict[tuple[str, str], tuple[float, list[int]]]:
+def backflush_demand(
+    order: ProductionOrder, plan: ReceiptPlan, items: Mapping[str, ItemMaster]
+) -> dict[tuple[str, str], tuple[float, list[int]]]:
     """What SAP takes from stock when it backflushes this receipt, per (ItemNo, Warehouse), with the lines.
 
     SAP backflushes receipt qty ÷ planned qty × line planned qty (service-layer.md §5.4), and does so
@@ -230,12 +262,18 @@ def check_stock(c: _Context) -> list[Reason]:
         if round_quantity(quantity) <= in_stock + policy.tolerance + EPSILON:
             continue
         where = f"line {numbers[0]}" if len(numbers) == 1 else "lines " + ", ".join(map(str, numbers))
-        found.append(Reason(
-            code=rc.INSUFFICIENT_STOCK, severity=_severity(policy), line=numbers[0], item=code,
-            message=f"{c.label} {where}: component {code} in warehouse {warehouse or '(none)'}: this "
-                    f"receipt backflushes {q(quantity)}, but only {q(in_stock)} are in stock (short by "
-                    f"{q(quantity - in_stock)}). Bring the missing stock into warehouse "
-                    f"{warehouse or '(none)'}; the receipt is posted next cycle."))
+        found.append(
+            Reason(
+                code=rc.INSUFFICIENT_STOCK,
+                severity=_severity(policy),
+                line=numbers[0],
+                item=code,
+                message=f"{c.label} {where}: component {code} in warehouse {warehouse or '(none)'}: this "
+                f"receipt backflushes {q(quantity)}, but only {q(in_stock)} are in stock (short by "
+                f"{q(quantity - in_stock)}). Bring the missing stock into warehouse "
+                f"{warehouse or '(none)'}; the receipt is posted next cycle.",
+            )
+        )
     return sorted(found, key=lambda r: r.line or 0)
 
 
@@ -247,20 +285,26 @@ def check_finished_good(c: _Context) -> list[Reason]:
     found = []
     rule = c.mapping.finished_good
     if product.ManageBatchNumbers and rule.batch is None:
-        message = (f"{c.label}: product {product.ItemCode} is batch managed, but the mapping has no "
-                   "finished_good.batch rule to name the batch. A consultant adds it, or the order is "
-                   "received by hand.")
+        message = (
+            f"{c.label}: product {product.ItemCode} is batch managed, but the mapping has no "
+            "finished_good.batch rule to name the batch. A consultant adds it, or the order is "
+            "received by hand."
+        )
         found.append(_block(rc.FINISHED_GOOD_NEEDS_BATCH, message, item=product.ItemCode))
     if product.ManageSerialNumbers and rule.serial is None:
-        message = (f"{c.label}: product {product.ItemCode} is serial managed, but the mapping has no "
-                   "finished_good.serial rule to number the units. A consultant adds it, or the order is "
-                   "received by hand.")
+        message = (
+            f"{c.label}: product {product.ItemCode} is serial managed, but the mapping has no "
+            "finished_good.serial rule to number the units. A consultant adds it, or the order is "
+            "received by hand."
+        )
         found.append(_block(rc.FINISHED_GOOD_NEEDS_SERIAL, message, item=product.ItemCode))
     whole_units = all(float(x).is_integer() for x in (c.plan.good, c.plan.rejected))
     if product.ManageSerialNumbers and not whole_units:
-        message = (f"{c.label}: product {product.ItemCode} is serial managed (one serial number per unit), "
-                   f"but this receipt is for {q(c.plan.good)} good and {q(c.plan.rejected)} rejected. "
-                   "Confirm whole units.")
+        message = (
+            f"{c.label}: product {product.ItemCode} is serial managed (one serial number per unit), "
+            f"but this receipt is for {q(c.plan.good)} good and {q(c.plan.rejected)} rejected. "
+            "Confirm whole units."
+        )
         found.append(_block(rc.INVALID_QUANTITY, message, item=product.ItemCode))
     return found
 
@@ -279,8 +323,9 @@ RULES: tuple[Callable[[_Context], list[Reason]], ...] = (
 )
 
 
-def evaluate(order: ProductionOrder, plan: ReceiptPlan, items: Mapping[str, ItemMaster],
-             mapping: spec.Mapping) -> Verdict:
+def evaluate(
+    order: ProductionOrder, plan: ReceiptPlan, items: Mapping[str, ItemMaster], mapping: spec.Mapping
+) -> Verdict:
     """Run every rule on one order and its receipt plan (pure); the Verdict lists every finding."""
     context = _Context(order, plan, items, mapping)
     return Verdict(reasons=tuple(reason for rule in RULES for reason in rule(context)))

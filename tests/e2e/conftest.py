@@ -22,18 +22,34 @@ COMPANY = "SBODEMOUS"
 
 #: fixtures/demo/README.md: AbsoluteEntry → (good, rejected) posted by the first cycle.
 DEMO_POSTS: dict[int, tuple[float, float]] = {
-    101: (4, 0), 102: (8, 2), 103: (5, 0), 115: (2, 0), 116: (5, 0), 117: (4, 0), 118: (10, 0),
+    101: (4, 0),
+    102: (8, 2),
+    103: (5, 0),
+    115: (2, 0),
+    116: (5, 0),
+    117: (4, 0),
+    118: (10, 0),
 }
 #: AbsoluteEntry → the one reason code it is held with under the default mapping.
 DEMO_HOLDS: dict[int, str] = {
-    104: rc.MANUAL_NOT_ISSUED, 105: rc.BACKFLUSH_BATCH_MANAGED, 106: rc.BACKFLUSH_SERIAL_MANAGED,
-    107: rc.INSUFFICIENT_STOCK, 108: rc.FINISHED_GOOD_NEEDS_BATCH, 109: rc.FINISHED_GOOD_NEEDS_SERIAL,
-    110: rc.OVER_RECEIPT, 111: rc.INVALID_QUANTITY, 112: rc.UNKNOWN_ITEM, 113: rc.UNSUPPORTED_ORDER_TYPE,
+    104: rc.MANUAL_NOT_ISSUED,
+    105: rc.BACKFLUSH_BATCH_MANAGED,
+    106: rc.BACKFLUSH_SERIAL_MANAGED,
+    107: rc.INSUFFICIENT_STOCK,
+    108: rc.FINISHED_GOOD_NEEDS_BATCH,
+    109: rc.FINISHED_GOOD_NEEDS_SERIAL,
+    110: rc.OVER_RECEIPT,
+    111: rc.INVALID_QUANTITY,
+    112: rc.UNKNOWN_ITEM,
+    113: rc.UNSUPPORTED_ORDER_TYPE,
     119: rc.FINISHED_GOOD_NEEDS_BATCH,
 }
 #: Reasons about one component line: AbsoluteEntry → (LineNumber, component ItemCode).
 DEMO_LINE_REASONS: dict[int, tuple[int, str]] = {
-    104: (0, "PAINT-WHITE"), 105: (1, "GLUE-BATCH"), 106: (1, "SENSOR-SN"), 107: (0, "FOAM-LOW"),
+    104: (0, "PAINT-WHITE"),
+    105: (1, "GLUE-BATCH"),
+    106: (1, "SENSOR-SN"),
+    107: (0, "FOAM-LOW"),
     112: (1, "GHOST-PART"),
 }
 #: What the planner is told to do, per code (each held demo message must say it).
@@ -69,8 +85,13 @@ def _bases(body: Any) -> set[Any]:
 
 def receipt_posts(sl: Any, entry: int | None = None) -> list[Any]:
     """Every ``POST InventoryGenEntries`` the mock received (for one order's AbsoluteEntry if given)."""
-    return [r for r in sl.requests if r.method == "POST" and r.path.startswith("InventoryGenEntries")
-            and (entry is None or entry in _bases(r.body))]
+    return [
+        r
+        for r in sl.requests
+        if r.method == "POST"
+        and r.path.startswith("InventoryGenEntries")
+        and (entry is None or entry in _bases(r.body))
+    ]
 
 
 def documents_for(sl: Any, entity_set: str, entry: int) -> list[dict[str, Any]]:
@@ -110,9 +131,15 @@ class CliResult:
 def cli_env(mock_sl, protocol, tmp_path, monkeypatch) -> dict[str, str]:
     """B1_* variables for the mock in ``protocol``; the working directory has no .env."""
     user, password = next(iter(mock_sl.users.items()))
-    env = {"B1_SL_URL": mock_sl.root(protocol), "B1_COMPANY_DB": mock_sl.company_db, "B1_USERNAME": user,
-           "B1_PASSWORD": password, "B1_LEDGER_PATH": str(tmp_path / "state" / "ledger.sqlite3"),
-           "B1_UNKNOWN_QUIET_PERIOD_S": "0", "B1_RETRY_MAX_WAIT_S": "0.01"}
+    env = {
+        "B1_SL_URL": mock_sl.root(protocol),
+        "B1_COMPANY_DB": mock_sl.company_db,
+        "B1_USERNAME": user,
+        "B1_PASSWORD": password,
+        "B1_LEDGER_PATH": str(tmp_path / "state" / "ledger.sqlite3"),
+        "B1_UNKNOWN_QUIET_PERIOD_S": "0",
+        "B1_RETRY_MAX_WAIT_S": "0.01",
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     work = tmp_path / "cwd"

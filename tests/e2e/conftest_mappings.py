@@ -49,15 +49,22 @@ def root_logging_kept() -> Iterator[None]:
         log._extra_secrets.update(secrets)
 
 
-def use_mock_settings(monkeypatch: pytest.MonkeyPatch, sl: Any, protocol: str, tmp_path: Path,
-                      mapping: Path | str | None = None) -> None:
+def use_mock_settings(
+    monkeypatch: pytest.MonkeyPatch, sl: Any, protocol: str, tmp_path: Path, mapping: Path | str | None = None
+) -> None:
     """The B1_* environment of a consultant pointed at the mock; the working directory is tmp_path
     (so no developer .env is read and the ledger stays in the test's folder)."""
     monkeypatch.chdir(tmp_path)
     user, password = next(iter(sl.users.items()))
-    env = {"B1_SL_URL": sl.root(protocol), "B1_COMPANY_DB": sl.company_db, "B1_USERNAME": user,
-           "B1_PASSWORD": password, "B1_LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
-           "B1_RETRY_MAX_WAIT_S": "0.01", "B1_UNKNOWN_QUIET_PERIOD_S": "0"}
+    env = {
+        "B1_SL_URL": sl.root(protocol),
+        "B1_COMPANY_DB": sl.company_db,
+        "B1_USERNAME": user,
+        "B1_PASSWORD": password,
+        "B1_LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
+        "B1_RETRY_MAX_WAIT_S": "0.01",
+        "B1_UNKNOWN_QUIET_PERIOD_S": "0",
+    }
     if mapping is not None:
         env["B1_MAPPING"] = str(mapping)
     for name, value in env.items():
@@ -87,8 +94,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> CliRun:
     return CliRun(code, out, err)
 
 
-def mapping_worker(sl: Any, protocol: str, tmp_path: Path, mapping: Path, stack: ExitStack,
-                   today: date) -> Worker:
+def mapping_worker(
+    sl: Any, protocol: str, tmp_path: Path, mapping: Path, stack: ExitStack, today: date
+) -> Worker:
     """A logged-in worker with ``mapping``, built as the CLI builds it; its posting date is ``today``."""
     worker = cli.build_worker(make_settings(sl, protocol, tmp_path, mapping=mapping), stack)
     worker.today = lambda: today
@@ -97,8 +105,11 @@ def mapping_worker(sl: Any, protocol: str, tmp_path: Path, mapping: Path, stack:
 
 def receipts_of(sl: Any, entry: int) -> list[dict[str, Any]]:
     """Every Receipt from Production SAP holds for production order ``entry``, oldest first."""
-    return [doc for doc in sl.store.rows("InventoryGenEntries")
-            if any(line.get("BaseEntry") == entry for line in doc["DocumentLines"])]
+    return [
+        doc
+        for doc in sl.store.rows("InventoryGenEntries")
+        if any(line.get("BaseEntry") == entry for line in doc["DocumentLines"])
+    ]
 
 
 def posted_bodies(sl: Any) -> list[dict[str, Any]]:

@@ -11,8 +11,11 @@ KEY_FIELD = "U_B1BF_Key"
 
 
 def receipts_for(sl, order_entry: int) -> list[dict]:
-    return [d for d in sl.store.rows("InventoryGenEntries")
-            if any(ln.get("BaseEntry") == order_entry for ln in d.get("DocumentLines") or [])]
+    return [
+        d
+        for d in sl.store.rows("InventoryGenEntries")
+        if any(ln.get("BaseEntry") == order_entry for ln in d.get("DocumentLines") or [])
+    ]
 
 
 def cancel_in_sap(sl, receipt: dict, order_entry: int) -> None:
@@ -20,8 +23,9 @@ def cancel_in_sap(sl, receipt: dict, order_entry: int) -> None:
     order's completed quantity goes back down."""
     sl.store.patch("InventoryGenEntries", receipt["DocEntry"], {"Cancelled": "tYES"})
     order = sl.store.get("ProductionOrders", order_entry)
-    good = sum(ln["Quantity"] for ln in receipt["DocumentLines"]
-               if ln.get("TransactionType") != "botrntReject")
+    good = sum(
+        ln["Quantity"] for ln in receipt["DocumentLines"] if ln.get("TransactionType") != "botrntReject"
+    )
     sl.store.patch("ProductionOrders", order_entry, {"CompletedQuantity": order["CompletedQuantity"] - good})
 
 
@@ -52,9 +56,11 @@ def test_a_duplicate_in_sap_holds_the_order_until_a_person_cancels_the_extra_rec
     [original] = receipts_for(mock_sl, 101)
     # ... and before the connector settles it, someone posts the same payload again (a copied
     # script, a second instance on another ledger): SAP now has two receipts with one key.
-    worker.client.post("InventoryGenEntries", {k: v for k, v in original.items()
-                                               if k in ("DocDate", "Comments", KEY_FIELD, "JournalMemo")}
-                       | {"DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4}]})
+    worker.client.post(
+        "InventoryGenEntries",
+        {k: v for k, v in original.items() if k in ("DocDate", "Comments", KEY_FIELD, "JournalMemo")}
+        | {"DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4}]},
+    )
     assert len(receipts_for(mock_sl, 101)) == 2
 
     second = worker.run_cycle()
@@ -83,10 +89,13 @@ def test_the_cancellation_document_carrying_the_key_is_not_a_second_receipt(mock
     mock_sl.faults.commit_then_drop("InventoryGenEntries", count=1, method="POST")
     worker.run_cycle()
     [original] = receipts_for(mock_sl, 101)
-    mock_sl.store.patch("InventoryGenEntries", original["DocEntry"],
-                        {"Cancelled": "tYES", "CancelStatus": "csYes"})
-    mock_sl.store.insert("InventoryGenEntries", {**original, "DocEntry": 900, "DocNum": 900,
-                                                 "CancelStatus": "csCancellation", "Cancelled": "tNO"})
+    mock_sl.store.patch(
+        "InventoryGenEntries", original["DocEntry"], {"Cancelled": "tYES", "CancelStatus": "csYes"}
+    )
+    mock_sl.store.insert(
+        "InventoryGenEntries",
+        {**original, "DocEntry": 900, "DocNum": 900, "CancelStatus": "csCancellation", "Cancelled": "tNO"},
+    )
     order = mock_sl.store.get("ProductionOrders", 101)
     mock_sl.store.patch("ProductionOrders", 101, {"CompletedQuantity": order["CompletedQuantity"] - 4})
 

@@ -69,10 +69,11 @@ def test_malformed_sl_url_exits_2_naming_the_variable_and_the_fix(cli, mock_sl, 
     assert mock_sl.requests == []
 
 
-def test_a_mapping_naming_a_missing_udf_exits_2_and_points_at_the_online_check(cli, mock_sl, monkeypatch,
-                                                                                tmp_path):
+def test_a_mapping_naming_a_missing_udf_exits_2_and_points_at_the_online_check(
+    cli, mock_sl, monkeypatch, tmp_path
+):
     mapping = tmp_path / "acme.yaml"
-    mapping.write_text('version: 1\ncandidates:\n  extra_filter: "U_NoSuchUdf eq \'A\'"\n', encoding="utf-8")
+    mapping.write_text("version: 1\ncandidates:\n  extra_filter: \"U_NoSuchUdf eq 'A'\"\n", encoding="utf-8")
     monkeypatch.setenv("B1_MAPPING", str(mapping))
 
     result = cli("once", "--json")

@@ -9,8 +9,13 @@ from tests.conftest import ROOT
 
 
 def test_a_reader_that_stops_early_leaves_no_traceback_and_exit_0():
-    proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "demo"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "demo"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().startswith("Demo:")
     proc.stdout.close()  # like `head -1` exiting
     _, err = proc.communicate(timeout=60)

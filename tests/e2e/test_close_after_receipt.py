@@ -18,8 +18,9 @@ def test_a_fully_received_order_is_closed_and_the_report_says_so(mock_sl, worker
 
 
 def test_a_failed_close_is_a_warning_the_receipt_stands_and_the_next_cycle_closes(mock_sl, worker_factory):
-    mock_sl.faults.fail_next("ProductionOrders(118)", status=400, code=-5002, message="Simulated refusal",
-                             method="PATCH")
+    mock_sl.faults.fail_next(
+        "ProductionOrders(118)", status=400, code=-5002, message="Simulated refusal", method="PATCH"
+    )
     worker = worker_factory(mapping=READY_FLAG)
     report = worker.run_cycle()
     [posted] = report.posted

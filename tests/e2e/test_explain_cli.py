@@ -101,8 +101,10 @@ def test_explain_says_why_there_is_nothing_to_do_and_whether_cycles_look_at_the_
     # 114: confirmed 6, SAP already has 6 — a candidate with nothing to receive.
     done = cli("explain", str(number(114)), "--json").json
     assert (done["verdict"], done["candidate"]) == ("nothing", True)
-    assert done["nothing_because"] == ("U_ConfirmedQty is 6; SAP has already received 6 good; "
-                                       "U_RejectedQty is empty, SAP has received 0 rejected.")
+    assert done["nothing_because"] == (
+        "U_ConfirmedQty is 6; SAP has already received 6 good; "
+        "U_RejectedQty is empty, SAP has received 0 rejected."
+    )
     # 120 is planned, not released: the poll's filter never selects it, and explain says so.
     planned = cli("explain", str(number(120)), "--json").json
     assert planned["candidate"] is False
@@ -120,6 +122,7 @@ def test_explain_names_an_item_group_outside_the_candidates(cli, mock_sl, monkey
     monkeypatch.setenv("B1_MAPPING", str(mapping))
     d = cli("explain", str(number(101)), "--json").json
     assert d["candidate"] is False
-    assert d["not_a_candidate_because"] == ("its product's item group 100 is not in "
-                                            "candidates.item_groups [999]")
+    assert d["not_a_candidate_because"] == (
+        "its product's item group 100 is not in candidates.item_groups [999]"
+    )
     assert receipt_posts(mock_sl) == []

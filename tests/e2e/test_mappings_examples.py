@@ -44,15 +44,31 @@ DEMO_README = ROOT / "fixtures" / "demo" / "README.md"
 #: The demo outcome under the default mapping (fixtures/demo/README.md; a test below keeps the two equal).
 DEFAULT_POSTED = {101: (4, 0), 102: (8, 2), 103: (5, 0), 115: (2, 0), 116: (5, 0), 117: (4, 0), 118: (10, 0)}
 DEFAULT_HELD = {
-    104: ["MANUAL_NOT_ISSUED"], 105: ["BACKFLUSH_BATCH_MANAGED"], 106: ["BACKFLUSH_SERIAL_MANAGED"],
-    107: ["INSUFFICIENT_STOCK"], 108: ["FINISHED_GOOD_NEEDS_BATCH"], 109: ["FINISHED_GOOD_NEEDS_SERIAL"],
-    110: ["OVER_RECEIPT"], 111: ["INVALID_QUANTITY"], 112: ["UNKNOWN_ITEM"], 113: ["UNSUPPORTED_ORDER_TYPE"],
+    104: ["MANUAL_NOT_ISSUED"],
+    105: ["BACKFLUSH_BATCH_MANAGED"],
+    106: ["BACKFLUSH_SERIAL_MANAGED"],
+    107: ["INSUFFICIENT_STOCK"],
+    108: ["FINISHED_GOOD_NEEDS_BATCH"],
+    109: ["FINISHED_GOOD_NEEDS_SERIAL"],
+    110: ["OVER_RECEIPT"],
+    111: ["INVALID_QUANTITY"],
+    112: ["UNKNOWN_ITEM"],
+    113: ["UNSUPPORTED_ORDER_TYPE"],
     119: ["FINISHED_GOOD_NEEDS_BATCH"],
 }
 DEFAULT_NOTHING_TO_DO = {114}
 DEFAULT_IGNORED = {120, 121, 122}  # planned, closed, cancelled: never looked at
-ITEM = {101: "FG-CHAIR", 102: "FG-TABLE", 103: "FG-SHELF", 108: "FG-BATCHED", 114: "FG-CHAIR",
-        115: "FG-TABLE", 116: "FG-CHAIR", 117: "FG-TABLE", 118: "FG-CHAIR"}
+ITEM = {
+    101: "FG-CHAIR",
+    102: "FG-TABLE",
+    103: "FG-SHELF",
+    108: "FG-BATCHED",
+    114: "FG-CHAIR",
+    115: "FG-TABLE",
+    116: "FG-CHAIR",
+    117: "FG-TABLE",
+    118: "FG-CHAIR",
+}
 
 
 def _name(path: Path) -> str:
@@ -95,8 +111,9 @@ def key(entry: int, completed: float, rejected: float) -> str:
     return f"{COMPANY}/{entry}/C{completed:g}/R{rejected:g}"
 
 
-def assert_receipt(doc: dict[str, Any], entry: int, header: dict[str, Any],
-                   lines: list[tuple[float, str, str]]) -> None:
+def assert_receipt(
+    doc: dict[str, Any], entry: int, header: dict[str, Any], lines: list[tuple[float, str, str]]
+) -> None:
     """One Receipt from Production as SAP holds it: header fields, and (Quantity, Warehouse, TransactionType)
     per line, each line based on the order (BaseType 202, BaseEntry) and on its product."""
     assert {name: doc[name] for name in header} == header
@@ -112,9 +129,14 @@ def assert_receipt(doc: dict[str, Any], entry: int, header: dict[str, Any],
 
 def _default_header(entry: int, completed: float, rejected: float) -> dict[str, Any]:
     number = doc_number(entry)
-    return {"Comments": f"Receipt from production order {number} (b1-backflush)",
-            "JournalMemo": f"Receipt from production {number}", "Reference2": None,
-            "U_B1BF_Key": key(entry, completed, rejected), "U_B1BF_Source": None, "U_B1BF_OrderRef": None}
+    return {
+        "Comments": f"Receipt from production order {number} (b1-backflush)",
+        "JournalMemo": f"Receipt from production {number}",
+        "Reference2": None,
+        "U_B1BF_Key": key(entry, completed, rejected),
+        "U_B1BF_Source": None,
+        "U_B1BF_OrderRef": None,
+    }
 
 
 def default_demo_outcome(demo: Demo) -> None:
@@ -140,10 +162,14 @@ def default_demo_outcome(demo: Demo) -> None:
 
 def _partial_header(entry: int, completed: float, rejected: float) -> dict[str, Any]:
     number = doc_number(entry)
-    return {"Comments": f"Receipt from production order {number} ({ITEM[entry]})",
-            "JournalMemo": f"Receipt from production {number}", "Reference2": None,
-            "U_B1BF_Source": "b1-backflush", "U_B1BF_OrderRef": f"{number}-20260425",
-            "U_B1BF_Key": key(entry, completed, rejected)}
+    return {
+        "Comments": f"Receipt from production order {number} ({ITEM[entry]})",
+        "JournalMemo": f"Receipt from production {number}",
+        "Reference2": None,
+        "U_B1BF_Source": "b1-backflush",
+        "U_B1BF_OrderRef": f"{number}-20260425",
+        "U_B1BF_Key": key(entry, completed, rejected),
+    }
 
 
 def partial_confirmations_reject_warehouse(demo: Demo) -> None:
@@ -168,18 +194,25 @@ def partial_confirmations_reject_warehouse(demo: Demo) -> None:
     second = demo.cycle()
     assert posted(second) == {101: (3, 1), 115: (4, 0), 116: (0, 3)}
     assert held(second) == DEFAULT_HELD
-    assert_receipt(receipts_of(demo.sl, 101)[-1], 101, _partial_header(101, 7, 1),
-                   [(3, "QC", "botrntComplete"), (1, "REJ", "botrntReject")])
-    assert_receipt(receipts_of(demo.sl, 115)[-1], 115, _partial_header(115, 6, 0),
-                   [(4, "QC", "botrntComplete")])
-    assert_receipt(receipts_of(demo.sl, 116)[-1], 116, _partial_header(116, 5, 3),
-                   [(3, "REJ", "botrntReject")])  # rejects only: one line, into REJ
+    assert_receipt(
+        receipts_of(demo.sl, 101)[-1],
+        101,
+        _partial_header(101, 7, 1),
+        [(3, "QC", "botrntComplete"), (1, "REJ", "botrntReject")],
+    )
+    assert_receipt(
+        receipts_of(demo.sl, 115)[-1], 115, _partial_header(115, 6, 0), [(4, "QC", "botrntComplete")]
+    )
+    assert_receipt(
+        receipts_of(demo.sl, 116)[-1], 116, _partial_header(116, 5, 3), [(3, "REJ", "botrntReject")]
+    )  # rejects only: one line, into REJ
 
     demo.set_order(101, U_ConfirmedQty=9)
     third = demo.cycle()
     assert posted(third) == {101: (2, 0)}
-    assert_receipt(receipts_of(demo.sl, 101)[-1], 101, _partial_header(101, 9, 1),
-                   [(2, "QC", "botrntComplete")])
+    assert_receipt(
+        receipts_of(demo.sl, 101)[-1], 101, _partial_header(101, 9, 1), [(2, "QC", "botrntComplete")]
+    )
 
     fourth = demo.cycle()
     assert (posted(fourth), held(fourth)) == ({}, DEFAULT_HELD)
@@ -196,9 +229,14 @@ def partial_confirmations_reject_warehouse(demo: Demo) -> None:
 
 def _ready_header(entry: int, completed: float) -> dict[str, Any]:
     number = doc_number(entry)
-    return {"Comments": f"Receipt from production order {number} (ready flag)",
-            "JournalMemo": f"Receipt from production {number}", "Reference2": None,
-            "U_B1BF_Source": None, "U_B1BF_OrderRef": None, "U_B1BF_Key": key(entry, completed, 0)}
+    return {
+        "Comments": f"Receipt from production order {number} (ready flag)",
+        "JournalMemo": f"Receipt from production {number}",
+        "Reference2": None,
+        "U_B1BF_Source": None,
+        "U_B1BF_OrderRef": None,
+        "U_B1BF_Key": key(entry, completed, 0),
+    }
 
 
 def ready_flag_batch_close(demo: Demo) -> None:
@@ -222,7 +260,8 @@ def ready_flag_batch_close(demo: Demo) -> None:
     assert_receipt(doc, 108, _ready_header(108, 10), [(10, "01", "botrntComplete")])
     # The batch number rule "{ItemNo}-{DocumentNumber}-{today:%y%m%d}", ExpiryDate = DocDate + 365 days.
     assert doc["DocumentLines"][0]["BatchNumbers"] == [
-        {"BatchNumber": "FG-BATCHED-2026230108-260425", "Quantity": 10, "ExpiryDate": "2027-04-25"}]
+        {"BatchNumber": "FG-BATCHED-2026230108-260425", "Quantity": 10, "ExpiryDate": "2027-04-25"}
+    ]
     # The batch name property as each Service Layer version names it (the mock stores v1's name).
     body = next(b for b in posted_bodies(demo.sl) if b["DocumentLines"][0]["BaseEntry"] == 108)
     name = "BatchNumber" if demo.protocol == "v1" else "BatchNumberProperty"
@@ -232,8 +271,13 @@ def ready_flag_batch_close(demo: Demo) -> None:
     assert "BatchNumbers" not in doc["DocumentLines"][0]  # FG-CHAIR is not batch-managed
 
     status = {e: order_row(demo.sl, e)["ProductionOrderStatus"] for e in (105, 108, 114, 117, 118)}
-    assert status == {105: "boposReleased", 108: "boposClosed", 114: "boposClosed", 117: "boposReleased",
-                      118: "boposClosed"}
+    assert status == {
+        105: "boposReleased",
+        108: "boposClosed",
+        114: "boposClosed",
+        117: "boposReleased",
+        118: "boposClosed",
+    }
     assert order_row(demo.sl, 114)["CompletedQuantity"] == 10
     assert receipts_of(demo.sl, 117) == [] and receipts_of(demo.sl, 105) == []
 
@@ -253,9 +297,12 @@ SCENARIOS: dict[str, Callable[[Demo], None]] = {
 def scenario_for(name: str) -> Callable[[Demo], None]:
     """The scenario of mappings/<name>; a mapping without one fails the suite."""
     if name not in SCENARIOS:
-        pytest.fail(f"mappings/{name} has no end-to-end expectations: add its expectations to SCENARIOS in "
-                    f"{Path(__file__).relative_to(ROOT)} (which demo orders post, with which quantities, "
-                    "which are held with which code, and what each posted receipt holds)", pytrace=False)
+        pytest.fail(
+            f"mappings/{name} has no end-to-end expectations: add its expectations to SCENARIOS in "
+            f"{Path(__file__).relative_to(ROOT)} (which demo orders post, with which quantities, "
+            "which are held with which code, and what each posted receipt holds)",
+            pytrace=False,
+        )
     return SCENARIOS[name]
 
 
@@ -267,7 +314,11 @@ def _keep_root_logging() -> Iterator[None]:
 
 @pytest.mark.parametrize("path", MAPPING_FILES, ids=[_name(p) for p in MAPPING_FILES])
 def test_shipped_mapping_is_checked_and_runs_end_to_end(
-    path: Path, mock_sl: Any, protocol: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    path: Path,
+    mock_sl: Any,
+    protocol: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     scenario = scenario_for(_name(path))
@@ -275,10 +326,14 @@ def test_shipped_mapping_is_checked_and_runs_end_to_end(
 
     offline = run_cli(capsys, "mappings", "check", str(path))
     assert (offline.code, offline.out.splitlines()) == (
-        0, [f"Checked {path} offline.", "OK: no problems found."])
+        0,
+        [f"Checked {path} offline.", "OK: no problems found."],
+    )
     online = run_cli(capsys, "mappings", "check", str(path), "--online")
     assert (online.code, online.out.splitlines()) == (
-        0, [f"Checked {path} offline and online (against SAP).", "OK: no problems found."])
+        0,
+        [f"Checked {path} offline and online (against SAP).", "OK: no problems found."],
+    )
 
     with ExitStack() as stack:
         scenario(Demo(mock_sl, protocol, mapping_worker(mock_sl, protocol, tmp_path, path, stack, TODAY)))
@@ -290,8 +345,11 @@ def test_every_scenario_names_a_shipped_mapping() -> None:
 
 
 def test_a_mapping_without_expectations_fails_with_what_to_do() -> None:
-    with pytest.raises(pytest.fail.Exception, match=r"mappings/examples/new\.yaml has no end-to-end "
-                                                    r"expectations: add its expectations to SCENARIOS"):
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"mappings/examples/new\.yaml has no end-to-end "
+        r"expectations: add its expectations to SCENARIOS",
+    ):
         scenario_for("examples/new.yaml")
 
 

@@ -83,11 +83,16 @@ OFFLINE_MISTAKES = {
     "field": ("receipt.comments", "unknown field 'DocumentNumbr'", "did you mean 'DocumentNumber'?"),
     "function": ("receipt.reference2", "unknown function rigth()", "did you mean 'right'?"),
     "type": ("receipt.warehouse.code", "must be text, got 1", "write it in quotes: '01'"),
-    "combination": ("receipt.reject_warehouse",
-                    "reject_warehouse is set but this mapping never receives rejected quantities",
-                    "remove reject_warehouse, or set quantities.rejected_field"),
-    "tag": ("finished_good.batch.number", "YAML tag '!!python/object/apply:os.mkdir' is not allowed",
-            "remove the '!' tag"),
+    "combination": (
+        "receipt.reject_warehouse",
+        "reject_warehouse is set but this mapping never receives rejected quantities",
+        "remove reject_warehouse, or set quantities.rejected_field",
+    ),
+    "tag": (
+        "finished_good.batch.number",
+        "YAML tag '!!python/object/apply:os.mkdir' is not allowed",
+        "remove the '!' tag",
+    ),
 }
 #: What the consultant changes after reading the check's output.
 OFFLINE_FIXES = {
@@ -143,7 +148,10 @@ def test_the_draft_uses_only_keys_the_readme_documents() -> None:
 
 
 def test_new_consultant_check_points_at_every_mistake_then_explain_shows_the_payload(
-    acme: Path, mock_sl: Any, protocol: str, capsys: pytest.CaptureFixture[str],
+    acme: Path,
+    mock_sl: Any,
+    protocol: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # 1. The draft: every offline mistake in one run, sorted by line, as FILE:LINE: KEY: what — fix.
     acme.write_text(DRAFT, encoding="utf-8")
@@ -163,14 +171,17 @@ def test_new_consultant_check_points_at_every_mistake_then_explain_shows_the_pay
     online = run_cli(capsys, "mappings", "check", FILE, "--online")
     assert online.code == 2
     assert online.out.splitlines()[0] == (
-        f"Checked {FILE} offline (online skipped: fix the problems below first).")
+        f"Checked {FILE} offline (online skipped: fix the problems below first)."
+    )
     assert [r for r in mock_sl.requests if r.path == "UserFieldsMD"] == []
 
     # 2. Offline fixes applied: the file is clean offline, and B1_MAPPING names it for `check` alone.
     draft = fixed(DRAFT, OFFLINE_FIXES)
     acme.write_text(draft, encoding="utf-8")
     assert run_cli(capsys, "mappings", "check").out.splitlines() == [
-        f"Checked {FILE} offline.", "OK: no problems found."]
+        f"Checked {FILE} offline.",
+        "OK: no problems found.",
+    ]
 
     # ... but SAP has no U_Shift, neither on the order (OWOR, the template) nor on receipt lines (IGN1).
     online = run_cli(capsys, "mappings", "check", "--online")
@@ -199,7 +210,10 @@ def test_new_consultant_check_points_at_every_mistake_then_explain_shows_the_pay
     assert doc_date in {first_day + timedelta(days=d) for d in range(TODAY_CANDIDATES)}
     number = doc_number(101)
     assert (verdict["verdict"], verdict["to_receive"], verdict["key"]) == (
-        "post", {"good": 4, "rejected": 0}, "SBODEMOUS/101/C4/R0")
+        "post",
+        {"good": 4, "rejected": 0},
+        "SBODEMOUS/101/C4/R0",
+    )
     assert payload == {
         "DocDate": doc_date.isoformat(),
         "Comments": f"PO {number} / FG-CHAIR",
@@ -208,8 +222,15 @@ def test_new_consultant_check_points_at_every_mistake_then_explain_shows_the_pay
         "U_B1BF_Source": "acme",
         "U_B1BF_OrderRef": f"{number}-{doc_date:%Y%m%d}",
         "U_B1BF_Key": "SBODEMOUS/101/C4/R0",
-        "DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4, "WarehouseCode": "01",
-                           "TransactionType": "botrntComplete"}],
+        "DocumentLines": [
+            {
+                "BaseType": 202,
+                "BaseEntry": 101,
+                "Quantity": 4,
+                "WarehouseCode": "01",
+                "TransactionType": "botrntComplete",
+            }
+        ],
     }
     assert set(provenance) == set(_field_paths(payload))  # every field, and only those, has its rule
     assert provenance["Comments"] == "receipt.comments template 'PO {DocumentNumber} / {ItemNo}'"
@@ -232,11 +253,14 @@ def test_new_consultant_check_points_at_every_mistake_then_explain_shows_the_pay
     expiry = date.fromisoformat(batch["payload"]["DocDate"]) + timedelta(days=180)
     name = "BatchNumber" if protocol == "v1" else "BatchNumberProperty"  # as each SL version names it
     assert line["BatchNumbers"] == [
-        {name: f"FG-BATCHED-{doc_number(108)}", "Quantity": 4, "ExpiryDate": expiry.isoformat()}]
+        {name: f"FG-BATCHED-{doc_number(108)}", "Quantity": 4, "ExpiryDate": expiry.isoformat()}
+    ]
     assert batch["provenance"][f"DocumentLines[0].BatchNumbers[0].{name}"].startswith(
-        "finished_good.batch.number template '{ItemNo}-{DocumentNumber}'")
+        "finished_good.batch.number template '{ItemNo}-{DocumentNumber}'"
+    )
     assert batch["provenance"]["DocumentLines[0].BatchNumbers[0].ExpiryDate"] == (
-        "DocDate + finished_good.batch.shelf_life_days 180")
+        "DocDate + finished_good.batch.shelf_life_days 180"
+    )
 
     # 5. A real cycle posts exactly the payload explain showed.
     once = run_cli(capsys, "once", "--json")
@@ -246,7 +270,10 @@ def test_new_consultant_check_points_at_every_mistake_then_explain_shows_the_pay
     assert sent == {**payload, "DocDate": day.isoformat(), "U_B1BF_OrderRef": f"{number}-{day:%Y%m%d}"}
     [doc] = receipts_of(mock_sl, 101)
     assert (doc["Comments"], doc["U_B1BF_Source"], doc["DocumentLines"][0]["WarehouseCode"]) == (
-        f"PO {number} / FG-CHAIR", "acme", "01")
+        f"PO {number} / FG-CHAIR",
+        "acme",
+        "01",
+    )
     # Line L1 only (116, 117 are L2; 119 L3); no rejects (rejected_field: null), so 102 posts 8 good.
     posted = {p["order_entry"]: (p["quantity"], p["rejected_quantity"]) for p in once.json["posted"]}
     assert posted == {101: (4, 0), 102: (8, 0), 103: (5, 0), 108: (4, 0), 115: (2, 0), 118: (10, 0)}
@@ -266,7 +293,10 @@ def _field_paths(value: Any, prefix: str = "") -> Iterator[str]:
 
 @pytest.mark.parametrize("trouble", ["unreachable", "wrong_password", "fails_midway"])
 def test_online_check_exit_code_when_sap_cannot_answer(
-    acme: Path, mock_sl: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    acme: Path,
+    mock_sl: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     trouble: str,
 ) -> None:
     # README: 3 = SAP could not be reached or refused the login (1 is kept for a bug in the connector).
@@ -282,7 +312,9 @@ def test_online_check_exit_code_when_sap_cannot_answer(
             mock_sl.faults.fail_next("Warehouses", count=5, status=503, html=True)
         check = run_cli(capsys, "mappings", "check", FILE, "--online")
     assert check.code == 3, (check.out, check.err)
-    said = {"unreachable": "Check B1_SL_URL and the network",
-            "wrong_password": "Check B1_USERNAME, B1_PASSWORD",
-            "fails_midway": "Online check failed"}[trouble]
+    said = {
+        "unreachable": "Check B1_SL_URL and the network",
+        "wrong_password": "Check B1_USERNAME, B1_PASSWORD",
+        "fails_midway": "Online check failed",
+    }[trouble]
     assert said in check.out + check.err

@@ -30,8 +30,9 @@ MAPPING_IDS = [p.relative_to(MAPPINGS).as_posix() for p in MAPPING_FILES]
 SCHEMA_LINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 
 
-def _schema_keys(node: dict[str, Any], definition: str = "Mapping",
-                 prefix: tuple[str, ...] = ()) -> dict[str, tuple[str, str] | None]:
+def _schema_keys(
+    node: dict[str, Any], definition: str = "Mapping", prefix: tuple[str, ...] = ()
+) -> dict[str, tuple[str, str] | None]:
     """Every key path of schema.json → (its $defs name, property) for leaves, None for sections."""
     keys: dict[str, tuple[str, str] | None] = {}
     for name, prop in node.get("properties", {}).items():
@@ -50,8 +51,11 @@ def _schema_keys(node: dict[str, Any], definition: str = "Mapping",
 SCHEMA_KEYS = _schema_keys(SCHEMA)
 LEAVES = {path: where for path, where in SCHEMA_KEYS.items() if where is not None}
 #: Keys README mentions as `a.b.c` (file names such as `default.yaml` aside) and its top-level keys.
-README_PATHS = {p for p in re.findall(r"`([a-z_][a-z_0-9]*(?:\.[a-z_0-9]+)+)`", README)
-                if not re.search(r"\.(ya?ml|json|md)$", p)}
+README_PATHS = {
+    p
+    for p in re.findall(r"`([a-z_][a-z_0-9]*(?:\.[a-z_0-9]+)+)`", README)
+    if not re.search(r"\.(ya?ml|json|md)$", p)
+}
 README_TOP_LEVEL = set(re.findall(r"^(?:### )?`([a-z_]+)` —", README, re.M))
 #: README's key tables: | `key` | `default` ... |
 README_ROWS = re.findall(r"^\| `([a-z_]+(?:\.[a-z_0-9]+)+)` \| ([^|]+) \|", README, re.M)
@@ -59,8 +63,13 @@ README_ROWS = re.findall(r"^\| `([a-z_]+(?:\.[a-z_0-9]+)+)` \| ([^|]+) \|", READ
 
 def test_schema_keys_found() -> None:
     # Guards the walk below: sections and leaves of every part of the file, both quantity sources.
-    assert {"receipt.warehouse", "quantities.ready_value", "quantities.rejected_field",
-            "finished_good.serial.number", "policies.over_receipt.tolerance_percent"} <= set(SCHEMA_KEYS)
+    assert {
+        "receipt.warehouse",
+        "quantities.ready_value",
+        "quantities.rejected_field",
+        "finished_good.serial.number",
+        "policies.over_receipt.tolerance_percent",
+    } <= set(SCHEMA_KEYS)
     assert len(LEAVES) == 33 and len(README_ROWS) == 29
 
 

@@ -21,24 +21,40 @@ def free_port() -> int:
 
 def test_the_mock_command_serves_the_demo_company_until_interrupted(tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "mock-sl", "--port", str(port),
-                             "--data", str(DEMO.relative_to(ROOT))], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "connector.cli",
+            "mock-sl",
+            "--port",
+            str(port),
+            "--data",
+            str(DEMO.relative_to(ROOT)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
             assert proc.poll() is None, proc.communicate()
             try:
-                login = requests.post(f"http://127.0.0.1:{port}/b1s/v2/Login", timeout=2,
-                                      json={"CompanyDB": "SBODEMOUS", "UserName": "manager",
-                                            "Password": "1234"})
+                login = requests.post(
+                    f"http://127.0.0.1:{port}/b1s/v2/Login",
+                    timeout=2,
+                    json={"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"},
+                )
                 break
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "the mock did not start listening"
                 time.sleep(0.05)
         assert login.status_code == 200 and "SessionId" in login.json()
-        orders = requests.get(f"http://127.0.0.1:{port}/b1s/v2/ProductionOrders/$count",
-                              cookies=login.cookies, timeout=2)
+        orders = requests.get(
+            f"http://127.0.0.1:{port}/b1s/v2/ProductionOrders/$count", cookies=login.cookies, timeout=2
+        )
         assert orders.status_code == 200 and int(orders.text) == 22
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)
@@ -49,7 +65,12 @@ def test_the_mock_command_serves_the_demo_company_until_interrupted(tmp_path):
 
 
 def test_the_mock_command_explains_its_options():
-    result = subprocess.run([sys.executable, "-m", "connector.cli", "mock-sl", "--help"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "connector.cli", "mock-sl", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0
     assert "--port" in result.stdout and "--fault" in result.stdout

@@ -22,16 +22,24 @@ def test_the_demo_and_the_fixes_the_messages_ask_for_are_never_refused_by_sap(cl
 
     # The planner follows the messages: issue the missing paint for 104, bring the missing foam into
     # warehouse 02 for 107, correct the confirmations of 110 (12 of 10) and 111 (3 after 5 received).
-    sl_client.post("InventoryGenExits", {"DocumentLines": [
-        {"BaseType": 202, "BaseEntry": 104, "BaseLine": 0, "Quantity": 4}]})
-    sl_client.post("InventoryGenEntries", {"DocumentLines": [
-        {"ItemCode": "FOAM-LOW", "Quantity": 9, "WarehouseCode": "02"}]})
+    sl_client.post(
+        "InventoryGenExits",
+        {"DocumentLines": [{"BaseType": 202, "BaseEntry": 104, "BaseLine": 0, "Quantity": 4}]},
+    )
+    sl_client.post(
+        "InventoryGenEntries",
+        {"DocumentLines": [{"ItemCode": "FOAM-LOW", "Quantity": 9, "WarehouseCode": "02"}]},
+    )
     sl_client.patch("ProductionOrders", 110, {"U_ConfirmedQty": 10})
     sl_client.patch("ProductionOrders", 111, {"U_ConfirmedQty": 7})
 
     second = cli("once", "--json").json
     assert {entry: p["quantity"] for entry, p in posted_by_entry(second).items()} == {
-        104: 2, 107: 5, 110: 10, 111: 2}
+        104: 2,
+        107: 5,
+        110: 10,
+        111: 2,
+    }
     assert set(codes_by_entry(second)) == set(DEMO_HOLDS) - {104, 107, 110, 111}
     third = cli("once", "--json").json
     assert third["posted"] == []

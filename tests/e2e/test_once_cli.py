@@ -28,9 +28,11 @@ BACKFLUSH, ITEM = "im_Backflush", "pit_Item"
 def expected_backflush(order: dict, received: float) -> dict[str, float]:
     """What SAP issues by itself for a receipt of ``received`` units: every backflushed stock component,
     its share of the order (receipt ÷ planned × line planned)."""
-    return {line["ItemNo"]: received / order["PlannedQuantity"] * line["PlannedQuantity"]
-            for line in order["ProductionOrderLines"]
-            if line["ProductionOrderIssueType"] == BACKFLUSH and line["ItemType"] == ITEM}
+    return {
+        line["ItemNo"]: received / order["PlannedQuantity"] * line["PlannedQuantity"]
+        for line in order["ProductionOrderLines"]
+        if line["ProductionOrderIssueType"] == BACKFLUSH and line["ItemType"] == ITEM
+    }
 
 
 def assert_held_as_documented(report: dict) -> None:
@@ -81,7 +83,10 @@ def test_once_json_posts_the_clean_demo_orders_exactly_once_and_holds_the_rest(c
         by_type = Counter()
         for line in receipt["DocumentLines"]:
             assert (line["BaseType"], line["BaseEntry"], line["ItemCode"]) == (
-                202, entry, orders_before[entry]["ItemNo"])
+                202,
+                entry,
+                orders_before[entry]["ItemNo"],
+            )
             by_type[line["TransactionType"]] += line["Quantity"]
         assert by_type == Counter({"botrntComplete": good, "botrntReject": rejected})
         order = mock_sl.store.get("ProductionOrders", entry)
@@ -132,7 +137,8 @@ def test_dry_run_reports_what_would_be_posted_and_posts_nothing(cli, mock_sl):
     # The dry run reserved nothing: the real cycle posts exactly what it said, with the same bodies.
     real = cli("once", "--json").json
     assert {entry: p["key"] for entry, p in posted_by_entry(real).items()} == {
-        entry: w["key"] for entry, w in would.items()}
+        entry: w["key"] for entry, w in would.items()
+    }
     for entry, w in would.items():
         [sent] = receipt_posts(mock_sl, entry)
         assert sent.body == w["payload"]

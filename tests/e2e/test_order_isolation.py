@@ -12,8 +12,9 @@ CLEAN = {101, 102, 103, 115, 116, 117, 118}  # fixtures/demo/README.md
 
 def test_sap_refusing_one_orders_read_does_not_stop_the_others(mock_sl, worker_factory):
     # The re-read right before posting order 101 gets a SAP error (not a connection problem).
-    mock_sl.faults.fail_next("ProductionOrders(101)", status=400, code=-1000, message="Simulated refusal",
-                             method="GET")
+    mock_sl.faults.fail_next(
+        "ProductionOrders(101)", status=400, code=-1000, message="Simulated refusal", method="GET"
+    )
     report = worker_factory().run_cycle()
     assert {p.order_entry for p in report.posted} == CLEAN - {101}
     [error] = report.errors
@@ -22,8 +23,9 @@ def test_sap_refusing_one_orders_read_does_not_stop_the_others(mock_sl, worker_f
     assert {p.order_entry for p in again.posted} == {101}
 
 
-def test_an_unforeseen_failure_on_one_order_is_recorded_and_the_cycle_goes_on(mock_sl, worker_factory,
-                                                                             monkeypatch):
+def test_an_unforeseen_failure_on_one_order_is_recorded_and_the_cycle_goes_on(
+    mock_sl, worker_factory, monkeypatch
+):
     real_assess = worker_module.assess
 
     def assess_failing_on_102(order, *args, **kwargs):

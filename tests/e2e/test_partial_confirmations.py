@@ -11,11 +11,11 @@ ENTRY = 116  # clean demo order: FG-CHAIR, planned 20, nothing received, plenty 
 STEPS = [
     ((3, None), (3, 0)),
     ((7, None), (4, 0)),
-    ((7, None), None),        # unchanged: nothing new to receive
-    ((7, 2), (0, 2)),         # only rejects were reported
+    ((7, None), None),  # unchanged: nothing new to receive
+    ((7, 2), (0, 2)),  # only rejects were reported
     ((12, 3), (5, 1)),
     ((12, 3), None),
-    ((17, 3), (5, 0)),        # 17 good + 3 rejected = the planned 20
+    ((17, 3), (5, 0)),  # 17 good + 3 rejected = the planned 20
 ]
 
 

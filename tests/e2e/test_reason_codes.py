@@ -60,15 +60,19 @@ def test_demo_order_is_held_with_its_code_and_never_sent(cli, mock_sl, sl_client
     assert_held_and_never_sent(report, mock_sl, entry, code)
     after = mock_sl.store.get("ProductionOrders", entry)
     assert (after["CompletedQuantity"], after["RejectedQuantity"]) == (
-        before["CompletedQuantity"], before["RejectedQuantity"])
+        before["CompletedQuantity"],
+        before["RejectedQuantity"],
+    )
     # Still held, still not sent, cycle after cycle.
     assert_held_and_never_sent(cli("once", "--json").json, mock_sl, entry, code)
     if sap_code is not None:
         # The hold spares a refusal: the plain receipt for the confirmed quantity is what SAP refuses.
         quantity = before["U_ConfirmedQty"] - before["CompletedQuantity"]
         with pytest.raises(SLRequestError) as refused:
-            sl_client.post("InventoryGenEntries", {"DocumentLines": [
-                {"BaseType": 202, "BaseEntry": entry, "Quantity": quantity}]})
+            sl_client.post(
+                "InventoryGenEntries",
+                {"DocumentLines": [{"BaseType": 202, "BaseEntry": entry, "Quantity": quantity}]},
+            )
         assert refused.value.code == sap_code
 
 
@@ -132,20 +136,23 @@ def test_sap_refusal_no_rule_foresees_is_kept_verbatim_and_evaluated_again(cli, 
     for entry in refused:
         [reason] = held[entry]["reasons"]
         assert reason["code"] == rc.SL_REJECTED
-        assert reason["message"] == (f"Order {number(entry)}: SAP refused the receipt: "
-                                     f"[-5002] {NOTHING_ISSUED}")
+        assert reason["message"] == (
+            f"Order {number(entry)}: SAP refused the receipt: [-5002] {NOTHING_ISSUED}"
+        )
         [sent] = receipt_posts(mock_sl, entry)
         assert sent.status == 400
         assert documents_for(mock_sl, "InventoryGenEntries", entry) == []
     status = cli("status", "--json").json
     assert {(r["order_entry"], r["sl_code"], r["sl_message"]) for r in status["rejected"]} == {
-        (entry, "-5002", NOTHING_ISSUED) for entry in refused}
+        (entry, "-5002", NOTHING_ISSUED) for entry in refused
+    }
 
     # The cause is fixed in SAP: the next cycle evaluates the orders again and posts them, same keys.
     mock_sl.switches.receipt_requires_issue = False
     second = cli("once", "--json").json
     assert {entry: p["key"] for entry, p in posted_by_entry(second).items()} == {
-        entry: key_of(entry, *DEMO_POSTS[entry]) for entry in refused}
+        entry: key_of(entry, *DEMO_POSTS[entry]) for entry in refused
+    }
     assert codes_by_entry(second) == {entry: [code] for entry, code in DEMO_HOLDS.items()}
     for entry in refused:
         assert len(documents_for(mock_sl, "InventoryGenEntries", entry)) == 1

@@ -16,9 +16,14 @@ CLEAN_DEMO_ORDERS = 7
 @pytest.fixture
 def run_cli(mock_sl, protocol, tmp_path, monkeypatch, capsys):
     settings = make_settings(mock_sl, protocol, tmp_path)
-    env = {"B1_SL_URL": settings.sl_url, "B1_COMPANY_DB": settings.company_db,
-           "B1_USERNAME": settings.username, "B1_PASSWORD": settings.password.get_secret_value(),
-           "B1_LEDGER_PATH": str(settings.ledger_path), "B1_UNKNOWN_QUIET_PERIOD_S": "0"}
+    env = {
+        "B1_SL_URL": settings.sl_url,
+        "B1_COMPANY_DB": settings.company_db,
+        "B1_USERNAME": settings.username,
+        "B1_PASSWORD": settings.password.get_secret_value(),
+        "B1_LEDGER_PATH": str(settings.ledger_path),
+        "B1_UNKNOWN_QUIET_PERIOD_S": "0",
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
@@ -32,8 +37,11 @@ def run_cli(mock_sl, protocol, tmp_path, monkeypatch, capsys):
 
 
 def receipt_of(sl, order_entry: int) -> dict:
-    [receipt] = [d for d in sl.store.rows("InventoryGenEntries")
-                 if any(ln.get("BaseEntry") == order_entry for ln in d.get("DocumentLines") or [])]
+    [receipt] = [
+        d
+        for d in sl.store.rows("InventoryGenEntries")
+        if any(ln.get("BaseEntry") == order_entry for ln in d.get("DocumentLines") or [])
+    ]
     return receipt
 
 

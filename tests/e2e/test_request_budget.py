@@ -12,13 +12,18 @@ def requests_of(sl, method: str, entity_set: str, since: int = 0) -> list:
     return [r for r in sl.requests[since:] if r.method == method and r.path.split("(")[0] == entity_set]
 
 
-def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_read_and_one_post(mock_sl,
-                                                                                      worker_factory):
-    released = [o for o in mock_sl.store.rows("ProductionOrders")
-                if o["ProductionOrderStatus"] == "boposReleased"]
-    codes = {o["ItemNo"] for o in released} | {ln["ItemNo"] for o in released
-                                               for ln in o["ProductionOrderLines"]
-                                               if ln.get("ItemType") != "pit_Text" and ln.get("ItemNo")}
+def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_read_and_one_post(
+    mock_sl, worker_factory
+):
+    released = [
+        o for o in mock_sl.store.rows("ProductionOrders") if o["ProductionOrderStatus"] == "boposReleased"
+    ]
+    codes = {o["ItemNo"] for o in released} | {
+        ln["ItemNo"]
+        for o in released
+        for ln in o["ProductionOrderLines"]
+        if ln.get("ItemType") != "pit_Text" and ln.get("ItemNo")
+    }
     report = worker_factory(page_size=100).run_cycle()
     posted = len(report.posted)
     assert posted == 7

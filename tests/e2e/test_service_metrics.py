@@ -24,8 +24,11 @@ def free_port() -> int:
 
 def scrape(port: int) -> dict[tuple[str, tuple], float]:
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def scraped(port: int, key: tuple[str, tuple]) -> float:
@@ -40,17 +43,28 @@ def test_the_service_exposes_what_it_posted_and_held(mock_sl, tmp_path):
     port = free_port()
     settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5, http_port=port)
     with ServiceThread(settings) as service:
-        wait_until(lambda: scraped(port, ("b1bf_cycles_total", (("outcome", "ok"),))) >= 1,
-                   what="the first cycle in the metrics")
+        wait_until(
+            lambda: scraped(port, ("b1bf_cycles_total", (("outcome", "ok"),))) >= 1,
+            what="the first cycle in the metrics",
+        )
         metrics = scrape(port)
         assert service.stop() == 0
 
     assert metrics[("b1bf_receipts_posted_total", ())] == CLEAN_DEMO_ORDERS
     assert metrics[("b1bf_cycles_total", (("outcome", "ok"),))] == 1
     held = {labels[0][1]: value for (name, labels), value in metrics.items() if name == "b1bf_orders_held"}
-    assert held == {"MANUAL_NOT_ISSUED": 1, "BACKFLUSH_BATCH_MANAGED": 1, "BACKFLUSH_SERIAL_MANAGED": 1,
-                    "INSUFFICIENT_STOCK": 1, "FINISHED_GOOD_NEEDS_BATCH": 2, "FINISHED_GOOD_NEEDS_SERIAL": 1,
-                    "OVER_RECEIPT": 1, "INVALID_QUANTITY": 1, "UNKNOWN_ITEM": 1, "UNSUPPORTED_ORDER_TYPE": 1}
+    assert held == {
+        "MANUAL_NOT_ISSUED": 1,
+        "BACKFLUSH_BATCH_MANAGED": 1,
+        "BACKFLUSH_SERIAL_MANAGED": 1,
+        "INSUFFICIENT_STOCK": 1,
+        "FINISHED_GOOD_NEEDS_BATCH": 2,
+        "FINISHED_GOOD_NEEDS_SERIAL": 1,
+        "OVER_RECEIPT": 1,
+        "INVALID_QUANTITY": 1,
+        "UNKNOWN_ITEM": 1,
+        "UNSUPPORTED_ORDER_TYPE": 1,
+    }
     assert metrics[("b1bf_postings_unsettled", ())] == 0
     assert metrics[("b1bf_duplicates_in_sap", ())] == 0
     assert metrics[("b1bf_last_successful_cycle_timestamp_seconds", ())] > 0
@@ -61,8 +75,9 @@ def test_the_service_exposes_what_it_posted_and_held(mock_sl, tmp_path):
 
 def test_failed_cycles_and_lost_answers_show(mock_sl, tmp_path):
     port = free_port()
-    settings = fast(make_settings(mock_sl, "v2", tmp_path, retry_attempts=1, http_port=port,
-                                  unknown_quiet_period_s=3600))
+    settings = fast(
+        make_settings(mock_sl, "v2", tmp_path, retry_attempts=1, http_port=port, unknown_quiet_period_s=3600)
+    )
     mock_sl.faults.fail_next("ProductionOrders", count=1, status=500, method="GET")  # the first poll fails
     # One receipt POST gets Apache's 502: its outcome is unknown until looked up (quiet period 1 h).
     mock_sl.faults.fail_next("InventoryGenEntries", count=1, status=502, html=True, method="POST")
@@ -79,11 +94,18 @@ def test_the_status_page_shows_held_orders_with_what_to_do_and_escapes_sap_text(
     port = free_port()
     settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5, http_port=port)
     # SAP refuses order 101's receipt with a message that is markup: it must show as text.
-    mock_sl.faults.fail_next("InventoryGenEntries", count=1, status=400, code=-5002,
-                             message="<script>alert('x')</script> refused", method="POST")
+    mock_sl.faults.fail_next(
+        "InventoryGenEntries",
+        count=1,
+        status=400,
+        code=-5002,
+        message="<script>alert('x')</script> refused",
+        method="POST",
+    )
     with ServiceThread(settings) as service:
-        wait_until(lambda: scraped(port, ("b1bf_cycles_total", (("outcome", "ok"),))) >= 1,
-                   what="the first cycle")
+        wait_until(
+            lambda: scraped(port, ("b1bf_cycles_total", (("outcome", "ok"),))) >= 1, what="the first cycle"
+        )
         page = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
         as_json = requests.get(f"http://127.0.0.1:{port}/status.json", timeout=5).json()
         missing = requests.get(f"http://127.0.0.1:{port}/nope", timeout=5)
@@ -120,8 +142,10 @@ def test_healthz_turns_503_when_no_cycle_succeeded_for_three_intervals(mock_sl, 
     status, body = endpoint.health()
     assert (status, body["status"], body["last_successful_cycle_age_s"]) == (503, "stale", None)
     metrics.last_success_at = clock.now - 10
-    assert endpoint.health() == (200, {"status": "ok", "last_successful_cycle_age_s": 10.0,
-                                       "healthy_within_s": 180.0, "login_refusals": 0})
+    assert endpoint.health() == (
+        200,
+        {"status": "ok", "last_successful_cycle_age_s": 10.0, "healthy_within_s": 180.0, "login_refusals": 0},
+    )
     clock.now += 200
     assert endpoint.health()[0] == 503
 

@@ -26,8 +26,11 @@ CLEAN_DEMO_ORDERS = 7  # fixtures/demo/README.md: 101, 102, 103, 115, 116, 117, 
 
 
 def receipts_posted(sl) -> int:
-    return sum(1 for r in sl.requests if r.method == "POST" and r.path.startswith("InventoryGenEntries")
-               and r.status == 201)
+    return sum(
+        1
+        for r in sl.requests
+        if r.method == "POST" and r.path.startswith("InventoryGenEntries") and r.status == 201
+    )
 
 
 def wait_until(condition: Callable[[], bool], *, timeout_s: float = 20.0, what: str = "") -> None:
@@ -92,17 +95,22 @@ def fast(settings, interval_s: float = 0.2):
 def env_for(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     def set_env(settings) -> None:
         for name, value in {
-            "B1_SL_URL": settings.sl_url, "B1_COMPANY_DB": settings.company_db,
-            "B1_USERNAME": settings.username, "B1_PASSWORD": settings.password.get_secret_value(),
-            "B1_LEDGER_PATH": str(settings.ledger_path), "B1_UNKNOWN_QUIET_PERIOD_S": "0",
+            "B1_SL_URL": settings.sl_url,
+            "B1_COMPANY_DB": settings.company_db,
+            "B1_USERNAME": settings.username,
+            "B1_PASSWORD": settings.password.get_secret_value(),
+            "B1_LEDGER_PATH": str(settings.ledger_path),
+            "B1_UNKNOWN_QUIET_PERIOD_S": "0",
             "B1_POLL_INTERVAL_S": "5",
         }.items():
             monkeypatch.setenv(name, value)
+
     yield set_env
 
 
 def test_first_cycle_runs_at_once_and_a_stop_leaves_exactly_one_receipt_per_order(
-        mock_sl, protocol, tmp_path):
+    mock_sl, protocol, tmp_path
+):
     settings = make_settings(mock_sl, protocol, tmp_path, poll_interval_s=5)
     with ServiceThread(settings) as service:
         wait_until(lambda: finished_cycles(settings.ledger_path) >= 1, what="the first cycle")
@@ -131,8 +139,9 @@ def test_a_second_instance_on_the_same_ledger_is_refused(mock_sl, tmp_path, env_
         assert service.stop() == 0
     # The lock goes with the service: the next start is allowed.
     with ServiceThread(settings) as again:
-        wait_until(lambda: finished_cycles(settings.ledger_path) >= 2,
-                   what="a cycle of the restarted service")
+        wait_until(
+            lambda: finished_cycles(settings.ledger_path) >= 2, what="a cycle of the restarted service"
+        )
         assert again.stop() == 0
     assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS
 
@@ -159,12 +168,15 @@ def test_a_service_layer_down_at_start_is_waited_for(tmp_path, caplog):
     sl = MockServiceLayer(DEMO, port=port)  # not started yet: SAP is still booting
     settings = fast(make_settings(sl, "v2", tmp_path, retry_attempts=1, connect_timeout_s=1))
     with ServiceThread(settings) as service:
-        wait_until(lambda: any(r.getMessage().startswith("service_waiting_for_sl") for r in caplog.records),
-                   what="the waiting message")
+        wait_until(
+            lambda: any(r.getMessage().startswith("service_waiting_for_sl") for r in caplog.records),
+            what="the waiting message",
+        )
         assert service.thread.is_alive()
         with sl:
-            wait_until(lambda: receipts_posted(sl) == CLEAN_DEMO_ORDERS,
-                       what="the first cycle once SAP is up")
+            wait_until(
+                lambda: receipts_posted(sl) == CLEAN_DEMO_ORDERS, what="the first cycle once SAP is up"
+            )
             assert service.stop() == 0
 
 
@@ -180,15 +192,30 @@ def test_wrong_credentials_stop_the_service_at_start(mock_sl, tmp_path, env_for,
 def test_sigterm_stops_the_service_process_cleanly(mock_sl, tmp_path):
     settings = make_settings(mock_sl, "v2", tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("B1_")}
-    env.update({"B1_SL_URL": settings.sl_url, "B1_COMPANY_DB": settings.company_db,
-                "B1_USERNAME": settings.username, "B1_PASSWORD": settings.password.get_secret_value(),
-                "B1_LEDGER_PATH": str(settings.ledger_path), "B1_POLL_INTERVAL_S": "5",
-                "B1_LOG_FORMAT": "json"})
-    proc = subprocess.Popen([sys.executable, "-m", "connector.cli", "run"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env.update(
+        {
+            "B1_SL_URL": settings.sl_url,
+            "B1_COMPANY_DB": settings.company_db,
+            "B1_USERNAME": settings.username,
+            "B1_PASSWORD": settings.password.get_secret_value(),
+            "B1_LEDGER_PATH": str(settings.ledger_path),
+            "B1_POLL_INTERVAL_S": "5",
+            "B1_LOG_FORMAT": "json",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        wait_until(lambda: finished_cycles(settings.ledger_path) >= 1 or proc.poll() is not None,
-                   what="the first cycle of the service process")
+        wait_until(
+            lambda: finished_cycles(settings.ledger_path) >= 1 or proc.poll() is not None,
+            what="the first cycle of the service process",
+        )
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

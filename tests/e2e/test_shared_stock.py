@@ -25,8 +25,11 @@ def test_second_order_sees_the_stock_the_first_receipt_consumed(mock_sl, worker_
     assert held[116] == ["INSUFFICIENT_STOCK"] and held[118] == ["INSUFFICIENT_STOCK"]
     message = next(h for h in report.held if h.order_entry == 116).reasons[0]["message"]
     assert "only 14 are in stock" in message
-    refused = [r for r in mock_sl.requests
-               if r.method == "POST" and r.path.startswith("InventoryGenEntries") and r.status != 201]
+    refused = [
+        r
+        for r in mock_sl.requests
+        if r.method == "POST" and r.path.startswith("InventoryGenEntries") and r.status != 201
+    ]
     assert refused == [], "SAP refused a receipt the stock check should have held"
     assert not any(r["code"] == "SL_REJECTED" for h in report.held for r in h.reasons)
 

@@ -32,8 +32,10 @@ class Client:
         body = {"CompanyDB": self.sl.company_db, "UserName": user, "Password": password, **overrides}
         response = self.http.post(self.url("Login"), json=body, timeout=5)
         if response.status_code == 200:
-            self.cookies = {"B1SESSION": response.cookies["B1SESSION"],
-                            "ROUTEID": response.cookies["ROUTEID"]}
+            self.cookies = {
+                "B1SESSION": response.cookies["B1SESSION"],
+                "ROUTEID": response.cookies["ROUTEID"],
+            }
         return response
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -95,13 +97,17 @@ def make_client(protocol: str) -> Iterator[Any]:
 
 def receipt(entry: int, quantity: float, **line: Any) -> dict[str, Any]:
     """A receipt-from-production body as the connector builds it (§5.3)."""
-    return {"DocDate": "2026-06-10",
-            "DocumentLines": [{"BaseType": 202, "BaseEntry": entry, "Quantity": quantity,
-                               "WarehouseCode": "01", **line}]}
+    return {
+        "DocDate": "2026-06-10",
+        "DocumentLines": [
+            {"BaseType": 202, "BaseEntry": entry, "Quantity": quantity, "WarehouseCode": "01", **line}
+        ],
+    }
 
 
 def stock(sl: MockServiceLayer, item: str, warehouse: str) -> float:
     row = sl.store.get("Items", item)
     assert row is not None
-    return next(float(w["InStock"]) for w in row["ItemWarehouseInfoCollection"]
-                if w["WarehouseCode"] == warehouse)
+    return next(
+        float(w["InStock"]) for w in row["ItemWarehouseInfoCollection"] if w["WarehouseCode"] == warehouse
+    )

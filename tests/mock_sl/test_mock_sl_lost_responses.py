@@ -37,8 +37,13 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
             continue
         if isinstance(current, kind):
             return True
-        seen.extend([current.__cause__, current.__context__, *(a for a in current.args
-                                                                if isinstance(a, BaseException))])
+        seen.extend(
+            [
+                current.__cause__,
+                current.__context__,
+                *(a for a in current.args if isinstance(a, BaseException)),
+            ]
+        )
     return False
 
 
@@ -54,7 +59,8 @@ def test_commit_then_reset_creates_the_document_and_resets_the_connection(client
 
 
 def test_commit_then_hang_creates_the_document_then_holds_the_answer_past_the_read_timeout(
-        client: Client) -> None:
+    client: Client,
+) -> None:
     sl = client.sl
     sl.faults.commit_then_hang("InventoryGenEntries", seconds=0.4)
     started = time.monotonic()
@@ -78,8 +84,10 @@ def test_commit_then_truncate_creates_the_document_and_sends_half_the_announced_
     sl.faults.commit_then_truncate("InventoryGenEntries")
     body = requests.models.complexjson.dumps(_keyed_receipt("K-cut-2")).encode()
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-    head = (f"POST /b1s/{client.version}/InventoryGenEntries HTTP/1.1\r\nHost: {sl.host}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nCookie: {cookie}\r\n\r\n")
+    head = (
+        f"POST /b1s/{client.version}/InventoryGenEntries HTTP/1.1\r\nHost: {sl.host}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nCookie: {cookie}\r\n\r\n"
+    )
     with socket.create_connection((sl.host, sl.port), timeout=2) as raw:
         raw.sendall(head.encode() + body)
         received = b""
@@ -87,8 +95,13 @@ def test_commit_then_truncate_creates_the_document_and_sends_half_the_announced_
             received += chunk
     headers, _, sent_body = received.partition(b"\r\n\r\n")
     assert headers.startswith(b"HTTP/1.1 201 ")
-    announced = int(next(line.split(b":")[1] for line in headers.split(b"\r\n")
-                         if line.lower().startswith(b"content-length:")))
+    announced = int(
+        next(
+            line.split(b":")[1]
+            for line in headers.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+    )
     assert 0 < len(sent_body) < announced
     assert len(_documents(sl, "K-cut-2")) == 1
     assert [(r.status, r.faults) for r in _receipt_posts(sl)] == [(201, ("commit_then_truncate",))] * 2
@@ -111,16 +124,31 @@ def test_slow_commit_times_the_client_out_and_commits_afterwards(client: Client)
 @pytest.mark.parametrize(
     ("spec", "name", "kwargs"),
     [
-        ("POST:InventoryGenEntries:commit_then_reset", "commit_then_reset",
-         {"path": "InventoryGenEntries", "count": 1, "method": "POST"}),
-        ("*:InventoryGenEntries:commit_then_truncate:2", "commit_then_truncate",
-         {"path": "InventoryGenEntries", "count": 2, "method": None}),
-        ("POST:InventoryGenEntries:commit_then_hang:1:0.5", "commit_then_hang",
-         {"path": "InventoryGenEntries", "count": 1, "method": "POST", "seconds": 0.5}),
-        ("POST:InventoryGenEntries:commit_then_hang", "commit_then_hang",
-         {"path": "InventoryGenEntries", "count": 1, "method": "POST", "seconds": 120.0}),
-        ("*:InventoryGenEntries:slow_commit:1:3", "slow_commit",
-         {"path": "InventoryGenEntries", "count": 1, "method": None, "seconds": 3.0}),
+        (
+            "POST:InventoryGenEntries:commit_then_reset",
+            "commit_then_reset",
+            {"path": "InventoryGenEntries", "count": 1, "method": "POST"},
+        ),
+        (
+            "*:InventoryGenEntries:commit_then_truncate:2",
+            "commit_then_truncate",
+            {"path": "InventoryGenEntries", "count": 2, "method": None},
+        ),
+        (
+            "POST:InventoryGenEntries:commit_then_hang:1:0.5",
+            "commit_then_hang",
+            {"path": "InventoryGenEntries", "count": 1, "method": "POST", "seconds": 0.5},
+        ),
+        (
+            "POST:InventoryGenEntries:commit_then_hang",
+            "commit_then_hang",
+            {"path": "InventoryGenEntries", "count": 1, "method": "POST", "seconds": 120.0},
+        ),
+        (
+            "*:InventoryGenEntries:slow_commit:1:3",
+            "slow_commit",
+            {"path": "InventoryGenEntries", "count": 1, "method": None, "seconds": 3.0},
+        ),
     ],
 )
 def test_cli_spec_arms_the_lost_response_modes(spec: str, name: str, kwargs: dict) -> None:

@@ -26,8 +26,9 @@ def assert_same_error(client: Client, response: Any, real: dict[str, Any], statu
     error = response.json()["error"]
     real_error = real["error"]
     real_code = int(real_error["code"])
-    real_text = (real_error["message"]["value"] if isinstance(real_error["message"], dict)
-                 else real_error["message"])
+    real_text = (
+        real_error["message"]["value"] if isinstance(real_error["message"], dict) else real_error["message"]
+    )
     if client.version == "v1":
         assert set(error) == {"code", "message"}
         assert type(error["code"]) is int and error["code"] == real_code
@@ -63,8 +64,12 @@ def test_pinned_receipt_backflush_negative_stock_5002(client: Client) -> None:
 
 def test_pinned_issue_on_backflush_line_5002(client: Client) -> None:
     real = payload("error-400-issue-on-backflush-line_v2_real.json")
-    body = {"DocDate": "2026-04-23", "DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "BaseLine": 0,
-                                                        "Quantity": 1, "WarehouseCode": "02"}]}
+    body = {
+        "DocDate": "2026-04-23",
+        "DocumentLines": [
+            {"BaseType": 202, "BaseEntry": 101, "BaseLine": 0, "Quantity": 1, "WarehouseCode": "02"}
+        ],
+    }
     response = client.post("InventoryGenExits", body)
     # §2.1 note: in the issue error "Production Order no" is the AbsoluteEntry.
     expected = real["error"]["message"].replace("3586", "101")
@@ -100,8 +105,11 @@ def test_pinned_unknown_property_1000(client: Client) -> None:
 
 
 def test_pinned_login_body_and_headers(client: Client) -> None:
-    name = ("login-v1-response_sap-guide.json" if client.version == "v1"
-            else "login-v2-response_real-1000280.json")
+    name = (
+        "login-v1-response_sap-guide.json"
+        if client.version == "v1"
+        else "login-v2-response_real-1000280.json"
+    )
     real = payload(name)
     response = client.login()
     body = response.json()
@@ -117,8 +125,9 @@ def test_pinned_login_body_and_headers(client: Client) -> None:
 
 def test_pinned_warehouses_collection_envelope(client: Client) -> None:
     real = payload("response-warehouses-collection-select_v2_real.json")
-    response = client.get("Warehouses", params={"$filter": "Inactive eq 'tNO'",
-                                                "$select": "WarehouseCode,WarehouseName"})
+    response = client.get(
+        "Warehouses", params={"$filter": "Inactive eq 'tNO'", "$select": "WarehouseCode,WarehouseName"}
+    )
     body = response.json()
     meta = "odata.metadata" if client.version == "v1" else "@odata.context"
     assert list(body) == ([meta, "value"])
@@ -130,13 +139,23 @@ def test_pinned_warehouses_collection_envelope(client: Client) -> None:
 
 @pytest.mark.parametrize("item", ["BOLT'M8"])
 def test_pinned_items_get_key_names_and_formats(client: Client, item: str) -> None:
-    name = ("response-items-get_v1_real-EXCERPT.json" if client.version == "v1"
-            else "response-items-get_v2_real-1000280-EXCERPT.json")
+    name = (
+        "response-items-get_v1_real-EXCERPT.json"
+        if client.version == "v1"
+        else "response-items-get_v2_real-1000280-EXCERPT.json"
+    )
     real = payload(name)
     response = client.get("Items('BOLT''M8')")
     body = response.json()
-    assert set(real) - set(body) == {"U_MYOBItemCode", "U_WFPLocation", "U_Compatiable", "U_QAVersion",
-                                     "U_Manufacturers", "U_Utiliza_CCE", "U_ClaveUnidad"} & set(real)
+    assert set(real) - set(body) == {
+        "U_MYOBItemCode",
+        "U_WFPLocation",
+        "U_Compatiable",
+        "U_QAVersion",
+        "U_Manufacturers",
+        "U_Utiliza_CCE",
+        "U_ClaveUnidad",
+    } & set(real)
     assert list(body)[:2] == list(real)[:2]
     real_whs = {k for k in real["ItemWarehouseInfoCollection"][0] if not k.startswith("U_")}
     assert real_whs <= set(body["ItemWarehouseInfoCollection"][0])
@@ -145,9 +164,11 @@ def test_pinned_items_get_key_names_and_formats(client: Client, item: str) -> No
     assert len(body["CreateDate"]) == len(date_shape)
     assert body["CreateDate"].endswith("T00:00:00Z") == date_shape.endswith("T00:00:00Z")
     assert isinstance(body["QuantityOnStock"], float) and isinstance(body["DataVersion"], int)
-    assert response.headers["Content-Type"] == ("application/json;odata=minimalmetadata;charset=utf-8"
-                                                if client.version == "v1"
-                                                else "application/json;odata.metadata=minimal;charset=utf-8")
+    assert response.headers["Content-Type"] == (
+        "application/json;odata=minimalmetadata;charset=utf-8"
+        if client.version == "v1"
+        else "application/json;odata.metadata=minimal;charset=utf-8"
+    )
     assert (response.headers.get("OData-Version") == "4.0") == (client.version == "v2")
 
 

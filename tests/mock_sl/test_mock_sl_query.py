@@ -34,8 +34,9 @@ def test_paging_default_page_size_is_20(client: Client) -> None:
 
 
 def test_paging_maxpagesize_follows_relative_links_and_keeps_query(client: Client) -> None:
-    query = ("$filter=ProductionOrderStatus%20eq%20'boposReleased'"
-             "&$select=AbsoluteEntry&$orderby=AbsoluteEntry")
+    query = (
+        "$filter=ProductionOrderStatus%20eq%20'boposReleased'&$select=AbsoluteEntry&$orderby=AbsoluteEntry"
+    )
     response = client.get(f"ProductionOrders?{query}", headers={"Prefer": "odata.maxpagesize=5"})
     assert response.headers["Preference-Applied"] == "odata.maxpagesize=5"
     assert next_link(client, response.json()) == f"ProductionOrders?{query}&$skip=5"
@@ -54,19 +55,22 @@ def test_paging_full_last_page_still_links_to_an_empty_page(client: Client) -> N
 
 
 def test_paging_top_across_pages_carries_the_remaining_top(client: Client) -> None:
-    response = client.get("ProductionOrders?$select=AbsoluteEntry&$top=12",
-                          headers={"Prefer": "odata.maxpagesize=5"})
+    response = client.get(
+        "ProductionOrders?$select=AbsoluteEntry&$top=12", headers={"Prefer": "odata.maxpagesize=5"}
+    )
     assert next_link(client, response.json()) == "ProductionOrders?$select=AbsoluteEntry&$top=7&$skip=5"
-    rows, links = walk(client, "ProductionOrders?$select=AbsoluteEntry&$top=12",
-                       headers={"Prefer": "odata.maxpagesize=5"})
+    rows, links = walk(
+        client, "ProductionOrders?$select=AbsoluteEntry&$top=12", headers={"Prefer": "odata.maxpagesize=5"}
+    )
     assert len(rows) == 12 and links[-1].endswith("$top=2&$skip=10")
 
 
 def test_paging_top_that_fits_gives_no_link_and_zero_turns_paging_off(client: Client) -> None:
     fits = client.get("ProductionOrders", params={"$top": 5, "$select": "AbsoluteEntry"}).json()
     assert len(fits["value"]) == 5 and next_link(client, fits) is None
-    off = client.get("ProductionOrders?$select=AbsoluteEntry",
-                     headers={"Prefer": "odata.maxpagesize=0"}).json()
+    off = client.get(
+        "ProductionOrders?$select=AbsoluteEntry", headers={"Prefer": "odata.maxpagesize=0"}
+    ).json()
     assert len(off["value"]) == 22 and next_link(client, off) is None
 
 
@@ -98,9 +102,11 @@ def test_paging_top_that_fits_gives_no_link_and_zero_turns_paging_off(client: Cl
     ],
 )
 def test_filter_operators(client: Client, flt: str, expected: list[int]) -> None:
-    body = client.get("ProductionOrders", params={"$filter": flt, "$select": "AbsoluteEntry",
-                                                  "$orderby": "AbsoluteEntry"},
-                      headers={"Prefer": "odata.maxpagesize=0"}).json()
+    body = client.get(
+        "ProductionOrders",
+        params={"$filter": flt, "$select": "AbsoluteEntry", "$orderby": "AbsoluteEntry"},
+        headers={"Prefer": "odata.maxpagesize=0"},
+    ).json()
     assert [row["AbsoluteEntry"] for row in body["value"]] == expected
 
 
@@ -116,11 +122,19 @@ def test_filter_quoted_string_literal_and_key(client: Client) -> None:
         ({"$filter": "NoSuchField eq 1"}, 400, "201", "Property 'NoSuchField' is invalid"),
         ({"$filter": "AbsoluteEntry eq"}, 400, "201", "Query string error - Invalid filter condition"),
         ({"$filter": "(AbsoluteEntry eq 1"}, 400, "201", "Query string error - Invalid filter condition"),
-        ({"$select": "AbsoluteEntry,NoSuchField"}, 400, "-1000",
-         "Property 'NoSuchField' of 'ProductionOrder' is invalid"),
-        ({"$expand": "ProductionOrderLines"}, 400, "201",
-         "Cannot expand invalid navigation property 'ProductionOrderLines' "
-         "for entity type 'ProductionOrder'"),
+        (
+            {"$select": "AbsoluteEntry,NoSuchField"},
+            400,
+            "-1000",
+            "Property 'NoSuchField' of 'ProductionOrder' is invalid",
+        ),
+        (
+            {"$expand": "ProductionOrderLines"},
+            400,
+            "201",
+            "Cannot expand invalid navigation property 'ProductionOrderLines' "
+            "for entity type 'ProductionOrder'",
+        ),
     ],
 )
 def test_query_errors(client: Client, params: dict, status: int, code: str, message: str) -> None:
@@ -135,8 +149,9 @@ def test_query_unknown_entity_set_is_service_not_found(client: Client) -> None:
 
 
 def test_select_complex_collection_and_no_etag(client: Client) -> None:
-    body = client.get("ProductionOrders(102)",
-                      params={"$select": "AbsoluteEntry,ProductionOrderLines"}).json()
+    body = client.get(
+        "ProductionOrders(102)", params={"$select": "AbsoluteEntry,ProductionOrderLines"}
+    ).json()
     assert set(body) - {"odata.metadata", "@odata.context"} == {"AbsoluteEntry", "ProductionOrderLines"}
     line = body["ProductionOrderLines"][1]
     assert line["ItemType"] == "pit_Resource" and "WeightOfRecycledPlastic" in line
@@ -158,10 +173,15 @@ def test_full_entity_has_every_property_and_etag(client: Client) -> None:
 
 
 def test_orderby_several_keys(client: Client) -> None:
-    body = client.get("ProductionOrders", params={"$orderby": "ItemNo desc,AbsoluteEntry asc", "$top": 3,
-                                                  "$select": "AbsoluteEntry,ItemNo"}).json()
+    body = client.get(
+        "ProductionOrders",
+        params={"$orderby": "ItemNo desc,AbsoluteEntry asc", "$top": 3, "$select": "AbsoluteEntry,ItemNo"},
+    ).json()
     assert [(r["ItemNo"], r["AbsoluteEntry"]) for r in body["value"]] == [
-        ("FG-TABLE", 102), ("FG-TABLE", 115), ("FG-TABLE", 117)]
+        ("FG-TABLE", 102),
+        ("FG-TABLE", 115),
+        ("FG-TABLE", 117),
+    ]
 
 
 def test_count_endpoint_and_inline_count(client: Client) -> None:
@@ -178,8 +198,9 @@ def test_count_endpoint_and_inline_count(client: Client) -> None:
 
 
 def test_user_fields_md_list_filter_and_composite_key(client: Client) -> None:
-    body = client.get("UserFieldsMD",
-                      params={"$filter": "TableName eq 'OIGN'", "$select": "Name,Size"}).json()
+    body = client.get(
+        "UserFieldsMD", params={"$filter": "TableName eq 'OIGN'", "$select": "Name,Size"}
+    ).json()
     assert {"Name": "B1BF_Key", "Size": 100} in body["value"]
     row = client.get("UserFieldsMD(TableName='OWOR',FieldID=0)").json()
     assert (row["Name"], row["Type"], row["SubType"]) == ("ConfirmedQty", "db_Float", "st_Quantity")

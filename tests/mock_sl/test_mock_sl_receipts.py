@@ -26,27 +26,43 @@ def test_receipt_effects_stock_issued_and_auto_issue(client: Client) -> None:
     assert response.headers["ETag"].startswith('W/"')
     line = doc["DocumentLines"][0]
     assert (line["ItemCode"], line["BaseType"], line["BaseEntry"], line["Quantity"]) == (
-        "FG-CHAIR", 202, 101, 4.0)
+        "FG-CHAIR",
+        202,
+        101,
+        4.0,
+    )
     assert doc["DocObjectCode"] == "oInventoryGenEntry" and doc["Cancelled"] == "tNO"
     assert order(client, 101)["CompletedQuantity"] == 4.0
     assert [ln["IssuedQuantity"] for ln in order(client, 101)["ProductionOrderLines"]] == [16.0, 32.0]
     assert stock(sl, "FG-CHAIR", "01") == before_fg + 4 and stock(sl, "WOOD-LEG", "02") == before_leg - 16
     exits = sl.store.rows("InventoryGenExits")
     assert len(exits) == 1
-    assert [(ln["ItemCode"], ln["Quantity"], ln["BaseType"], ln["BaseEntry"], ln["BaseLine"])
-            for ln in exits[0]["DocumentLines"]] == [("WOOD-LEG", 16.0, 202, 101, 0),
-                                                     ("SCREW-M4", 32.0, 202, 101, 1)]
-    found = client.get("InventoryGenEntries",
-                       params={"$filter": "U_B1BF_Key eq 'SBODEMOUS:101:C:4'",
-                               "$select": "DocEntry,DocNum,U_B1BF_Key"}).json()["value"]
-    assert found == [{"DocEntry": doc["DocEntry"], "DocNum": doc["DocNum"],
-                      "U_B1BF_Key": "SBODEMOUS:101:C:4"}]
+    assert [
+        (ln["ItemCode"], ln["Quantity"], ln["BaseType"], ln["BaseEntry"], ln["BaseLine"])
+        for ln in exits[0]["DocumentLines"]
+    ] == [("WOOD-LEG", 16.0, 202, 101, 0), ("SCREW-M4", 32.0, 202, 101, 1)]
+    found = client.get(
+        "InventoryGenEntries",
+        params={"$filter": "U_B1BF_Key eq 'SBODEMOUS:101:C:4'", "$select": "DocEntry,DocNum,U_B1BF_Key"},
+    ).json()["value"]
+    assert found == [
+        {"DocEntry": doc["DocEntry"], "DocNum": doc["DocNum"], "U_B1BF_Key": "SBODEMOUS:101:C:4"}
+    ]
 
 
 def test_receipt_reject_resource_and_text_lines(client: Client) -> None:
-    body = {"DocumentLines": [{"BaseType": 202, "BaseEntry": 102, "Quantity": 8, "WarehouseCode": "01"},
-                              {"BaseType": 202, "BaseEntry": 102, "Quantity": 2, "WarehouseCode": "REJ",
-                               "TransactionType": "R"}]}
+    body = {
+        "DocumentLines": [
+            {"BaseType": 202, "BaseEntry": 102, "Quantity": 8, "WarehouseCode": "01"},
+            {
+                "BaseType": 202,
+                "BaseEntry": 102,
+                "Quantity": 2,
+                "WarehouseCode": "REJ",
+                "TransactionType": "R",
+            },
+        ]
+    }
     assert client.post("InventoryGenEntries", body).status_code == 201
     row = order(client, 102)
     assert (row["CompletedQuantity"], row["RejectedQuantity"]) == (8.0, 2.0)
@@ -78,18 +94,36 @@ def test_receipt_atomic_failure_changes_nothing(client: Client) -> None:
 @pytest.mark.parametrize(
     ("entry", "line", "code", "message"),
     [
-        (105, {}, "-5002", "Issue type cannot be backflush for serial or batch number items  , "
-                           "'Production Order no: 2026230105 Line: 2'"),
-        (106, {}, "-5002", "Issue type cannot be backflush for serial or batch number items  , "
-                           "'Production Order no: 2026230106 Line: 2'"),
+        (
+            105,
+            {},
+            "-5002",
+            "Issue type cannot be backflush for serial or batch number items  , "
+            "'Production Order no: 2026230105 Line: 2'",
+        ),
+        (
+            106,
+            {},
+            "-5002",
+            "Issue type cannot be backflush for serial or batch number items  , "
+            "'Production Order no: 2026230106 Line: 2'",
+        ),
         (109, {}, "-4014", "Cannot add row without complete selection of batch/serial numbers"),
-        (109, {"SerialNumbers": [{"InternalSerialNumber": "SN1", "Quantity": 1}]}, "-4014",
-         "Cannot add row without complete selection of batch/serial numbers"),
+        (
+            109,
+            {"SerialNumbers": [{"InternalSerialNumber": "SN1", "Quantity": 1}]},
+            "-4014",
+            "Cannot add row without complete selection of batch/serial numbers",
+        ),
         (120, {}, "-5002", "Production order is not released"),
         (999, {}, "-2028", "No matching records found (ODBC -2028)"),
-        (101, {"ItemCode": "FG-CHAIR"}, "-5002",
-         "Item No. field should be empty if the document is referenced to a production order"
-         "  [IGN1.ItemCode][line: 1]"),
+        (
+            101,
+            {"ItemCode": "FG-CHAIR"},
+            "-5002",
+            "Item No. field should be empty if the document is referenced to a production order"
+            "  [IGN1.ItemCode][line: 1]",
+        ),
     ],
 )
 def test_receipt_refusals(client: Client, entry: int, line: dict, code: str, message: str) -> None:
@@ -105,14 +139,19 @@ def test_receipt_serial_finished_good_with_one_serial_per_unit(client: Client) -
 
 
 def test_receipt_batch_key_names_per_version(client: Client) -> None:
-    own, other = (("BatchNumber", "BatchNumberProperty") if client.version == "v1"
-                  else ("BatchNumberProperty", "BatchNumber"))
+    own, other = (
+        ("BatchNumber", "BatchNumberProperty")
+        if client.version == "v1"
+        else ("BatchNumberProperty", "BatchNumber")
+    )
     wrong = client.post("InventoryGenEntries", receipt(119, 5, BatchNumbers=[{other: "B1", "Quantity": 5}]))
     assert client.error(wrong) == ("-1000", f"Property '{other}' of 'BatchNumber' is invalid")
     short = client.post("InventoryGenEntries", receipt(119, 5, BatchNumbers=[{own: "B1", "Quantity": 4}]))
     assert client.error(short)[0] == "-4014"
-    ok = client.post("InventoryGenEntries", receipt(119, 5, BatchNumbers=[{own: "B1", "Quantity": 2},
-                                                                          {own: "B2", "Quantity": 3}]))
+    ok = client.post(
+        "InventoryGenEntries",
+        receipt(119, 5, BatchNumbers=[{own: "B1", "Quantity": 2}, {own: "B2", "Quantity": 3}]),
+    )
     assert ok.status_code == 201
     assert ok.json()["DocumentLines"][0]["BatchNumbers"][1][own] == "B2"
 
@@ -124,8 +163,11 @@ def test_receipt_unknown_header_udf_is_1000(client: Client) -> None:
 
 def test_issue_manual_line_and_negative_inventory(client: Client) -> None:
     sl = client.sl
-    body = {"DocumentLines": [{"BaseType": 202, "BaseEntry": 104, "BaseLine": 0, "Quantity": 10,
-                               "WarehouseCode": "02"}]}
+    body = {
+        "DocumentLines": [
+            {"BaseType": 202, "BaseEntry": 104, "BaseLine": 0, "Quantity": 10, "WarehouseCode": "02"}
+        ]
+    }
     response = client.post("InventoryGenExits", body)
     assert response.status_code == 201 and response.json()["DocumentLines"][0]["ItemCode"] == "PAINT-WHITE"
     assert order(client, 104)["ProductionOrderLines"][0]["IssuedQuantity"] == 10.0
@@ -147,7 +189,8 @@ def test_issue_manual_line_and_negative_inventory(client: Client) -> None:
     ],
 )
 def test_switches_change_receipt_outcome(
-        make_client, switches: dict, entry: int, quantity: float, status: int) -> None:
+    make_client, switches: dict, entry: int, quantity: float, status: int
+) -> None:
     client = make_client(switches=switches)
     assert client.post("InventoryGenEntries", receipt(entry, quantity)).status_code == status
 

@@ -71,8 +71,9 @@ def test_faults_expire_all_sessions(client: Client) -> None:
 
 def test_faults_fail_next_json_and_html(client: Client) -> None:
     sl = client.sl
-    sl.faults.fail_next("ProductionOrders", status=500, code=407,
-                        message="Table definition not found for '@ZZVF_T'.")
+    sl.faults.fail_next(
+        "ProductionOrders", status=500, code=407, message="Table definition not found for '@ZZVF_T'."
+    )
     failed = client.get("ProductionOrders(101)")
     assert failed.status_code == 500
     assert client.error(failed) == ("407", "Table definition not found for '@ZZVF_T'.")
@@ -121,12 +122,21 @@ def test_faults_delay_and_clear(client: Client) -> None:
 @pytest.mark.parametrize(
     ("spec", "name", "kwargs"),
     [
-        ("POST:InventoryGenEntries:commit_then_drop:1", "commit_then_drop",
-         {"path": "InventoryGenEntries", "count": 1, "method": "POST"}),
-        ("*:ProductionOrders:delay:2:0.5", "delay",
-         {"path": "ProductionOrders", "count": 2, "method": None, "seconds": 0.5}),
-        ("POST:InventoryGenEntries:fail:1:502", "fail_next",
-         {"path": "InventoryGenEntries", "count": 1, "method": "POST", "status": 502, "html": True}),
+        (
+            "POST:InventoryGenEntries:commit_then_drop:1",
+            "commit_then_drop",
+            {"path": "InventoryGenEntries", "count": 1, "method": "POST"},
+        ),
+        (
+            "*:ProductionOrders:delay:2:0.5",
+            "delay",
+            {"path": "ProductionOrders", "count": 2, "method": None, "seconds": 0.5},
+        ),
+        (
+            "POST:InventoryGenEntries:fail:1:502",
+            "fail_next",
+            {"path": "InventoryGenEntries", "count": 1, "method": "POST", "status": 502, "html": True},
+        ),
     ],
 )
 def test_faults_cli_spec(spec: str, name: str, kwargs: dict) -> None:
@@ -141,10 +151,24 @@ def test_faults_cli_spec_rejects_unknown_mode() -> None:
 def test_cli_serves_prints_roots_and_applies_faults(capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
     result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(cli_main(
-        ["--port", "0", "--data", str(DEMO), "--fault", "GET:Warehouses:fail:1:503",
-         "--over-receipt", "reject", "--no-v2-error-details"],
-        stop=stop)))
+    thread = threading.Thread(
+        target=lambda: result.append(
+            cli_main(
+                [
+                    "--port",
+                    "0",
+                    "--data",
+                    str(DEMO),
+                    "--fault",
+                    "GET:Warehouses:fail:1:503",
+                    "--over-receipt",
+                    "reject",
+                    "--no-v2-error-details",
+                ],
+                stop=stop,
+            )
+        )
+    )
     thread.start()
     out = ""
     deadline = time.monotonic() + 5
@@ -154,9 +178,11 @@ def test_cli_serves_prints_roots_and_applies_faults(capsys: pytest.CaptureFixtur
     try:
         root = next(line.split("v2: ")[1] for line in out.splitlines() if "v2: " in line)
         http = requests.Session()
-        login = http.post(f"{root}/Login",
-                          json={"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"},
-                          timeout=5)
+        login = http.post(
+            f"{root}/Login",
+            json={"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"},
+            timeout=5,
+        )
         assert login.status_code == 200
         assert http.get(f"{root}/Warehouses", timeout=5).status_code == 503  # --fault applied
         missing = http.get(f"{root}/ProductionOrders(999999)", timeout=5)

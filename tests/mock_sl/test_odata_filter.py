@@ -6,8 +6,13 @@ import pytest
 
 from connector.mock_sl.odata_filter import QueryError, evaluate, parse_filter, parse_orderby, sort_rows
 
-KNOWN = {"Code": "Edm.String", "Qty": "Edm.Double", "Status": "SAPB1.BoProductionOrderStatusEnum",
-         "Due": "Edm.DateTime", "N": "Edm.Int32"}
+KNOWN = {
+    "Code": "Edm.String",
+    "Qty": "Edm.Double",
+    "Status": "SAPB1.BoProductionOrderStatusEnum",
+    "Due": "Edm.DateTime",
+    "N": "Edm.Int32",
+}
 ROW = {"Code": "A'B", "Qty": 2.5, "Status": "boposReleased", "Due": "2026-06-10", "N": 3}
 
 
@@ -16,13 +21,24 @@ ROW = {"Code": "A'B", "Qty": 2.5, "Status": "boposReleased", "Due": "2026-06-10"
     [
         ("Code eq 'A''B'", True),
         ("Code ne 'A''B'", False),
-        ("Qty gt 2", True), ("Qty ge 2.5", True), ("Qty lt 2.5", False), ("Qty le 2.5", True),
-        ("Status eq 'R'", True), ("Status eq 'boposReleased'", True), ("Status eq 'P'", False),
-        ("Due eq '20260610'", True), ("Due gt datetime'2026-06-09'", True),
+        ("Qty gt 2", True),
+        ("Qty ge 2.5", True),
+        ("Qty lt 2.5", False),
+        ("Qty le 2.5", True),
+        ("Status eq 'R'", True),
+        ("Status eq 'boposReleased'", True),
+        ("Status eq 'P'", False),
+        ("Due eq '20260610'", True),
+        ("Due gt datetime'2026-06-09'", True),
         ("Due eq '2026-06-10T00:00:00Z'", True),
-        ("not (N eq 3)", False), ("N eq 3 and (Qty eq 1 or Code eq 'A''B')", True),
-        ("startswith(Code,'A')", True), ("endswith(Code,'B')", True), ("contains(Code,'''')", True),
-        ("substringof('''B',Code)", True), ("Code eq null", False), ("N eq 3.0", True),
+        ("not (N eq 3)", False),
+        ("N eq 3 and (Qty eq 1 or Code eq 'A''B')", True),
+        ("startswith(Code,'A')", True),
+        ("endswith(Code,'B')", True),
+        ("contains(Code,'''')", True),
+        ("substringof('''B',Code)", True),
+        ("Code eq null", False),
+        ("N eq 3.0", True),
     ],
 )
 def test_odata_filter_evaluates(text: str, expected: bool) -> None:

@@ -17,8 +17,15 @@ from connector.mock_sl.server import MockServiceLayer
 
 def config(sl: MockServiceLayer, version: str) -> B1Config:
     user, password = next(iter(sl.users.items()))
-    return B1Config(base_url=sl.base_url, username=user, password=password, company_db=sl.company_db,
-                    ssl_verify=False, connect_timeout=5, read_timeout=10)
+    return B1Config(
+        base_url=sl.base_url,
+        username=user,
+        password=password,
+        company_db=sl.company_db,
+        ssl_verify=False,
+        connect_timeout=5,
+        read_timeout=10,
+    )
 
 
 def test_third_party_client_full_flow(sl: MockServiceLayer, protocol: str) -> None:
@@ -35,8 +42,11 @@ def test_third_party_client_full_flow(sl: MockServiceLayer, protocol: str) -> No
         item = b1.items.get("BOLT'M8")
         assert item.item_code == "BOLT'M8"
 
-        posted = b1.inventory_gen_entries.create(Document.model_validate(
-            {"DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4, "WarehouseCode": "01"}]}))
+        posted = b1.inventory_gen_entries.create(
+            Document.model_validate(
+                {"DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4, "WarehouseCode": "01"}]}
+            )
+        )
         assert posted.doc_entry == 1
     logins = [r for r in sl.requests if r.path == "Login"]
     logouts = [r for r in sl.requests if r.path == "Logout"]
@@ -46,4 +56,3 @@ def test_third_party_client_full_flow(sl: MockServiceLayer, protocol: str) -> No
     assert len(sl.sessions) == 0
     pages = [r for r in sl.requests if r.path == "ProductionOrders"]
     assert len(pages) == 4 and pages[-1].query.get("$skip") == "15"
-

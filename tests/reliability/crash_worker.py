@@ -30,14 +30,22 @@ def cycle(root: str, company: str, user: str, password: str, ledger: str, crash_
     from connector.settings import Settings
 
     if crash_at != "none":
+
         def kill_at(name: str) -> None:
             if name == crash_at:
                 print(f"crashed_at={name}", file=sys.stderr, flush=True)  # which point it was, for the test
                 os.kill(os.getpid(), signal.SIGKILL)
 
         posting.CRASH_HOOK = kill_at
-    settings = Settings(_env_file=None, sl_url=root, company_db=company,  # type: ignore[call-arg]
-                        username=user, password=password, ledger_path=Path(ledger), unknown_quiet_period_s=0)
+    settings = Settings(
+        _env_file=None,
+        sl_url=root,
+        company_db=company,  # type: ignore[call-arg]
+        username=user,
+        password=password,
+        ledger_path=Path(ledger),
+        unknown_quiet_period_s=0,
+    )
     with ExitStack() as stack:
         worker = build_worker(settings, stack)
         report = worker.run_cycle()
@@ -74,8 +82,9 @@ def start(argv: list[str], workdir: Path) -> tuple[multiprocessing.Process, Path
     return process, out, err
 
 
-def finished(process: multiprocessing.Process, out: Path, err: Path,
-             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def finished(
+    process: multiprocessing.Process, out: Path, err: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Wait for ``process``; its exit code (-9 when killed) and what it printed."""
     process.join(timeout)
     if process.exitcode is None:

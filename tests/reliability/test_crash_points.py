@@ -131,8 +131,10 @@ def test_crash_point_kill_then_restart_posts_exactly_once(mock_sl, protocol, tmp
             assert mock_sl.faults.pending() == []  # the fault struck a receipt POST
     [left] = _in_flight(ledger)
     assert left.state == ("sending" if len(runs) == 1 else "uncertain")
-    assert len([r for r in mock_sl.store.rows("InventoryGenEntries") if r[KEY_FIELD] == left.key]) \
+    assert (
+        len([r for r in mock_sl.store.rows("InventoryGenEntries") if r[KEY_FIELD] == left.key])
         == receipts_for_key
+    )
     _restart_until_drained(mock_sl, protocol, ledger)
 
 
@@ -142,8 +144,9 @@ def test_kill_after_sap_committed_before_the_answer_arrived(mock_sl, protocol, t
     as soon as the receipt is committed (the request log shows it)."""
     ledger = tmp_path / "ledger.sqlite3"
     mock_sl.faults.commit_then_hang("InventoryGenEntries", seconds=3)  # killed long before the answer
-    worker, out, err = crash_worker.start(_worker_argv(mock_sl, protocol, ledger, "none"),
-                                          tmp_path / "worker-output")
+    worker, out, err = crash_worker.start(
+        _worker_argv(mock_sl, protocol, ledger, "none"), tmp_path / "worker-output"
+    )
     try:
         deadline = time.monotonic() + 60
         while not [r for r in mock_sl.requests if r.faults == ("commit_then_hang",)]:

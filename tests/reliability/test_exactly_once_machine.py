@@ -77,15 +77,19 @@ class ExactlyOnceMachine(RuleBasedStateMachine):
         return self.tmp / "ledger.sqlite3"
 
     # -- the world -----------------------------------------------------------------------------------
-    @initialize(protocol=st.sampled_from(["v1", "v2"]),
-                confirmed=st.fixed_dictionaries({entry: st.integers(0, 3) for entry in CLEAN}))
+    @initialize(
+        protocol=st.sampled_from(["v1", "v2"]),
+        confirmed=st.fixed_dictionaries({entry: st.integers(0, 3) for entry in CLEAN}),
+    )
     def start_worker(self, protocol: str, confirmed: dict[int, int] | None = None) -> None:
         # Where the shop floor starts (at most 3 of each clean order: most of the plan is still ahead).
         for entry, quantity in (confirmed or {}).items():
-            self.sl.store.patch("ProductionOrders", entry, {"U_ConfirmedQty": float(quantity),
-                                                            "U_RejectedQty": 0.0})
-        self.settings = make_settings(self.sl, protocol, self.tmp, read_timeout_s=READ_TIMEOUT_S,
-                                      unknown_quiet_period_s=0)
+            self.sl.store.patch(
+                "ProductionOrders", entry, {"U_ConfirmedQty": float(quantity), "U_RejectedQty": 0.0}
+            )
+        self.settings = make_settings(
+            self.sl, protocol, self.tmp, read_timeout_s=READ_TIMEOUT_S, unknown_quiet_period_s=0
+        )
         self.worker = build_worker(self.settings, self.stack)
 
     def _cycle(self):
@@ -170,8 +174,9 @@ class ExactlyOnceMachine(RuleBasedStateMachine):
                 rejects = line["TransactionType"] == "botrntReject"
                 running[target[0]][1 if rejects else 0] += line["Quantity"]
             got = running[target[0]]
-            assert abs(got[0] - target[1]) < EPSILON and abs(got[1] - target[2]) < EPSILON, \
+            assert abs(got[0] - target[1]) < EPSILON and abs(got[1] - target[2]) < EPSILON, (
                 f"receipt {receipt[KEY_FIELD]} brings order {target[0]} to {got}"
+            )
         assert all(n == 1 for n in targets.values()), f"two receipts for one (order, target): {targets}"
 
     @invariant()
@@ -220,8 +225,9 @@ class ExactlyOnceMachine(RuleBasedStateMachine):
 
 def test_exactly_once_whatever_confirmations_faults_and_crashes_come():
     STATS.clear()
-    run_state_machine_as_test(ExactlyOnceMachine, settings=settings(max_examples=25, stateful_step_count=12,
-                                                                    deadline=None))
+    run_state_machine_as_test(
+        ExactlyOnceMachine, settings=settings(max_examples=25, stateful_step_count=12, deadline=None)
+    )
     # Not vacuous: faults struck receipt POSTs and the worker died at crash points (per kind: the
     # scripted tests below; these totals depend on what Hypothesis drew).
     assert sum(n for name, n in STATS.items() if name.startswith("fault fired")) > 0, STATS
@@ -261,11 +267,13 @@ def test_scripted_crash_at_every_point_then_drains_exactly_once():
     machine = _scripted("v1")
     try:
         machine.shop_floor_confirms_more(101, 2, False)
-        for point in ("after_intent",  # nothing sent; the intent is in flight
-                      "before_second_lookup",  # settling it: the first look-up found nothing
-                      "before_settle_update",  # settling it: both look-ups found nothing
-                      "after_post",  # settled void, posted again; SAP committed, the ledger never knew
-                      "before_settle_update"):  # settling that: SAP has the receipt, the ledger not yet
+        for point in (
+            "after_intent",  # nothing sent; the intent is in flight
+            "before_second_lookup",  # settling it: the first look-up found nothing
+            "before_settle_update",  # settling it: both look-ups found nothing
+            "after_post",  # settled void, posted again; SAP committed, the ledger never knew
+            "before_settle_update",
+        ):  # settling that: SAP has the receipt, the ledger not yet
             machine.worker_will_crash(point)
             machine.cycle()
             _check(machine)
@@ -275,5 +283,9 @@ def test_scripted_crash_at_every_point_then_drains_exactly_once():
     finally:
         machine.teardown()
     assert {point: STATS[f"crash: {point}"] for point in posting.CRASH_POINTS} == {
-        "after_intent": 1, "after_post": 1, "before_second_lookup": 1, "before_settle_update": 2}
+        "after_intent": 1,
+        "after_post": 1,
+        "before_second_lookup": 1,
+        "before_settle_update": 2,
+    }
     assert machine.sl.store.get("ProductionOrders", 101)["CompletedQuantity"] == 2

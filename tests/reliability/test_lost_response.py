@@ -12,8 +12,9 @@ def _receipt_posts(sl) -> int:
 
 
 @pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_502"])
-def test_lost_response_after_commit_is_found_by_key_and_never_reposted(mock_sl, worker_factory, tmp_path,
-                                                                      fault):
+def test_lost_response_after_commit_is_found_by_key_and_never_reposted(
+    mock_sl, worker_factory, tmp_path, fault
+):
     getattr(mock_sl.faults, fault)("InventoryGenEntries", count=1)
     worker = worker_factory()
     first = worker.run_cycle()
@@ -29,8 +30,9 @@ def test_lost_response_after_commit_is_found_by_key_and_never_reposted(mock_sl, 
     assert_exactly_once_and_ledger_agrees(mock_sl, tmp_path / "ledger.sqlite3")
 
 
-def test_lost_response_without_commit_is_posted_again_after_two_empty_lookups(mock_sl, worker_factory,
-                                                                             tmp_path):
+def test_lost_response_without_commit_is_posted_again_after_two_empty_lookups(
+    mock_sl, worker_factory, tmp_path
+):
     mock_sl.faults.fail_next("InventoryGenEntries", count=1, status=502, html=True, method="POST")
     worker = worker_factory()
     first = worker.run_cycle()

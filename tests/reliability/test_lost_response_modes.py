@@ -15,13 +15,23 @@ from tests.reliability.test_crash_points import KEY_FIELD, assert_exactly_once_a
 
 READ_TIMEOUT_S = 0.25
 HOLD_S = 0.5  # > READ_TIMEOUT_S: the client gives up first
-COMMIT_THEN_MODES = ["commit_then_drop", "commit_then_reset", "commit_then_502", "commit_then_hang",
-                     "commit_then_truncate"]
+COMMIT_THEN_MODES = [
+    "commit_then_drop",
+    "commit_then_reset",
+    "commit_then_502",
+    "commit_then_hang",
+    "commit_then_truncate",
+]
 
 
 def _receipt_posts(sl, key: str | None = None) -> list:
-    return [r for r in sl.requests if r.method == "POST" and r.path.startswith("InventoryGenEntries")
-            and (key is None or (r.body or {}).get(KEY_FIELD) == key)]
+    return [
+        r
+        for r in sl.requests
+        if r.method == "POST"
+        and r.path.startswith("InventoryGenEntries")
+        and (key is None or (r.body or {}).get(KEY_FIELD) == key)
+    ]
 
 
 def _documents(sl, key: str) -> list[dict]:
@@ -30,7 +40,8 @@ def _documents(sl, key: str) -> list[dict]:
 
 @pytest.mark.parametrize("mode", COMMIT_THEN_MODES)
 def test_committed_receipt_whose_answer_is_lost_is_settled_by_key_and_never_resent(
-        mock_sl, worker_factory, tmp_path, mode):
+    mock_sl, worker_factory, tmp_path, mode
+):
     arm = getattr(mock_sl.faults, mode)
     if mode == "commit_then_hang":
         arm("InventoryGenEntries", seconds=HOLD_S)

@@ -11,8 +11,16 @@ from connector.ledger import Ledger
 
 
 def _intend(ledger: Ledger, key: str = "SBO/101/C4/R0", entry: int = 101) -> None:
-    ledger.intend(key=key, company="SBO", order_entry=entry, order_number=2026000000 + entry, item="FG",
-                  quantity=4.0, rejected_quantity=0.0, payload={"DocumentLines": []})
+    ledger.intend(
+        key=key,
+        company="SBO",
+        order_entry=entry,
+        order_number=2026000000 + entry,
+        item="FG",
+        quantity=4.0,
+        rejected_quantity=0.0,
+        payload={"DocumentLines": []},
+    )
 
 
 def test_ledger_intent_is_durable_before_the_post(tmp_path):
@@ -78,12 +86,17 @@ def test_ledger_uncertain_keeps_the_first_moment_it_became_uncertain(tmp_path):
 
 def test_ledger_holds_keep_first_held_and_replace_the_rest(tmp_path):
     ledger = Ledger(tmp_path / "l.sqlite3")
-    ledger.replace_holds("SBO", [{"order_entry": 1, "order_number": 11, "item": "FG",
-                                  "reasons": [{"code": "X"}]}])
+    ledger.replace_holds(
+        "SBO", [{"order_entry": 1, "order_number": 11, "item": "FG", "reasons": [{"code": "X"}]}]
+    )
     first = ledger.holds()[0]["first_held"]
-    ledger.replace_holds("SBO", [{"order_entry": 1, "order_number": 11, "item": "FG",
-                                  "reasons": [{"code": "Y"}]},
-                                 {"order_entry": 2, "order_number": 12, "item": "FG", "reasons": []}])
+    ledger.replace_holds(
+        "SBO",
+        [
+            {"order_entry": 1, "order_number": 11, "item": "FG", "reasons": [{"code": "Y"}]},
+            {"order_entry": 2, "order_number": 12, "item": "FG", "reasons": []},
+        ],
+    )
     holds = ledger.holds("SBO")
     assert [h["order_entry"] for h in holds] == [1, 2]
     assert holds[0]["first_held"] == first and holds[0]["reasons"] == [{"code": "Y"}]

@@ -11,8 +11,12 @@ from connector.errors import ConfigError
 from connector.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = {"B1_SL_URL": "https://sap:50000/b1s/v2", "B1_COMPANY_DB": "SBO", "B1_USERNAME": "manager",
-            "B1_PASSWORD": "s3cret-pw"}
+REQUIRED = {
+    "B1_SL_URL": "https://sap:50000/b1s/v2",
+    "B1_COMPANY_DB": "SBO",
+    "B1_USERNAME": "manager",
+    "B1_PASSWORD": "s3cret-pw",
+}
 
 
 @pytest.fixture
@@ -32,18 +36,31 @@ def test_settings_defaults_and_protocol(env):
     assert settings.read_timeout_s == 60.0 and settings.page_size == 100
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), [
-    ("B1_SL_URL", None, "B1_SL_URL is missing: set it in .env or the environment to the Service Layer root"),
-    ("B1_SL_URL", "https://sap:50000/",
-     "B1_SL_URL is invalid (Value error, must end with /b1s/v1 or /b1s/v2)"),
-    ("B1_PASSWORD", None, "B1_PASSWORD is missing"),
-    ("B1_PAGE_SIZE", "lots", "B1_PAGE_SIZE is invalid"),
-    ("B1_READ_TIMEOUT_S", "-1", "B1_READ_TIMEOUT_S is invalid"),
-    ("B1_VERIFY_TLS", "maybe", "B1_VERIFY_TLS is invalid"),
-    ("B1_CA_BUNDLE", "/nonexistent/ca.pem",
-     "B1_CA_BUNDLE is invalid (Value error, file /nonexistent/ca.pem does not exist)"),
-    ("B1_LOG_FORMAT", "xml", "B1_LOG_FORMAT is invalid"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        (
+            "B1_SL_URL",
+            None,
+            "B1_SL_URL is missing: set it in .env or the environment to the Service Layer root",
+        ),
+        (
+            "B1_SL_URL",
+            "https://sap:50000/",
+            "B1_SL_URL is invalid (Value error, must end with /b1s/v1 or /b1s/v2)",
+        ),
+        ("B1_PASSWORD", None, "B1_PASSWORD is missing"),
+        ("B1_PAGE_SIZE", "lots", "B1_PAGE_SIZE is invalid"),
+        ("B1_READ_TIMEOUT_S", "-1", "B1_READ_TIMEOUT_S is invalid"),
+        ("B1_VERIFY_TLS", "maybe", "B1_VERIFY_TLS is invalid"),
+        (
+            "B1_CA_BUNDLE",
+            "/nonexistent/ca.pem",
+            "B1_CA_BUNDLE is invalid (Value error, file /nonexistent/ca.pem does not exist)",
+        ),
+        ("B1_LOG_FORMAT", "xml", "B1_LOG_FORMAT is invalid"),
+    ],
+)
 def test_settings_bad_variable_is_named_with_the_fix(env, name, value, expected):
     if value is None:
         env.delenv(name)

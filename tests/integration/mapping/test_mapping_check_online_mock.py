@@ -26,8 +26,12 @@ MAPPINGS = sorted((ROOT / "mappings").rglob("*.yaml"))
 def client(mock_sl: Any, protocol: str) -> Iterator[ServiceLayerClient]:
     user, password = next(iter(mock_sl.users.items()))
     with ServiceLayerClient(
-        base_url=mock_sl.root(protocol), company_db=mock_sl.company_db, username=user,
-        password=SecretStr(password), read_timeout_s=5, retry_max_wait_s=0.01,
+        base_url=mock_sl.root(protocol),
+        company_db=mock_sl.company_db,
+        username=user,
+        password=SecretStr(password),
+        read_timeout_s=5,
+        retry_max_wait_s=0.01,
     ) as sl_client:
         sl_client.login()
         yield sl_client
@@ -57,7 +61,7 @@ def test_run_check_online_exit_codes(client: ServiceLayerClient, tmp_path: Path)
     code, text = run_check(ROOT / "mappings" / "default.yaml", client=client)
     assert (code, text.splitlines()[-1]) == (EXIT_OK, "OK: no problems found.")
     bad = tmp_path / "bad.yaml"
-    bad.write_text("candidates:\n  warehouses: [\"01\", \"NOPE\"]\n", encoding="utf-8")
+    bad.write_text('candidates:\n  warehouses: ["01", "NOPE"]\n', encoding="utf-8")
     code, text = run_check(bad, client=client)
     assert code == EXIT_PROBLEMS
     assert f"{bad}:2: candidates.warehouses: warehouse 'NOPE' does not exist in SAP" in text

@@ -128,8 +128,9 @@ def test_live_post_receipt_returns_201_body(mock_sl: Any, protocol: str) -> None
 
 
 @pytest.mark.parametrize("v2_error_details", [True, False], ids=["details", "no-details"])
-def test_live_post_business_error_keeps_sap_code_and_message(mock_sl: Any, protocol: str,
-                                                             v2_error_details: bool) -> None:
+def test_live_post_business_error_keeps_sap_code_and_message(
+    mock_sl: Any, protocol: str, v2_error_details: bool
+) -> None:
     # Both v2 error shapes seen in the field (with and without "details") read the same.
     mock_sl.switches.v2_error_details = v2_error_details
     short = {"DocumentLines": [{**RECEIPT["DocumentLines"][0], "BaseEntry": 107, "Quantity": 5}]}

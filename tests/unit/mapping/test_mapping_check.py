@@ -87,8 +87,10 @@ def test_check_online_missing_udf_names_table_and_line() -> None:
 
 
 def test_check_online_udf_on_wrong_table() -> None:
-    udfs = [*(u for u in DEMO_UDFS if u["Name"] != "B1BF_Source"),
-            {"Name": "B1BF_Source", "TableName": "OWOR", "Type": "db_Alpha"}]
+    udfs = [
+        *(u for u in DEMO_UDFS if u["Name"] != "B1BF_Source"),
+        {"Name": "B1BF_Source", "TableName": "OWOR", "Type": "db_Alpha"},
+    ]
     problems = check_online(load_mapping(PARTIAL), FakeClient(udfs=udfs), path=PARTIAL)
     assert [p.key for p in problems] == ["receipt.header_udfs.U_B1BF_Source"]
     assert "exists on OWOR only; create it on OIGN" in problems[0].fix
@@ -121,10 +123,14 @@ def test_check_online_key_field_must_be_text() -> None:
 @pytest.mark.parametrize(
     ("warehouses", "message"),
     [
-        ([w for w in DEMO_WAREHOUSES if w["WarehouseCode"] != "REJ"],
-         "warehouse 'REJ' does not exist in SAP"),
-        ([w if w["WarehouseCode"] != "REJ" else {**w, "Inactive": "tYES"} for w in DEMO_WAREHOUSES],
-         "warehouse 'REJ' is inactive in SAP"),
+        (
+            [w for w in DEMO_WAREHOUSES if w["WarehouseCode"] != "REJ"],
+            "warehouse 'REJ' does not exist in SAP",
+        ),
+        (
+            [w if w["WarehouseCode"] != "REJ" else {**w, "Inactive": "tYES"} for w in DEMO_WAREHOUSES],
+            "warehouse 'REJ' is inactive in SAP",
+        ),
     ],
 )
 def test_check_online_reject_warehouse(warehouses: list[dict[str, Any]], message: str) -> None:
@@ -144,8 +150,11 @@ def test_check_online_key_field_not_filterable() -> None:
 def test_udfs_and_warehouses_used_by_partial_example() -> None:
     mapping = load_mapping(PARTIAL)
     assert {(n, t) for n, t, _ in udfs_used(mapping)} == {
-        ("U_ConfirmedQty", "OWOR"), ("U_RejectedQty", "OWOR"), ("U_B1BF_Source", "OIGN"),
-        ("U_B1BF_OrderRef", "OIGN"), ("U_B1BF_Key", "OIGN"),
+        ("U_ConfirmedQty", "OWOR"),
+        ("U_RejectedQty", "OWOR"),
+        ("U_B1BF_Source", "OIGN"),
+        ("U_B1BF_OrderRef", "OIGN"),
+        ("U_B1BF_Key", "OIGN"),
     }
     assert sorted(code for code, _ in warehouses_used(mapping)) == ["QC", "REJ"]
 
@@ -160,7 +169,8 @@ def test_check_offline_returns_structured_problems(tmp_path: Path) -> None:
 
 def test_run_check_ok_and_problems(tmp_path: Path) -> None:
     assert run_check(None) == (
-        EXIT_OK, "Checked the built-in default mapping offline.\nOK: no problems found."
+        EXIT_OK,
+        "Checked the built-in default mapping offline.\nOK: no problems found.",
     )
     code, text = run_check(PARTIAL, client=FakeClient())
     assert code == EXIT_OK and "offline and online" in text
@@ -190,10 +200,15 @@ def test_run_check_online_failure_exit_codes(error: Exception, code: int) -> Non
 
 def test_format_problems_sorted_with_count() -> None:
     problems = [
-        Problem("b.yaml", 2, "k", "m", "f"), Problem("a.yaml", 9, "", "n"), Problem("a.yaml", None, "x", "y")
+        Problem("b.yaml", 2, "k", "m", "f"),
+        Problem("a.yaml", 9, "", "n"),
+        Problem("a.yaml", None, "x", "y"),
     ]
     assert format_problems(problems).splitlines() == [
-        "a.yaml: x: y", "a.yaml:9: n", "b.yaml:2: k: m — f", "3 problems found.",
+        "a.yaml: x: y",
+        "a.yaml:9: n",
+        "b.yaml:2: k: m — f",
+        "3 problems found.",
     ]
 
 

@@ -15,9 +15,21 @@ ROOT = Path(__file__).resolve().parents[3]
 README = (ROOT / "mappings" / "README.md").read_text(encoding="utf-8")
 
 #: Keys that are sections (documented by their own heading) rather than table rows.
-SECTIONS = {"candidates", "quantities", "receipt", "finished_good", "idempotency", "policies",
-            "receipt.warehouse", "finished_good.batch", "finished_good.serial", "policies.manual_issue",
-            "policies.stock", "policies.over_receipt", "quantities.source"}
+SECTIONS = {
+    "candidates",
+    "quantities",
+    "receipt",
+    "finished_good",
+    "idempotency",
+    "policies",
+    "receipt.warehouse",
+    "finished_good.batch",
+    "finished_good.serial",
+    "policies.manual_issue",
+    "policies.stock",
+    "policies.over_receipt",
+    "quantities.source",
+}
 
 
 def test_readme_lists_every_reason_code() -> None:

@@ -60,5 +60,8 @@ def test_schema_rejects_mistakes_in_the_editor(data: dict[str, object]) -> None:
 
 def test_mapping_files_found() -> None:
     names = {p.relative_to(ROOT / "mappings").as_posix() for p in MAPPING_FILES}
-    assert {"default.yaml", "examples/partial-confirmations-reject-warehouse.yaml",
-            "examples/ready-flag-batch-close.yaml"} <= names
+    assert {
+        "default.yaml",
+        "examples/partial-confirmations-reject-warehouse.yaml",
+        "examples/ready-flag-batch-close.yaml",
+    } <= names

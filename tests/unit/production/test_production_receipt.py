@@ -20,12 +20,23 @@ NOW = datetime(2026, 4, 26, 8, 30, 15)
 KEY = "SBODEMOUS/101/C4/R0"
 
 
-def build(o: ProductionOrder | None = None, p: ReceiptPlan | None = None,
-          catalogue: dict[str, ItemMaster] | None = None, m: Mapping | None = None,
-          protocol: Protocol = "v2") -> BuiltReceipt:
-    return build_receipt(o or order(), p or plan(4),
-                         catalogue if catalogue is not None else items(item("FG")),
-                         m or mapping(), key=KEY, today=TODAY, now=NOW, protocol=protocol)
+def build(
+    o: ProductionOrder | None = None,
+    p: ReceiptPlan | None = None,
+    catalogue: dict[str, ItemMaster] | None = None,
+    m: Mapping | None = None,
+    protocol: Protocol = "v2",
+) -> BuiltReceipt:
+    return build_receipt(
+        o or order(),
+        p or plan(4),
+        catalogue if catalogue is not None else items(item("FG")),
+        m or mapping(),
+        key=KEY,
+        today=TODAY,
+        now=NOW,
+        protocol=protocol,
+    )
 
 
 def leaf_paths(value: Any, prefix: str = "") -> set[str]:
@@ -43,20 +54,32 @@ def test_build_receipt_default_mapping_payload() -> None:
         "Comments": "Receipt from production order 2026230104 (b1-backflush)",
         "JournalMemo": "Receipt from production 2026230104",
         "U_B1BF_Key": KEY,
-        "DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4.0, "WarehouseCode": "01",
-                           "TransactionType": "botrntComplete"}],
+        "DocumentLines": [
+            {
+                "BaseType": 202,
+                "BaseEntry": 101,
+                "Quantity": 4.0,
+                "WarehouseCode": "01",
+                "TransactionType": "botrntComplete",
+            }
+        ],
     }
     assert built.provenance["DocumentLines[0].WarehouseCode"] == (
-        "receipt.warehouse: rule order → order Warehouse '01'")
+        "receipt.warehouse: rule order → order Warehouse '01'"
+    )
     assert built.provenance["Comments"] == (
-        "receipt.comments template 'Receipt from production order {DocumentNumber} (b1-backflush)'")
+        "receipt.comments template 'Receipt from production order {DocumentNumber} (b1-backflush)'"
+    )
 
 
 FULL = {
-    "receipt": {"reference2": "{right(DocumentNumber, 8)}", "header_udfs": {"U_Shift": "{U_Shift}",
-                                                                            "U_Count": 3},
-                "line_udfs": {"U_Line": "L-{ItemNo}", "U_Factor": 1.5}, "reject_warehouse": "QC",
-                "doc_date": "order_due_date"},
+    "receipt": {
+        "reference2": "{right(DocumentNumber, 8)}",
+        "header_udfs": {"U_Shift": "{U_Shift}", "U_Count": 3},
+        "line_udfs": {"U_Line": "L-{ItemNo}", "U_Factor": 1.5},
+        "reject_warehouse": "QC",
+        "doc_date": "order_due_date",
+    },
     "finished_good": {"batch": {"shelf_life_days": 30}, "serial": {}},
 }
 
@@ -77,9 +100,7 @@ def test_build_receipt_never_sends_item_code_or_base_line(product: ItemMaster) -
         assert (line["BaseType"], line["BaseEntry"]) == (202, 101)
 
 
-@pytest.mark.parametrize(
-    ("protocol", "batch_key"), [("v1", "BatchNumber"), ("v2", "BatchNumberProperty")]
-)
+@pytest.mark.parametrize(("protocol", "batch_key"), [("v1", "BatchNumber"), ("v2", "BatchNumberProperty")])
 def test_build_receipt_batch_key_differs_by_protocol(protocol: Protocol, batch_key: str) -> None:
     m = mapping(finished_good={"batch": {"number": "{DocumentNumber}-{today:%Y%m%d}", "shelf_life_days": 30}})
     built = build(p=plan(4, 1), catalogue=items(item("FG", batch=True)), m=m, protocol=protocol)
@@ -99,26 +120,35 @@ def test_build_receipt_batch_without_shelf_life_has_no_expiry() -> None:
     ("completed", "rejected_before", "good", "rejected", "good_serials", "reject_serials"),
     [
         (0.0, 0.0, 3.0, 0.0, [1, 2, 3], None),
-        (3.0, 0.0, 2.0, 0.0, [4, 5], None),             # partial receipts never reuse a number
-        (3.0, 1.0, 2.0, 1.0, [5, 6], [7]),              # rejected units count as received
+        (3.0, 0.0, 2.0, 0.0, [4, 5], None),  # partial receipts never reuse a number
+        (3.0, 1.0, 2.0, 1.0, [5, 6], [7]),  # rejected units count as received
         (0.0, 0.0, 0.0, 2.0, None, [1, 2]),
     ],
 )
-def test_build_receipt_serial_numbering_continues_after_received(completed: float, rejected_before: float,
-                                                                 good: float, rejected: float,
-                                                                 good_serials: list[int] | None,
-                                                                 reject_serials: list[int] | None) -> None:
+def test_build_receipt_serial_numbering_continues_after_received(
+    completed: float,
+    rejected_before: float,
+    good: float,
+    rejected: float,
+    good_serials: list[int] | None,
+    reject_serials: list[int] | None,
+) -> None:
     o = order(CompletedQuantity=completed, RejectedQuantity=rejected_before)
     m = mapping(finished_good={"serial": {"number": "{ItemNo}-{serial:04d}"}})
-    built = build(o, plan(good, rejected, completed=completed, rejected_before=rejected_before),
-                  items(item("FG", serial=True)), m)
+    built = build(
+        o,
+        plan(good, rejected, completed=completed, rejected_before=rejected_before),
+        items(item("FG", serial=True)),
+        m,
+    )
     by_type = {ln["TransactionType"]: ln["SerialNumbers"] for ln in built.payload["DocumentLines"]}
     for transaction, expected in (("botrntComplete", good_serials), ("botrntReject", reject_serials)):
         if expected is None:
             assert transaction not in by_type
         else:
-            assert by_type[transaction] == [{"InternalSerialNumber": f"FG-{n:04d}",
-                                             "Quantity": 1} for n in expected]
+            assert by_type[transaction] == [
+                {"InternalSerialNumber": f"FG-{n:04d}", "Quantity": 1} for n in expected
+            ]
 
 
 def test_build_receipt_serial_template_without_counter_fails() -> None:
@@ -128,20 +158,21 @@ def test_build_receipt_serial_template_without_counter_fails() -> None:
     assert caught.value.reason_code == rc.MAPPING_RULE_FAILED and "{serial}" in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("reject_warehouse", "expected"), [(None, ["01", "01"]), ("QC", ["01", "QC"])]
-)
+@pytest.mark.parametrize(("reject_warehouse", "expected"), [(None, ["01", "01"]), ("QC", ["01", "QC"])])
 def test_build_receipt_reject_line(reject_warehouse: str | None, expected: list[str]) -> None:
     built = build(p=plan(4, 1), m=mapping(receipt={"reject_warehouse": reject_warehouse}))
     lines = built.payload["DocumentLines"]
     assert [(ln["TransactionType"], ln["Quantity"], ln["WarehouseCode"]) for ln in lines] == [
-        ("botrntComplete", 4.0, expected[0]), ("botrntReject", 1.0, expected[1])]
+        ("botrntComplete", 4.0, expected[0]),
+        ("botrntReject", 1.0, expected[1]),
+    ]
 
 
 def test_build_receipt_only_rejected_quantity_has_one_reject_line() -> None:
     built = build(p=plan(0, 2), m=mapping(receipt={"reject_warehouse": "QC"}))
     assert [(ln["TransactionType"], ln["WarehouseCode"]) for ln in built.payload["DocumentLines"]] == [
-        ("botrntReject", "QC")]
+        ("botrntReject", "QC")
+    ]
     assert set(built.provenance) >= {"DocumentLines[0].WarehouseCode"}
 
 
@@ -154,8 +185,8 @@ def test_build_receipt_nothing_to_receive_is_refused() -> None:
     ("rule", "fields", "doc_date"),
     [
         ("today", {}, "2026-04-26"),
-        ("order_due_date", {"DueDate": "2026-05-01T00:00:00Z"}, "2026-05-01"),     # v2
-        ("order_due_date", {"DueDate": "2026-05-01"}, "2026-05-01"),                # v1
+        ("order_due_date", {"DueDate": "2026-05-01T00:00:00Z"}, "2026-05-01"),  # v2
+        ("order_due_date", {"DueDate": "2026-05-01"}, "2026-05-01"),  # v1
         ("order_posting_date", {"PostingDate": "2026-04-20T00:00:00Z"}, "2026-04-20"),
         ("order_posting_date", {"PostingDate": "2026-04-20T00:00:00+02:00"}, "2026-04-20"),
     ],
@@ -174,8 +205,8 @@ def test_build_receipt_doc_date_not_a_date_fails(bad: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("template", "ok"), [("{right(DocumentNumber, 8)}", True), ("{DocumentNumber}X", True),
-                         ("{DocumentNumber}XY", False)]
+    ("template", "ok"),
+    [("{right(DocumentNumber, 8)}", True), ("{DocumentNumber}X", True), ("{DocumentNumber}XY", False)],
 )
 def test_build_receipt_reference2_at_most_11_characters(template: str, ok: bool) -> None:
     m = mapping(receipt={"reference2": template})
@@ -189,15 +220,20 @@ def test_build_receipt_reference2_at_most_11_characters(template: str, ok: bool)
 
 
 def test_build_receipt_long_comments_and_memo_are_cut() -> None:
-    built = build(order(U_Note="x" * 300), m=mapping(receipt={"comments": "{U_Note}",
-                                                              "journal_memo": "{U_Note}"}))
+    built = build(
+        order(U_Note="x" * 300), m=mapping(receipt={"comments": "{U_Note}", "journal_memo": "{U_Note}"})
+    )
     assert len(built.payload["Comments"]) == 254 and len(built.payload["JournalMemo"]) == 50
     assert built.provenance["JournalMemo"].endswith("cut to 50 characters")
 
 
 def test_build_receipt_udfs_numbers_pass_through_and_text_is_rendered() -> None:
-    m = mapping(receipt={"header_udfs": {"U_Shift": "S-{U_Shift}", "U_Count": 3, "U_Rate": 2.5},
-                         "line_udfs": {"U_Origin": "{ItemName}", "U_Seq": 7}})
+    m = mapping(
+        receipt={
+            "header_udfs": {"U_Shift": "S-{U_Shift}", "U_Count": 3, "U_Rate": 2.5},
+            "line_udfs": {"U_Origin": "{ItemName}", "U_Seq": 7},
+        }
+    )
     built = build(order(U_Shift="N"), p=plan(4, 1), catalogue=items(item("FG", name="Gearbox")), m=m)
     assert (built.payload["U_Shift"], built.payload["U_Count"], built.payload["U_Rate"]) == ("S-N", 3, 2.5)
     assert [(ln["U_Origin"], ln["U_Seq"]) for ln in built.payload["DocumentLines"]] == [("Gearbox", 7)] * 2
@@ -221,8 +257,9 @@ def test_build_receipt_key_field_carries_the_key() -> None:
         ({"rule": "by_item_group", "by_item_group": {100: "GR"}}, None, "01"),
     ],
 )
-def test_build_receipt_warehouse_rules(rule: dict[str, Any], product: ItemMaster | None,
-                                       warehouse: str) -> None:
+def test_build_receipt_warehouse_rules(
+    rule: dict[str, Any], product: ItemMaster | None, warehouse: str
+) -> None:
     built = build(catalogue=items(product) if product else {}, m=mapping(receipt={"warehouse": rule}))
     assert built.payload["DocumentLines"][0]["WarehouseCode"] == warehouse
     how = built.provenance["DocumentLines[0].WarehouseCode"]
@@ -251,8 +288,9 @@ def test_build_receipt_bad_template_is_a_mapping_rule_failure() -> None:
         (item("FG", serial=True), {"serial": {}}, 1.5, rc.INVALID_QUANTITY),
     ],
 )
-def test_build_receipt_refuses_what_the_rules_hold(product: ItemMaster, fg_rule: dict[str, Any], good: float,
-                                                   code: str) -> None:
+def test_build_receipt_refuses_what_the_rules_hold(
+    product: ItemMaster, fg_rule: dict[str, Any], good: float, code: str
+) -> None:
     with pytest.raises(OrderError) as caught:
         build(p=plan(good), catalogue=items(product), m=mapping(finished_good=fg_rule))
     assert caught.value.reason_code == code
@@ -267,14 +305,31 @@ def test_build_receipt_passes_exactly_the_documented_template_values(monkeypatch
 
     monkeypatch.setattr("connector.production.receipt_fields.render_template", spy)
     o = order(U_Shift="N")
-    build(o, plan(4, 1), items(item("FG", serial=True, name="Gearbox", group=7, uom="box")),
-          mapping(finished_good={"serial": {"number": "{serial}"}}))
+    build(
+        o,
+        plan(4, 1),
+        items(item("FG", serial=True, name="Gearbox", group=7, uom="box")),
+        mapping(finished_good={"serial": {"number": "{serial}"}}),
+    )
     header = seen[0]
-    assert set(header) == set(o.fields) | {"ItemName", "ItemsGroupCode", "InventoryUOM", "today", "now",
-                                           "Quantity", "RejectQuantity", "key"}
+    assert set(header) == set(o.fields) | {
+        "ItemName",
+        "ItemsGroupCode",
+        "InventoryUOM",
+        "today",
+        "now",
+        "Quantity",
+        "RejectQuantity",
+        "key",
+    }
     assert (header["ItemName"], header["ItemsGroupCode"], header["InventoryUOM"]) == ("Gearbox", 7, "box")
     assert (header["today"], header["now"], header["Quantity"], header["RejectQuantity"], header["key"]) == (
-        TODAY, NOW, 4.0, 1.0, KEY)
+        TODAY,
+        NOW,
+        4.0,
+        1.0,
+        KEY,
+    )
     serial_calls = [v for v in seen if "serial" in v]
     assert [v["serial"] for v in serial_calls] == [1, 2, 3, 4, 5]
     assert all(set(v) - {"serial"} == set(header) for v in serial_calls)
@@ -283,7 +338,9 @@ def test_build_receipt_passes_exactly_the_documented_template_values(monkeypatch
 
 def test_build_receipt_inventory_uom_falls_back_to_the_order(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[dict[str, Any]] = []
-    monkeypatch.setattr("connector.production.receipt_fields.render_template",
-                        lambda template, values: seen.append(dict(values)) or "v")
+    monkeypatch.setattr(
+        "connector.production.receipt_fields.render_template",
+        lambda template, values: seen.append(dict(values)) or "v",
+    )
     build(order(InventoryUOM="kg"), catalogue=items(item("FG", uom=None)))
     assert seen[0]["InventoryUOM"] == "kg"

@@ -72,8 +72,14 @@ def test_evaluate_planned_quantity_not_positive_is_invalid(planned: float) -> No
     ],
 )
 def test_evaluate_unknown_items(known: tuple[str, ...], expected: list[Any]) -> None:
-    o = order(lines=[line(2, "B"), line(0, "A"), line(1, "LABOUR", kind="pit_Resource"),
-                     line(3, None, kind="pit_Text")])
+    o = order(
+        lines=[
+            line(2, "B"),
+            line(0, "A"),
+            line(1, "LABOUR", kind="pit_Resource"),
+            line(3, None, kind="pit_Text"),
+        ]
+    )
     catalogue = items(*(item(c, stock={"01": 100.0}) for c in known))
     assert found(evaluate(o, plan(1), catalogue, mapping())) == expected
 
@@ -84,20 +90,22 @@ def test_evaluate_unknown_items(known: tuple[str, ...], expected: list[Any]) -> 
         (0.0, 0.0, 10.0, 0.0, 0.0, False),
         (6.0, 1.0, 3.0, 0.0, 0.0, False),
         (6.0, 1.0, 3.0, 0.5, 0.0, True),
-        (0.0, 0.0, 10.000001, 0.0, 0.0, False),   # within 1e-6
+        (0.0, 0.0, 10.000001, 0.0, 0.0, False),  # within 1e-6
         (0.0, 0.0, 10.00001, 0.0, 0.0, True),
-        (0.0, 0.0, 11.0, 0.0, 10.0, False),       # exactly at the tolerance
+        (0.0, 0.0, 11.0, 0.0, 10.0, False),  # exactly at the tolerance
         (0.0, 0.0, 11.1, 0.0, 10.0, True),
         (10.0, 0.0, 0.0, 0.0, 0.0, False),
-        (12.0, 0.0, 0.0, 0.0, 0.0, False),        # over-received by hand, nothing to receive: not held
+        (12.0, 0.0, 0.0, 0.0, 0.0, False),  # over-received by hand, nothing to receive: not held
     ],
 )
-def test_evaluate_over_receipt(completed: float, rejected_before: float, good: float, rejected: float,
-                               percent: float, held: bool) -> None:
+def test_evaluate_over_receipt(
+    completed: float, rejected_before: float, good: float, rejected: float, percent: float, held: bool
+) -> None:
     o = order(CompletedQuantity=completed, RejectedQuantity=rejected_before)
     m = mapping(policies={"over_receipt": {"tolerance_percent": percent}})
-    verdict = evaluate(o, plan(good, rejected, completed=completed, rejected_before=rejected_before),
-                       items(FG), m)
+    verdict = evaluate(
+        o, plan(good, rejected, completed=completed, rejected_before=rejected_before), items(FG), m
+    )
     assert found(verdict) == ([(rc.OVER_RECEIPT, "block", None)] if held else [])
 
 
@@ -111,14 +119,16 @@ def test_evaluate_over_receipt(completed: float, rejected_before: float, good: f
         (True, True, "im_Backflush", "pit_Resource", []),
     ],
 )
-def test_evaluate_backflush_tracked_components(batch: bool, serial: bool, issue: str, kind: str,
-                                               expected: list[str]) -> None:
+def test_evaluate_backflush_tracked_components(
+    batch: bool, serial: bool, issue: str, kind: str, expected: list[str]
+) -> None:
     o = order(lines=[line(0, "C", issue=issue, kind=kind, issued=100.0)])
     # Even with every policy off the tracked-backflush rule blocks: SAP refuses the whole receipt.
     m = mapping(policies={"manual_issue": {"mode": "off"}, "stock": {"mode": "off"}})
     verdict = evaluate(o, plan(1), items(FG, item("C", batch=batch, serial=serial, stock={"01": 100.0})), m)
-    assert [(r.code, r.severity, r.line, r.item) for r in verdict.reasons] == [(c, "block", 0,
-                                                                                "C") for c in expected]
+    assert [(r.code, r.severity, r.line, r.item) for r in verdict.reasons] == [
+        (c, "block", 0, "C") for c in expected
+    ]
 
 
 # Line planned 10 for an order of 10: each received unit needs 1 issued.
@@ -129,19 +139,29 @@ def test_evaluate_backflush_tracked_components(batch: bool, serial: bool, issue:
         ("block", 0.0001, 3.0, 0.0, 4.0, 0.0, [(rc.MANUAL_NOT_ISSUED, "block", 1)]),
         ("warn", 0.0001, 3.0, 0.0, 4.0, 0.0, [(rc.MANUAL_NOT_ISSUED, "warn", 1)]),
         ("off", 0.0001, 0.0, 0.0, 4.0, 0.0, []),
-        ("block", 0.5, 3.5, 0.0, 4.0, 0.0, []),                    # exactly at the tolerance
+        ("block", 0.5, 3.5, 0.0, 4.0, 0.0, []),  # exactly at the tolerance
         ("block", 0.5, 3.4999, 0.0, 4.0, 0.0, [(rc.MANUAL_NOT_ISSUED, "block", 1)]),
-        ("block", 0.0, 5.0, 2.0, 2.0, 1.0, []),                     # past receipts + good + rejected
+        ("block", 0.0, 5.0, 2.0, 2.0, 1.0, []),  # past receipts + good + rejected
         ("block", 0.0, 4.9, 2.0, 2.0, 1.0, [(rc.MANUAL_NOT_ISSUED, "block", 1)]),
-        ("block", 0.0, 0.0, 2.0, 0.0, 0.0, []),                     # nothing to receive: not checked
+        ("block", 0.0, 0.0, 2.0, 0.0, 0.0, []),  # nothing to receive: not checked
     ],
 )
-def test_evaluate_manual_issue_policy(mode: str, tolerance: float, issued: float, completed: float,
-                                      good: float,
-                                      rejected: float, expected: list[Any]) -> None:
-    o = order(CompletedQuantity=completed,
-              lines=[line(1, "BOLT", issue="im_Manual", issued=issued), line(2, "LAB", kind="pit_Resource",
-                                                                             issue="im_Manual")])
+def test_evaluate_manual_issue_policy(
+    mode: str,
+    tolerance: float,
+    issued: float,
+    completed: float,
+    good: float,
+    rejected: float,
+    expected: list[Any],
+) -> None:
+    o = order(
+        CompletedQuantity=completed,
+        lines=[
+            line(1, "BOLT", issue="im_Manual", issued=issued),
+            line(2, "LAB", kind="pit_Resource", issue="im_Manual"),
+        ],
+    )
     m = mapping(policies={"manual_issue": {"mode": mode, "tolerance": tolerance}})
     verdict = evaluate(o, plan(good, rejected, completed=completed), items(FG, item("BOLT"), item("LAB")), m)
     assert found(verdict) == expected
@@ -153,26 +173,28 @@ def test_evaluate_manual_issue_message_speaks_planner() -> None:
     assert reason.message == (
         "Order 2026230104 line 1: component BOLT-M8 is issued manually; 0 of 4 needed for this receipt "
         "have been issued (line planned 10 for 10 units). Issue the missing 4 with an Issue for "
-        "Production, then the receipt is posted next cycle.")
+        "Production, then the receipt is posted next cycle."
+    )
     assert (reason.line, reason.item) == (1, "BOLT-M8")
 
 
 @pytest.mark.parametrize(
     ("mode", "tolerance", "in_stock", "good", "rejected", "expected"),
     [
-        ("block", 0.0001, 8.0, 4.0, 0.0, []),                       # needs 2 × 4 = 8
+        ("block", 0.0001, 8.0, 4.0, 0.0, []),  # needs 2 × 4 = 8
         ("block", 0.0001, 7.9, 4.0, 0.0, [(rc.INSUFFICIENT_STOCK, "block", 0)]),
         ("warn", 0.0001, 7.9, 4.0, 0.0, [(rc.INSUFFICIENT_STOCK, "warn", 0)]),
         ("off", 0.0001, 0.0, 4.0, 0.0, []),
-        ("block", 0.0001, 8.0, 3.0, 1.0, []),                       # reject receipts backflush too
+        ("block", 0.0001, 8.0, 3.0, 1.0, []),  # reject receipts backflush too
         ("block", 0.0001, 7.0, 3.0, 1.0, [(rc.INSUFFICIENT_STOCK, "block", 0)]),
-        ("block", 0.5, 7.5, 4.0, 0.0, []),                          # exactly at the tolerance
+        ("block", 0.5, 7.5, 4.0, 0.0, []),  # exactly at the tolerance
         ("block", 0.5, 7.4, 4.0, 0.0, [(rc.INSUFFICIENT_STOCK, "block", 0)]),
-        ("block", 0.0001, 0.0, 0.0, 0.0, []),                       # nothing to receive
+        ("block", 0.0001, 0.0, 0.0, 0.0, []),  # nothing to receive
     ],
 )
-def test_evaluate_stock_policy(mode: str, tolerance: float, in_stock: float, good: float, rejected: float,
-                               expected: list[Any]) -> None:
+def test_evaluate_stock_policy(
+    mode: str, tolerance: float, in_stock: float, good: float, rejected: float, expected: list[Any]
+) -> None:
     o = order(lines=[line(0, "STEEL", planned=20.0)])
     m = mapping(policies={"stock": {"mode": mode, "tolerance": tolerance}})
     verdict = evaluate(o, plan(good, rejected), items(FG, item("STEEL", stock={"01": in_stock})), m)
@@ -181,12 +203,20 @@ def test_evaluate_stock_policy(mode: str, tolerance: float, in_stock: float, goo
 
 def test_evaluate_stock_aggregates_lines_per_item_and_warehouse() -> None:
     # STEEL in 01 twice (3 + 4 = 7 > 6 in stock); STEEL in 02 alone (2 ≤ 2); GLUE in 01 (5 > 4).
-    o = order(lines=[line(0, "STEEL", planned=30.0), line(3, "STEEL", planned=40.0),
-                     line(1, "STEEL", planned=20.0, warehouse="02"), line(2, "GLUE", planned=50.0)])
+    o = order(
+        lines=[
+            line(0, "STEEL", planned=30.0),
+            line(3, "STEEL", planned=40.0),
+            line(1, "STEEL", planned=20.0, warehouse="02"),
+            line(2, "GLUE", planned=50.0),
+        ]
+    )
     catalogue = items(FG, item("STEEL", stock={"01": 6.0, "02": 2.0}), item("GLUE", stock={"01": 4.0}))
     verdict = evaluate(o, plan(1), catalogue, mapping())
     assert [(r.code, r.line, r.item) for r in verdict.reasons] == [
-        (rc.INSUFFICIENT_STOCK, 0, "STEEL"), (rc.INSUFFICIENT_STOCK, 2, "GLUE")]
+        (rc.INSUFFICIENT_STOCK, 0, "STEEL"),
+        (rc.INSUFFICIENT_STOCK, 2, "GLUE"),
+    ]
     assert "lines 0, 3" in verdict.reasons[0].message
     assert "backflushes 7, but only 6 are in stock (short by 1)" in verdict.reasons[0].message
 
@@ -194,16 +224,17 @@ def test_evaluate_stock_aggregates_lines_per_item_and_warehouse() -> None:
 @pytest.mark.parametrize(
     ("component", "component_line", "expected"),
     [
-        (item("X", stock={}), line(0, "X"), [(rc.INSUFFICIENT_STOCK, "block", 0)]),   # no warehouse row = 0
-        (item("X", stock={}, inventory=False), line(0, "X"), []),                    # non-stock item
+        (item("X", stock={}), line(0, "X"), [(rc.INSUFFICIENT_STOCK, "block", 0)]),  # no warehouse row = 0
+        (item("X", stock={}, inventory=False), line(0, "X"), []),  # non-stock item
         (item("X", stock={}), line(0, "X", kind="pit_Resource"), []),
         (item("X", stock={}), line(0, "X", kind="pit_Text"), []),
-        (item("X", stock={}), line(0, "X", issue="im_Manual", issued=100.0), []),    # not backflushed
-        (item("X", stock={}), line(0, "X", planned=-2.0), []),                       # by-product: received
+        (item("X", stock={}), line(0, "X", issue="im_Manual", issued=100.0), []),  # not backflushed
+        (item("X", stock={}), line(0, "X", planned=-2.0), []),  # by-product: received
     ],
 )
-def test_evaluate_stock_only_for_backflushed_stock_items(component: Any, component_line: dict[str, Any],
-                                                         expected: list[Any]) -> None:
+def test_evaluate_stock_only_for_backflushed_stock_items(
+    component: Any, component_line: dict[str, Any], expected: list[Any]
+) -> None:
     verdict = evaluate(order(lines=[component_line]), plan(1), items(FG, component), mapping())
     assert found(verdict) == expected
 
@@ -217,12 +248,13 @@ def test_evaluate_stock_only_for_backflushed_stock_items(component: Any, compone
         (False, True, {"serial": {}}, 2.0, []),
         (False, True, {"serial": {}}, 2.5, [rc.INVALID_QUANTITY]),
         (False, True, {}, 0.5, [rc.FINISHED_GOOD_NEEDS_SERIAL, rc.INVALID_QUANTITY]),
-        (True, False, {}, 0.0, []),                                  # nothing to receive
+        (True, False, {}, 0.0, []),  # nothing to receive
         (False, False, {}, 2.5, []),
     ],
 )
-def test_evaluate_finished_good_tracking(batch: bool, serial: bool, fg_rule: dict[str, Any], good: float,
-                                         expected: list[str]) -> None:
+def test_evaluate_finished_good_tracking(
+    batch: bool, serial: bool, fg_rule: dict[str, Any], good: float, expected: list[str]
+) -> None:
     product = item("FG", batch=batch, serial=serial)
     verdict = evaluate(order(), plan(good), items(product), mapping(finished_good=fg_rule))
     assert [r.code for r in verdict.reasons] == expected
@@ -230,10 +262,17 @@ def test_evaluate_finished_good_tracking(batch: bool, serial: bool, fg_rule: dic
 
 
 def test_evaluate_reports_every_reason_in_rule_then_line_order() -> None:
-    o = order(ProductionOrderStatus="boposClosed", CompletedQuantity=9.0,
-              lines=[line(3, "BOLT", issue="im_Manual"), line(1, "LOT", planned=10.0), line(0, "STEEL")])
-    catalogue = items(item("FG", batch=True), item("BOLT"), item("LOT", batch=True, stock={"01": 100.0}),
-                      item("STEEL", stock={}))
+    o = order(
+        ProductionOrderStatus="boposClosed",
+        CompletedQuantity=9.0,
+        lines=[line(3, "BOLT", issue="im_Manual"), line(1, "LOT", planned=10.0), line(0, "STEEL")],
+    )
+    catalogue = items(
+        item("FG", batch=True),
+        item("BOLT"),
+        item("LOT", batch=True, stock={"01": 100.0}),
+        item("STEEL", stock={}),
+    )
     m = mapping(policies={"manual_issue": {"mode": "warn"}})
     verdict = evaluate(o, plan(3, completed=9.0), catalogue, m)
     assert found(verdict) == [
@@ -250,16 +289,20 @@ def test_evaluate_reports_every_reason_in_rule_then_line_order() -> None:
 
 def test_evaluate_warnings_alone_do_not_block() -> None:
     o = order(lines=[line(0, "BOLT", issue="im_Manual")])
-    verdict = evaluate(o, plan(1), items(FG, item("BOLT")),
-                       mapping(policies={"manual_issue": {"mode": "warn"}}))
+    verdict = evaluate(
+        o, plan(1), items(FG, item("BOLT")), mapping(policies={"manual_issue": {"mode": "warn"}})
+    )
     assert [r.code for r in verdict.warnings] == [rc.MANUAL_NOT_ISSUED]
     assert not verdict.blocked and verdict.blocking == ()
 
 
 def test_evaluate_every_message_names_the_order() -> None:
-    o = order(ProductionOrderType="bopotDisassembly", ProductionOrderStatus="boposPlanned",
-              PlannedQuantity=0.0,
-              lines=[line(0, "NOPE")])
+    o = order(
+        ProductionOrderType="bopotDisassembly",
+        ProductionOrderStatus="boposPlanned",
+        PlannedQuantity=0.0,
+        lines=[line(0, "NOPE")],
+    )
     verdict = evaluate(o, plan(1), {}, mapping())
     assert len(verdict.reasons) == 5
     assert all("Order 2026230104" in r.message for r in verdict.reasons)
