@@ -28,7 +28,8 @@ from connector.errors import ConfigError
 from connector.ledger import Ledger
 from connector.metrics import ServiceMetrics
 from connector.settings import Settings
-from connector.status import status_dict, status_html
+from connector.status import status_dict
+from connector.status_page import status_html
 
 log = logging.getLogger(__name__)
 
