@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import threading
+from pathlib import Path
 
 from connector.mock_sl.faults import parse_fault_spec
 from connector.mock_sl.sap_rules import MockSwitches
@@ -72,6 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def data_folder_problem(folder: Path) -> str | None:
+    """One line naming what is wrong with ``--data`` and the fix, or None when it can be served."""
+    fix = "pass a fixture folder holding company.json, e.g. --data fixtures/demo"
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        return f"--data {folder} {what}: {fix}"
+    if not (folder / "company.json").is_file():
+        return f"--data {folder} has no company.json (CompanyDB, users): {fix}"
+    for path in sorted(folder.glob("*.json")):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return f"--data {folder}: {path.name} cannot be read as JSON ({exc}): fix or remove that file"
+    return None
+
+
 def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) -> int:
     """Start the mock, print its roots and the demo credentials, serve until interrupted (or ``stop``)."""
     from connector.mock_sl.server import MockServiceLayer
@@ -84,13 +103,30 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         backflush_on_reject=not args.no_backflush_on_reject,
         v2_error_details=not args.no_v2_error_details,
     )
+    problem = data_folder_problem(Path(args.data))
+    if problem:
+        print(f"mock-sl: {problem}", file=sys.stderr)
+        return 2
     sl = MockServiceLayer(
         args.data, host=args.host, port=args.port, switches=switches, session_timeout_s=args.session_timeout_s
     )
     for spec in args.fault:
-        name, kwargs = parse_fault_spec(spec)
+        try:
+            name, kwargs = parse_fault_spec(spec)
+        except ValueError as exc:
+            print(f"mock-sl: bad --fault {spec!r} ({exc}): see `b1-backflush mock-sl --help`", file=sys.stderr)
+            return 2
         getattr(sl.faults, name)(**kwargs)
-    with sl:
+    try:
+        sl.start()
+    except OSError as exc:
+        print(
+            f"mock-sl: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}): "
+            "choose another --port or stop what uses it",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         print(f"mock Service Layer for CompanyDB {sl.company_db}", flush=True)
         print(f"  v1: {sl.root('v1')}", flush=True)
         print(f"  v2: {sl.root('v2')}", flush=True)
@@ -103,4 +139,6 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
                 pass
         except KeyboardInterrupt:
             pass
+    finally:
+        sl.stop()
     return 0
