@@ -56,6 +56,11 @@ def is_cancelled(document: dict[str, Any]) -> bool:
     return document.get("Cancelled") == "tYES" or document.get("CancelStatus") in ("csYes", "csCancellation")
 
 
+def is_doc_entry(value: object) -> bool:
+    """A DocEntry SAP can have given: a positive whole number (JSON true is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def crash_point(name: str) -> None:
     """A named point in the posting path where a crash must never cause a duplicate or a loss."""
     if CRASH_HOOK is not None:
@@ -161,7 +166,14 @@ class Poster:
             raise
         crash_point("after_post")
         entry, number = document.get("DocEntry"), document.get("DocNum")
-        self.ledger.mark_posted(key, receipt_entry=int(entry), receipt_number=number)  # type: ignore[arg-type]
+        if not is_doc_entry(entry):
+            # SAP said 201, so the receipt most likely exists, but without its DocEntry the ledger
+            # cannot point at it: settle it by key like any lost answer (never re-posted blindly).
+            message = f"SAP answered 201 without a usable DocEntry ({entry!r}); the key is looked up in SAP"
+            self.ledger.mark_uncertain(key, message=message)
+            log.warning("posting_uncertain key=%s error=%s", key, message)
+            return PostOutcome("uncertain", message=message)
+        self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number)
         log.info("posted key=%s receipt_entry=%s receipt_number=%s", key, entry, number)
         return PostOutcome("posted", receipt_entry=entry, receipt_number=number)
 

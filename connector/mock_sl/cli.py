@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         try:
             name, kwargs = parse_fault_spec(spec)
         except ValueError as exc:
-            print(f"mock-sl: bad --fault {spec!r} ({exc}): see `b1-backflush mock-sl --help`", file=sys.stderr)
+            print(
+                f"mock-sl: bad --fault {spec!r} ({exc}): see `b1-backflush mock-sl --help`", file=sys.stderr
+            )
             return 2
         getattr(sl.faults, name)(**kwargs)
     try:

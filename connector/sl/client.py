@@ -46,7 +46,9 @@ NOT_FOUND_CODE = "-2028"
 def error_from_response(response: requests.Response, *, method: str, path: str) -> SLError:
     """The one mapping from HTTP status + SAP code to an exception class (see connector.errors)."""
     status = response.status_code
-    code, sap_message = envelope.describe_body(response.text or "", response.headers.get("Content-Type", ""))
+    body_text, content_type = response.text or "", response.headers.get("Content-Type", "")
+    code, sap_message = envelope.describe_body(body_text, content_type)
+    sap_error = envelope.is_sap_error(body_text)
     is_login = path.split("?", 1)[0].rstrip("/").endswith("/Login") or path == "Login"
     if is_login:
         path = path.split("?", 1)[0]  # a Login's query (if any) is never shown
@@ -61,6 +63,14 @@ def error_from_response(response: requests.Response, *, method: str, path: str) 
     }
     if status == 401:
         return SLAuthError(text, **context) if is_login else SLSessionError(text, **context)
+    if 400 <= status < 500 and not is_idempotent(method, path) and not sap_error:
+        # A 4xx without SAP's JSON error body (a proxy's HTML 400/404/413, a gateway's text) does
+        # not prove the Service Layer refused the POST: only SAP's own error is a business refusal.
+        return SLOutcomeUnknownError(
+            f"{text} (not SAP's error body); the outcome is unknown; "
+            "look the document up before posting again",
+            **context,
+        )
     if status == 404 or code == NOT_FOUND_CODE:
         return SLNotFoundError(text, **context)
     if 400 <= status < 500:

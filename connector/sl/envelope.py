@@ -96,6 +96,16 @@ def parse_error(body: object) -> tuple[str | None, str | None]:
     return code, message
 
 
+def is_sap_error(text: str) -> bool:
+    """Whether a body is the Service Layer's own JSON error (an ``error`` object with a code or
+    message), as opposed to a proxy's HTML page or any other text."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return False
+    return parse_error(body) != (None, None)
+
+
 class _TitleParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

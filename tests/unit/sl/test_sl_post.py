@@ -22,6 +22,8 @@ from connector.sl.client import ServiceLayerClient
 
 Factory = Callable[..., ServiceLayerClient]
 RECEIPT = {"DocumentLines": [{"BaseType": 202, "BaseEntry": 3585, "Quantity": 10}], "U_ExtRef": "K-1"}
+PROXY_400 = "<html><head><title>400 Bad Request</title></head><body>Bad Request</body></html>"
+PROXY_404 = "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>nginx</body></html>"
 APACHE_502 = "<html><head><title>502 Proxy Error</title></head><body>Proxy Error</body></html>"
 
 
@@ -55,6 +57,12 @@ UNCERTAIN: list[tuple[str, dict]] = [
         {"status": 201, "body": '{"DocEntry": 1234, "DocNum": 56', "content_type": "application/json"},
     ),
     ("201-not-json", {"status": 201, "body": "<html>", "content_type": "text/html"}),
+    # A proxy's own 4xx is not SAP refusing the receipt: the POST may have been forwarded.
+    ("400-html", {"status": 400, "body": PROXY_400, "content_type": "text/html"}),
+    ("404-html", {"status": 404, "body": PROXY_404, "content_type": "text/html"}),
+    ("413-text", {"status": 413, "body": "Request Entity Too Large", "content_type": "text/plain"}),
+    ("408-empty", {"status": 408, "body": ""}),
+    ("400-json-not-sap", {"status": 400, "json": {"message": "bad gateway config"}}),
 ]
 
 
@@ -142,6 +150,21 @@ def test_post_business_error_is_a_request_error_never_retried(
         make_client().post("InventoryGenEntries", RECEIPT)
     assert (info.value.code, info.value.sap_message, info.value.status) == ("-4014", message, 400)
     assert len(mocked.calls) == 2 and sleeps.calls == []
+
+
+def test_post_404_with_sap_error_body_is_a_refusal_not_an_unknown_outcome(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+) -> None:
+    mocked.add(login_ok(root, version))
+    mocked.add(
+        responses.POST,
+        f"{root}/InventoryGenEntries",
+        status=404,
+        json=sl_error(version, -2028, "No matching records found (ODBC -2028)"),
+    )
+    with pytest.raises(SLNotFoundError) as info:
+        make_client().post("InventoryGenEntries", RECEIPT)
+    assert not isinstance(info.value, SLOutcomeUnknownError) and info.value.code == "-2028"
 
 
 def test_post_201_returns_the_created_entity(

@@ -1,0 +1,81 @@
+"""Answers to the receipt POST that cannot be trusted either way are ``uncertain`` and settled by key.
+
+* A 201 without a usable ``DocEntry``: SAP most likely committed it, but the ledger cannot point at it.
+* A 4xx that is not SAP's JSON error (a proxy's HTML 400/404): it does not prove SAP refused the POST,
+  so the order is not held ``SL_REJECTED``; the key is looked up before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.ledger import Ledger
+from connector.production import reasons as rc
+from tests.reliability.test_crash_points import KEY_FIELD, assert_exactly_once_and_ledger_agrees
+
+
+def _receipt_posts(sl) -> list:
+    return [r for r in sl.requests if r.method == "POST" and r.path.startswith("InventoryGenEntries")]
+
+
+@pytest.mark.parametrize("doc_entry", [None, "", "1234x", 0, True], ids=repr)
+def test_a_201_without_a_usable_doc_entry_stays_uncertain_and_is_settled_by_key(
+    mock_sl, worker_factory, tmp_path, doc_entry
+):
+    worker = worker_factory()
+    real_post = worker.client.post
+    spoilt: list[str] = []
+
+    def post_losing_the_doc_entry(entity_set, body):
+        created = real_post(entity_set, body)
+        if not spoilt:  # the first receipt only: SAP committed it, the answer lacks its DocEntry
+            spoilt.append(body[KEY_FIELD])
+            created = {**created, "DocEntry": doc_entry}
+            if doc_entry is None:
+                del created["DocEntry"]
+        return created
+
+    worker.client.post = post_losing_the_doc_entry  # type: ignore[method-assign]
+
+    first = worker.run_cycle()  # never a TypeError: the cycle goes on with the other orders
+    [key] = spoilt
+    assert [e["key"] for e in first.errors] == [key]
+    assert f"without a usable DocEntry ({doc_entry!r})" in first.errors[0]["message"]
+    assert key not in {p.key for p in first.posted} and first.posted
+    assert worker.ledger.get(key).state == "uncertain"
+    posts_after_first = len(_receipt_posts(mock_sl))
+
+    second = worker.run_cycle()
+    [receipt] = [r for r in mock_sl.store.rows("InventoryGenEntries") if r[KEY_FIELD] == key]
+    assert [(s["key"], s["state"], s["receipt_entry"]) for s in second.settled] == [
+        (key, "posted", receipt["DocEntry"])
+    ]
+    assert len(_receipt_posts(mock_sl)) == posts_after_first  # settled by look-up, never re-sent
+    assert_exactly_once_and_ledger_agrees(mock_sl, tmp_path / "ledger.sqlite3")
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_a_proxy_html_4xx_after_the_post_is_uncertain_not_a_rejection(
+    mock_sl, worker_factory, tmp_path, status
+):
+    worker = worker_factory()
+    mock_sl.faults.fail_next("InventoryGenEntries", status=status, html=True, method="POST")
+
+    first = worker.run_cycle()
+    [error] = first.errors
+    key = error["key"]
+    assert f"HTTP {status}" in error["message"] and "not SAP's error body" in error["message"]
+    assert rc.SL_REJECTED not in {r["code"] for h in first.held for r in h.reasons}
+    assert worker.ledger.get(key).state == "uncertain"
+
+    second = (
+        worker.run_cycle()
+    )  # nothing in SAP under the key (the proxy did not forward it): void, re-posted
+    assert [(s["key"], s["state"]) for s in second.settled] == [(key, "void")]
+    assert [p.key for p in second.posted] == [key]
+    assert_exactly_once_and_ledger_agrees(mock_sl, tmp_path / "ledger.sqlite3")
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    try:
+        assert ledger.get(key).state == "posted"
+    finally:
+        ledger.close()
