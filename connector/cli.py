@@ -202,6 +202,7 @@ def build_worker(
         page_size=settings.page_size,
         quiet_period_s=settings.unknown_quiet_period_s,
         stop_event=stop_event,
+        max_receipts_per_cycle=settings.max_receipts_per_cycle,
     )
 
 

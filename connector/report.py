@@ -66,6 +66,10 @@ class CycleReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     settled: list[dict[str, Any]] = field(default_factory=list)
     aborted: str | None = None
+    #: B1_MAX_RECEIPTS_PER_CYCLE when this cycle reached it (else None), and how many orders ready to
+    #: post it left for the next cycle.
+    receipt_limit: int | None = None
+    deferred: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable report (stable keys)."""
@@ -84,6 +88,7 @@ class CycleReport:
             "errors": len(self.errors),
             "aborted": self.aborted,
             "would_post": len(self.would_post),
+            "deferred": self.deferred,
         }
 
     def render_text(self) -> str:
@@ -122,9 +127,14 @@ class CycleReport:
         if self.errors:
             lines.append("Errors:")
             lines.extend(f"  {e.get('where', '')}: {e['message']}" for e in self.errors)
+        if self.deferred:
+            lines.append(
+                f"Stopped posting after {self.receipt_limit} receipt(s) (B1_MAX_RECEIPTS_PER_CYCLE): "
+                f"{self.deferred} more order(s) are ready and are posted in the next cycle(s)."
+            )
         if self.aborted:
             lines.append(f"The cycle stopped early: {self.aborted}")
-        if not (self.posted or self.held or self.would_post or self.errors):
+        if not (self.posted or self.held or self.would_post or self.errors or self.deferred):
             lines.append("Nothing to post: every confirmation is already received.")
         return "\n".join(lines)
 

@@ -31,6 +31,7 @@ _HINTS: dict[str, str] = {
     "mapping": "the path of a mapping file, e.g. mappings/default.yaml",
     "ledger_path": "the path of the SQLite ledger file",
     "poll_interval_s": "seconds between cycles, >= 5",
+    "max_receipts_per_cycle": "a whole number >= 1 (empty: no limit)",
     "http_port": "a free TCP port for the status page, health and metrics of `run`, 1-65535 (empty: none)",
     "http_host": "the address that endpoint listens on, e.g. 127.0.0.1 or 0.0.0.0",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     mapping: Path | None = None
     ledger_path: Path = Path("state/ledger.sqlite3")
     poll_interval_s: float = Field(default=60.0, ge=5)
+    #: At most this many receipt POSTs per cycle (None: no limit); a first run on a big backlog.
+    max_receipts_per_cycle: int | None = Field(default=None, ge=1)
     #: `run` serves its status page, /healthz and /metrics on this port when set (off by default).
     http_port: int | None = Field(default=None, ge=1, le=65535)
     http_host: str = "127.0.0.1"

@@ -164,8 +164,12 @@ class Worker:
     today: Callable[[], date] = date.today
     now: Callable[[], datetime] = datetime.now
     stop_event: threading.Event | None = None
+    #: B1_MAX_RECEIPTS_PER_CYCLE: at most this many receipt POSTs per cycle (None: no limit).
+    max_receipts_per_cycle: int | None = None
     #: Item codes whose item master SAP returned unreadable this cycle → what is wrong with it.
     _unreadable_items: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    #: Receipt POSTs sent in the current cycle (for max_receipts_per_cycle).
+    _receipts_sent: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.poster = Poster(
@@ -195,6 +199,7 @@ class Worker:
         """One full cycle; SL errors that stop the cycle propagate after the ledger records them."""
         report = CycleReport(company=self.company, dry_run=dry_run)
         cycle_id = self.ledger.start_cycle(self.company, dry_run=dry_run)
+        self._receipts_sent = 0
         status = "failed"
         try:
             if not dry_run:
@@ -318,6 +323,8 @@ class Worker:
         if dry_run:
             report.would_post.append(self._would_post(assessment))
             return
+        if self._receipt_limit_reached(report):
+            return
         # Read the order again right before posting: it may have been closed, or received by a
         # user, since the poll (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
         try:
@@ -350,6 +357,18 @@ class Worker:
             return
         self._post(report, assessment, items)
 
+    def _receipt_limit_reached(self, report: CycleReport) -> bool:
+        """B1_MAX_RECEIPTS_PER_CYCLE: once that many POSTs were sent, a ready order waits for the next
+        cycle (counted in ``report.deferred``). Holds are still assessed, so the status stays complete."""
+        limit = self.max_receipts_per_cycle
+        if limit is None or self._receipts_sent < limit:
+            return False
+        if not report.deferred:
+            log.info("receipt_limit_reached max_receipts_per_cycle=%d", limit)
+        report.receipt_limit = limit
+        report.deferred += 1
+        return True
+
     def _note_warnings(self, report: CycleReport, order: ProductionOrder, verdict: Verdict) -> None:
         for reason in verdict.warnings:
             report.warnings.append({"order_number": order.DocumentNumber, **reason_dict(reason)})
@@ -375,6 +394,7 @@ class Worker:
     def _post(self, report: CycleReport, a: Assessment, items: dict[str, ItemMaster]) -> None:
         order, plan = a.order, a.plan
         assert a.key is not None and a.built is not None
+        self._receipts_sent += 1
         try:
             outcome = self.poster.post(
                 key=a.key,

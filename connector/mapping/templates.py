@@ -99,7 +99,8 @@ ORDER_FIELDS: frozenset[str] = frozenset(
 
 #: Values the receipt builder adds besides the order's own fields. ``ItemName``, ``ItemsGroupCode``
 #: and ``InventoryUOM`` come from the product's item master (the item's value wins for InventoryUOM);
-#: ``today``/``now`` are the posting date/time; ``Quantity``/``RejectQuantity`` the quantities of this
+#: ``today`` is the receipt's DocDate (receipt.doc_date; the host's local date for ``today``), ``now`` the
+#: host's local time; ``Quantity``/``RejectQuantity`` the quantities of this
 #: receipt; ``key`` the posting key.
 EXTRA_FIELDS: frozenset[str] = frozenset(
     {"ItemName", "ItemsGroupCode", "InventoryUOM", "today", "now", "Quantity", "RejectQuantity", "key"}

@@ -290,12 +290,14 @@ def build_receipt(
         raise OrderError(f"Order {order.DocumentNumber}: nothing to receive", reason_code=rc.INVALID_QUANTITY)
     product = items.get(order.ItemNo)
     _check_tracking(order, plan, product, mapping)
-    values = template_values(
-        order, product, today=today, now=now, good=plan.good, rejected=plan.rejected, key=key
-    )
     payload: dict[str, Any] = {}
     prov: dict[str, str] = {}
     doc_date, prov["DocDate"] = resolve_doc_date(order, mapping.receipt, today)
+    # Templates' `today` is the receipt's posting date: with doc_date order_due_date a batch number
+    # "{DocumentNumber}-{today:%Y%m%d}" carries the date the goods are booked on, not the run's date.
+    values = template_values(
+        order, product, today=doc_date, now=now, good=plan.good, rejected=plan.rejected, key=key
+    )
     _header(order, mapping, values, doc_date, key, payload, prov)
     payload["DocumentLines"] = _lines(order, plan, product, mapping, values, doc_date, protocol, prov)
     return BuiltReceipt(payload, prov)

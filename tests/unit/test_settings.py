@@ -59,6 +59,7 @@ def test_settings_defaults_and_protocol(env):
             "B1_CA_BUNDLE is invalid (Value error, file /nonexistent/ca.pem does not exist)",
         ),
         ("B1_LOG_FORMAT", "xml", "B1_LOG_FORMAT is invalid"),
+        ("B1_MAX_RECEIPTS_PER_CYCLE", "0", "B1_MAX_RECEIPTS_PER_CYCLE is invalid"),
     ],
 )
 def test_settings_bad_variable_is_named_with_the_fix(env, name, value, expected):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -109,6 +109,24 @@ def test_build_receipt_batch_key_differs_by_protocol(protocol: Protocol, batch_k
         [{batch_key: "2026230104-20260426", "Quantity": 4.0, "ExpiryDate": "2026-05-26"}],
         [{batch_key: "2026230104-20260426", "Quantity": 1.0, "ExpiryDate": "2026-05-26"}],
     ]
+
+
+@pytest.mark.parametrize(
+    ("doc_date", "posted_on"),
+    [("today", "2026-04-26"), ("order_due_date", "2026-05-01"), ("order_posting_date", "2026-04-20")],
+)
+def test_build_receipt_templates_see_the_posting_date_as_today(doc_date: str, posted_on: str) -> None:
+    """A batch number and its expiry follow the receipt's DocDate, whatever day the connector runs."""
+    m = mapping(
+        receipt={"doc_date": doc_date, "header_udfs": {"U_B1BF_OrderRef": "{today:%Y-%m-%d}"}},
+        finished_good={"batch": {"number": "B-{today:%Y%m%d}", "shelf_life_days": 10}},
+    )
+    built = build(catalogue=items(item("FG", batch=True)), m=m)
+    batch = built.payload["DocumentLines"][0]["BatchNumbers"][0]
+    assert built.payload["DocDate"] == posted_on
+    assert batch["BatchNumberProperty"] == "B-" + posted_on.replace("-", "")
+    assert batch["ExpiryDate"] == (date.fromisoformat(posted_on) + timedelta(days=10)).isoformat()
+    assert built.payload["U_B1BF_OrderRef"] == posted_on
 
 
 def test_build_receipt_batch_without_shelf_life_has_no_expiry() -> None:
