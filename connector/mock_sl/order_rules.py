@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from connector.mock_sl import numbering
 from connector.mock_sl.protocol import SapError
 from connector.mock_sl.store import Store
 
@@ -107,6 +108,9 @@ def create_order(store: Store, body: dict[str, Any], today: date) -> dict[str, A
             raise SapError(400, -5002, f"Field '{name}' is mandatory")  # ASSUMPTION: text not captured
     if store.live("Items", body["ItemNo"]) is None:
         raise SapError(400, -5002, "Invalid item code  [OWOR.ItemCode]")  # ASSUMPTION
+    # DocumentNumber comes from the series (SAP's create answer: AbsoluteEntry 3585, DocumentNumber
+    # 2026230060, Series 138, §4.5); a Series of another object type is refused before anything is stored.
+    store.numbering.resolve(numbering.PRODUCTION_ORDER, body.get("Series"), "OWOR")
     entry = store.next_number("ProductionOrders", "AbsoluteEntry")
     lines = []
     for number, line in enumerate(body.get("ProductionOrderLines") or []):
@@ -131,8 +135,8 @@ def create_order(store: Store, body: dict[str, Any], today: date) -> dict[str, A
         "PostingDate": today.isoformat(),
         **body,
         "AbsoluteEntry": entry,
-        "DocumentNumber": store.next_number("ProductionOrders", "DocumentNumber"),
-        "Series": body.get("Series") or 138,
+        "DocumentNumber": None,
+        "Series": None,
         "CompletedQuantity": 0.0,
         "RejectedQuantity": 0.0,
         "CreationDate": today.isoformat(),
@@ -140,5 +144,8 @@ def create_order(store: Store, body: dict[str, Any], today: date) -> dict[str, A
     }
     if order["ProductionOrderStatus"] != PLANNED:
         raise SapError(400, -5002, "A new production order must be planned")  # ASSUMPTION
+    order["Series"], order["DocumentNumber"] = store.take_number(
+        "ProductionOrders", "DocumentNumber", numbering.PRODUCTION_ORDER, body.get("Series"), "OWOR"
+    )
     store.insert("ProductionOrders", order)
     return order

@@ -21,6 +21,9 @@ _PATH = re.compile(r"^(?P<set>[A-Za-z]\w*)(?:\((?P<key>.*)\))?(?:/(?P<rest>[^/]+
 #: Sets whose documents SAP never deletes (DELETE → -5006, SAP-GUIDE §3.4).
 DOCUMENT_SETS = ("InventoryGenEntries", "InventoryGenExits")
 SERVICE_NOT_FOUND_CODE = -1000  # ASSUMPTION: §2.2 gives the text "Service Not Found", not its code
+VALUE_TOO_LONG = (
+    "CServiceData::SetPropertyValueString failed; Value too long in property '{name}' of '{type_name}'"
+)
 
 
 @dataclass
@@ -280,14 +283,38 @@ class Router:
             raise SapError(400, -1000, "Invalid JSON body")  # ASSUMPTION: text not captured
         type_name = schema.entity_type_of(entity_set) or ""
         known = self.store.header_props(entity_set, request.version)
-        line_udfs = self.store.udfs(entity_set, lines=True)
-        return _checked(request.body, type_name, known, request.version, line_udfs)
+        fields = _Fields(
+            udfs=self.store.udfs(entity_set, lines=True),
+            header_sizes=self.store.udf_sizes(entity_set),
+            line_sizes=self.store.udf_sizes(entity_set, lines=True),
+        )
+        return _checked(request.body, type_name, known, request.version, fields, top=True)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """What a body check needs beyond the metadata: line UDF types and the UDFs' sizes."""
+
+    udfs: Mapping[str, str]
+    header_sizes: Mapping[str, int]
+    line_sizes: Mapping[str, int]
 
 
 def _checked(
-    body: Mapping[str, Any], type_name: str, known: Mapping[str, str], version: str, udfs: Mapping[str, str]
+    body: Mapping[str, Any],
+    type_name: str,
+    known: Mapping[str, str],
+    version: str,
+    fields: _Fields,
+    *,
+    top: bool = False,
 ) -> dict[str, Any]:
-    """Refuse unknown properties with -1000 (§2.3) and convert values to the canonical form."""
+    """Refuse unknown properties with -1000 (§2.3) and too long texts; convert values to the canonical form.
+
+    ``top``: the entity itself (header UDF sizes apply); otherwise one element of a collection, where
+    only the first level (``DocumentLines``) carries line UDFs.
+    """
+    limits = {**schema.MAX_LENGTHS.get(type_name, {}), **(fields.header_sizes if top else fields.line_sizes)}
     clean: dict[str, Any] = {}
     for name, value in body.items():
         if name.startswith(("odata.", "@odata.")):
@@ -299,12 +326,21 @@ def _checked(
         if inner is not None:
             if not isinstance(value, list):
                 raise SapError(400, -1000, f"Property '{name}' of '{type_name}' is invalid")
-            inner_known = {**schema.props(version, inner), **udfs}
+            inner_known = {**schema.props(version, inner), **(fields.udfs if top else {})}
+            inner_fields = fields if top else _Fields({}, {}, {})
             clean[name] = [
-                _checked(element if isinstance(element, Mapping) else {}, inner, inner_known, version, {})
+                _checked(
+                    element if isinstance(element, Mapping) else {}, inner, inner_known, version, inner_fields
+                )
                 for element in value
             ]
         else:
+            limit = limits.get(name)
+            if limit is not None and isinstance(value, str) and len(value) > limit:
+                # ◐ SAP's text as integrators quote it ("CServiceData::SetPropertyValueString failed; Value
+                # too long in property 'Title' of 'ContactEmployee'"); ASSUMPTION: code -1000, the code
+                # of the other property errors raised while reading a body (§2.3). Never truncated.
+                raise SapError(400, -1000, VALUE_TOO_LONG.format(name=name, type_name=type_name))
             target = schema.BATCH_ALIASES.get(name, name) if type_name == "BatchNumber" else name
             clean[target] = schema.canonical(value, edm)
     return clean

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from connector.mock_sl import numbering
 from connector.mock_sl.protocol import SapError
 from connector.mock_sl.stock import StockLedger, batch_serial_complete, is_batch, is_serial
 from connector.mock_sl.store import Store
@@ -46,6 +47,13 @@ ITEMCODE_REFERENCED = (
 NOTHING_ISSUED = "Item Issued Qty in work order should be larger than zero"
 # ASSUMPTION: over-receipt is ❓ (§5.4); only with over_receipt="reject".
 OVER_RECEIPT = "Quantity exceeds planned quantity  [IGN1.Quantity][line: {n}]"
+
+# ASSUMPTION: SAP's texts for a line in a missing or inactive warehouse were not captured. -5002 is the
+# class B1 uses for a document line it refuses (both real production captures), and the hint has B1's
+# ``[TABLE.Field][line: n]`` form. A mapping bug that names a wrong warehouse must fail here, not
+# create stock in a warehouse that does not exist.
+UNKNOWN_WAREHOUSE = "Warehouse code '{code}' is not defined  [{table}.WhsCode][line: {n}]"
+INACTIVE_WAREHOUSE = "Warehouse '{code}' is inactive  [{table}.WhsCode][line: {n}]"
 
 
 @dataclass
@@ -83,6 +91,16 @@ def _order(store: Store, entry: Any, n: int) -> dict[str, Any]:
     return order
 
 
+def _warehouse(store: Store, code: Any, table: str, n: int) -> str:
+    """The line's warehouse if it exists in ``Warehouses`` and is active; -5002 otherwise."""
+    row = store.live("Warehouses", code) if isinstance(code, str) and code else None
+    if row is None:
+        raise SapError(400, -5002, UNKNOWN_WAREHOUSE.format(code=code or "", table=table, n=n))
+    if row.get("Inactive") == "tYES":
+        raise SapError(400, -5002, INACTIVE_WAREHOUSE.format(code=code, table=table, n=n))
+    return code
+
+
 def _quantity(line: dict[str, Any], table: str, n: int) -> float:
     try:
         quantity = float(line.get("Quantity"))  # type: ignore[arg-type]
@@ -94,20 +112,35 @@ def _quantity(line: dict[str, Any], table: str, n: int) -> float:
     return quantity
 
 
+#: Entity set → (DocObjectCode name, object type code for numbering, header table in SAP's hints).
+DOCUMENT_TYPES: dict[str, tuple[str, str, str]] = {
+    "InventoryGenEntries": ("oInventoryGenEntry", numbering.RECEIPT, "OIGN"),
+    "InventoryGenExits": ("oInventoryGenExit", numbering.ISSUE, "OIGE"),
+}
+
+
+def _check_series(store: Store, entity_set: str, body: dict[str, Any]) -> None:
+    """Refuse an unknown or locked ``Series`` before anything else happens (nothing consumed yet)."""
+    _name, document, table = DOCUMENT_TYPES[entity_set]
+    store.numbering.resolve(document, body.get("Series"), table)
+
+
 def _document(
     store: Store,
     entity_set: str,
     body: dict[str, Any],
     lines: list[dict[str, Any]],
-    object_code: str,
     today: date,
 ) -> dict[str, Any]:
+    """The stored document: DocEntry is the next internal key, DocNum comes from the series (§5.3)."""
+    object_code, document, table = DOCUMENT_TYPES[entity_set]
+    series, number = store.take_number(entity_set, "DocNum", document, body.get("Series"), table)
     doc_date = body.get("DocDate") or today.isoformat()
     return {
         **body,
         "DocEntry": store.next_number(entity_set, "DocEntry"),
-        "DocNum": store.next_number(entity_set, "DocNum"),
-        "Series": body.get("Series") or 25,
+        "DocNum": number,
+        "Series": series,
         "DocType": "dDocument_Items",
         "DocDate": doc_date,
         "DocDueDate": body.get("DocDueDate") or doc_date,
@@ -128,6 +161,8 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
     lines = body.get("DocumentLines") or []
     if not lines:
         raise SapError(400, -5002, "Cannot add document without rows")  # ASSUMPTION: text not captured
+    _check_series(store, "InventoryGenEntries", body)
+    _check_series(store, "InventoryGenExits", {})  # the backflush issue takes the default series
     stock = StockLedger(store)
     received: dict[int, dict[str, float]] = defaultdict(
         lambda: {"CompletedQuantity": 0.0, "RejectedQuantity": 0.0}
@@ -144,7 +179,7 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
             item = store.live("Items", line.get("ItemCode"))
             if item is None:
                 raise SapError(400, -5002, f"Invalid item code  [IGN1.ItemCode][line: {n}]")  # ASSUMPTION
-            whs = line.get("WarehouseCode") or item.get("DefaultWarehouse") or ""
+            whs = _warehouse(store, line.get("WarehouseCode") or item.get("DefaultWarehouse"), "IGN1", n)
             batch_serial_complete(item, line, quantity)
             stock.move(item["ItemCode"], whs, quantity)
             out.update(ItemDescription=item.get("ItemName"), WarehouseCode=whs)
@@ -180,7 +215,7 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
             finished = store.live("Items", order.get("ItemNo"))
             if finished is not None:
                 batch_serial_complete(finished, line, quantity)
-            whs = line.get("WarehouseCode") or order.get("Warehouse") or ""
+            whs = _warehouse(store, line.get("WarehouseCode") or order.get("Warehouse"), "IGN1", n)
             stock.move(str(order.get("ItemNo")), whs, quantity)
             field = "CompletedQuantity" if transaction == "botrntComplete" else "RejectedQuantity"
             received[entry][field] += quantity
@@ -208,7 +243,8 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
                     raise SapError(
                         400, -5002, BACKFLUSH_BATCH.format(order=order_no, line=int(ol["LineNumber"]) + 1)
                     )
-                cwhs = ol.get("Warehouse") or ""
+                # The auto-created issue's line n (IGE1, counted from 1 as in the real stock error).
+                cwhs = _warehouse(store, ol.get("Warehouse"), "IGE1", len(exit_lines) + 1)
                 exit_lines.append(
                     {
                         "LineNum": len(exit_lines),
@@ -257,13 +293,12 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
                 "InventoryGenExits",
                 {"DocDate": body.get("DocDate"), "JournalMemo": "Issue for Production"},
                 exit_lines,
-                "oInventoryGenExit",
                 today,
             ),
         )
     header = {k: v for k, v in body.items() if k != "DocumentLines"}
     header.setdefault("JournalMemo", "Receipt from Production")
-    document = _document(store, "InventoryGenEntries", header, out_lines, "oInventoryGenEntry", today)
+    document = _document(store, "InventoryGenEntries", header, out_lines, today)
     store.insert("InventoryGenEntries", document)
     return document
 
@@ -273,6 +308,7 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
     lines = body.get("DocumentLines") or []
     if not lines:
         raise SapError(400, -5002, "Cannot add document without rows")  # ASSUMPTION: text not captured
+    _check_series(store, "InventoryGenExits", body)
     stock = StockLedger(store)
     issued: list[tuple[dict[str, Any], float]] = []
     touched: set[int] = set()
@@ -285,7 +321,7 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
             base_type = PRODUCTION_ORDER  # SAP-APIREF's example omits BaseType (§5.6 ❓); treat as 202
         if base_type is None:
             item_code = line.get("ItemCode")
-            whs = line.get("WarehouseCode") or ""
+            whs = line.get("WarehouseCode") or ""  # checked below, once the item is known
         elif base_type != PRODUCTION_ORDER:
             raise SapError(
                 400, -5002, f"Base document type is not supported by the mock  [IGE1.BaseType][line: {n}]"
@@ -318,6 +354,7 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
         item = store.live("Items", item_code)
         if item is None:
             raise SapError(400, -5002, f"Invalid item code  [IGE1.ItemCode][line: {n}]")  # ASSUMPTION
+        whs = _warehouse(store, whs or item.get("DefaultWarehouse"), "IGE1", n)
         batch_serial_complete(item, line, quantity)
         stock.move(str(item_code), whs, -quantity)
         if not switches.allow_negative_stock and stock.first_negative([(str(item_code), whs)]) is not None:
@@ -337,6 +374,6 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
     for entry in touched:
         store.touch("ProductionOrders", entry)
     header = {k: v for k, v in body.items() if k != "DocumentLines"}
-    document = _document(store, "InventoryGenExits", header, out_lines, "oInventoryGenExit", today)
+    document = _document(store, "InventoryGenExits", header, out_lines, today)
     store.insert("InventoryGenExits", document)
     return document

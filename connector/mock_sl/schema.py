@@ -46,6 +46,16 @@ DB_CODES: dict[str, dict[str, str]] = {
     "BoStatus": {"O": "bost_Open", "C": "bost_Close"},
 }
 
+#: Longest string SAP stores in a property (characters). The real ``$metadata`` carries no MaxLength, so
+#: these are the DB column sizes from SAP's DI API help: ``Comments`` 254 and ``Reference2`` 11 (OIGN/OIGE,
+#: service-layer.md §7), ``JournalMemo`` 50 (OIGN.JrnlMemo nvarchar(50)). UDFs take their ``Size``
+#: from UserFieldsMD instead (``Store.udf_sizes``).
+MAX_LENGTHS: dict[str, dict[str, int]] = {
+    "Document": {"Comments": 254, "JournalMemo": 50, "Reference2": 11},
+}
+#: UDF types whose UserFieldsMD ``Size`` bounds the text (db_Memo is unbounded in practice).
+SIZED_UDF_TYPES = frozenset({"db_Alpha", "A"})
+
 #: UserFieldsMD ``Type`` → the EDM type the property gets on the entity (§7 Types).
 UDF_EDM: dict[str, str] = {
     "db_Alpha": "Edm.String",

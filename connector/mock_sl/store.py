@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.mock_sl import schema
+from connector.mock_sl.numbering import Numbering
 
 #: Entity sets a fixture directory may hold (``<EntitySet>.json``: a list or ``{"value": [...]}``).
 ENTITY_SETS: tuple[str, ...] = (
@@ -53,6 +54,7 @@ class Store:
         self.company_db: str = company.get("CompanyDB", "SBODEMOUS")
         self.users: dict[str, str] = dict(company.get("users", {"manager": "1234"}))
         self.version: str = str(company.get("Version", "1000280"))
+        self.numbering = Numbering.from_company(company)
         self.lock = threading.RLock()
         self._sets: dict[str, dict[Key, dict[str, Any]]] = {name: {} for name in ENTITY_SETS}
         self._versions: dict[tuple[str, Key], int] = {}
@@ -72,6 +74,21 @@ class Store:
         for row in self._sets["UserFieldsMD"].values():
             if row.get("TableName") in tables:
                 found.setdefault(f"U_{row['Name']}", schema.udf_edm(str(row.get("Type", ""))))
+        return found
+
+    def udf_sizes(self, entity_set: str, *, lines: bool = False) -> dict[str, int]:
+        """``U_<Name>`` → UserFieldsMD ``Size`` of the set's alphanumeric header (or line) UDFs."""
+        tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
+        found: dict[str, int] = {}
+        for row in self._sets["UserFieldsMD"].values():
+            size = row.get("Size")
+            if (
+                row.get("TableName") in tables
+                and str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
+                and isinstance(size, int)
+                and size > 0
+            ):
+                found.setdefault(f"U_{row['Name']}", size)
         return found
 
     def header_props(self, entity_set: str, version: str) -> dict[str, str]:
@@ -145,10 +162,18 @@ class Store:
             row["DataVersion"] = version
 
     def next_number(self, entity_set: str, field: str, start: int = 1) -> int:
-        """The next value of a document sequence (``DocEntry``, ``DocNum``)."""
+        """The next internal key (``DocEntry``, ``AbsoluteEntry``); user-facing numbers come from series."""
         with self.lock:
             used = [row.get(field) for row in self._sets[entity_set].values()]
             return max([start - 1, *[number for number in used if isinstance(number, int)]]) + 1
+
+    def take_number(
+        self, entity_set: str, field: str, document: str, series: Any, table: str
+    ) -> tuple[int, int]:
+        """(Series, number) from the numbering series for a new ``entity_set`` row (see ``numbering``)."""
+        with self.lock:
+            used = [row.get(field) for row in self._sets[entity_set].values()]
+            return self.numbering.take(document, series, table, used)
 
     # -- internals -------------------------------------------------------------------------------
     def _put(self, entity_set: str, row: Mapping[str, Any]) -> Key:
