@@ -86,7 +86,7 @@ class ServiceEndpoint:
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="b1bf-endpoint", daemon=True
         )
         thread.start()
-        log.info("endpoint_serving address=http://%s:%s/", host, port)
+        log.info("endpoint_serving", extra={"address": f"http://{host}:{port}/"})
 
         def stop() -> None:
             server.shutdown()
@@ -100,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
     endpoint: ServiceEndpoint
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("endpoint_request %s", format % args)
+        log.debug("endpoint_request", extra={"request": format % args})
 
     def _answer(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -127,5 +127,5 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._answer(404, b"not found: try /, /healthz or /metrics\n", "text/plain; charset=utf-8")
         except Exception:  # the page must never take the service down; the log has the details
-            log.exception("endpoint_failed path=%s", path)
+            log.exception("endpoint_failed", extra={"path": path})
             self._answer(500, b"internal error: see the service log\n", "text/plain; charset=utf-8")

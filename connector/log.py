@@ -1,18 +1,26 @@
-"""Log formatting (logfmt or JSON) and secret redaction.
+"""Structured logs (logfmt or JSON, rendered by structlog) and secret redaction.
 
-Library code only calls ``logging.getLogger(__name__)`` with an event name and key=value pairs;
-``configure_logging`` (called by the CLI alone) installs the handler. The redaction filter is a
-second line of defence: code never logs a password or a cookie, and the filter masks
-``B1SESSION=…``/``ROUTEID=…``/``"Password": …`` should one slip through anyway.
+Library code logs with the standard library only: ``logging.getLogger(__name__)``, the event name
+as the message and every fact as a field in ``extra`` —
+``log.info("posted", extra={"key": key, "receipt_entry": entry})`` — never facts formatted into
+the message. ``configure_logging`` (called by the CLI alone) installs one handler whose structlog
+``ProcessorFormatter`` turns each record into ``ts level logger event <fields…>``, so a log shipper
+filters on ``event``, ``order``, ``key``, ``code`` … instead of parsing text. Lines of other
+libraries (APScheduler, urllib3) pass through the same formatter.
+
+The redaction is a second line of defence: code never logs a password or a cookie, and every field
+value and the rendered line are masked for ``B1SESSION=…``/``ROUTEID=…``/``"Password": …`` and for
+each value given to ``register_secret`` should one slip through anyway.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
-from datetime import UTC, datetime
+from typing import Any
+
+import structlog
 
 _SECRET_PATTERNS = [
     re.compile(r"(B1SESSION=)[^;,\s\"']+", re.IGNORECASE),
@@ -21,6 +29,9 @@ _SECRET_PATTERNS = [
     re.compile(r"(\"?SessionId\"?\s*[:=]\s*\"?)[^\"',}\s]+", re.IGNORECASE),
 ]
 _extra_secrets: set[str] = set()
+
+#: The fields every line starts with, in this order; the event's own fields follow as logged.
+FIRST_FIELDS = ("ts", "level", "logger", "event")
 
 
 def register_secret(value: str | None) -> None:
@@ -38,58 +49,70 @@ def redact(text: str) -> str:
     return text
 
 
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return redact(str(value))  # a Path, an exception, a date: its text is what gets logged
 
 
-def _fields(record: logging.LogRecord) -> dict[str, object]:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+def _redact_fields(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Mask secrets in each value before rendering (a JSON renderer would escape the quotes the
+    ``"Password": …`` pattern looks for)."""
+    return {k: _redact_value(v) for k, v in event.items()}
 
 
-def _logfmt_value(value: object) -> str:
-    text = str(value)
-    if text == "" or any(c in text for c in ' ="\\'):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
+def _redact_line(_logger: Any, _method: str, line: str) -> str:
+    """Mask once more on the rendered line: the last word on what leaves the process."""
+    return redact(line)
 
 
-class LogfmtFormatter(logging.Formatter):
-    """``ts=… level=… logger=… msg="…" key=value …``; one line per event, redacted."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        parts = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **_fields(record),
-        }
-        if record.exc_info:
-            parts["exc"] = self.formatException(record.exc_info).replace("\n", " | ")
-        return redact(" ".join(f"{k}={_logfmt_value(v)}" for k, v in parts.items()))
+def _first_fields_first(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    ordered = {k: event[k] for k in FIRST_FIELDS if k in event}
+    ordered.update((k, v) for k, v in event.items() if k not in ordered)
+    return ordered
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, redacted; for log shippers."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        payload: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **_fields(record),
-        }
-        if record.exc_info:
-            payload["exc"] = self.formatException(record.exc_info)
-        return redact(json.dumps(payload, default=str))
+def formatter(fmt: str = "logfmt") -> logging.Formatter:
+    """The formatter for ``B1_LOG_FORMAT`` (``logfmt`` or ``json``): one line per record."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer(default=str)
+        if fmt == "json"
+        else structlog.processors.LogfmtRenderer(bool_as_flag=False)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),  # the facts given in extra={...} become fields
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,  # a traceback is one field, "exception"
+            _first_fields_first,
+            _redact_fields,
+            renderer,
+            _redact_line,
+        ],
+    )
 
 
 def configure_logging(level: str = "INFO", fmt: str = "logfmt") -> None:
     """Install one stderr handler on the root logger (CLI only; libraries never call this)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
+    handler.setFormatter(formatter(fmt))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # urllib3 logs full URLs at DEBUG; keep it quiet unless asked for explicitly.
+    # urllib3 logs full URLs at DEBUG: keep it quiet unless asked for explicitly.
     logging.getLogger("urllib3").setLevel(max(logging.WARNING, root.level))
+    # APScheduler says "Running job … executed successfully" twice per cycle at INFO, which the
+    # connector's own cycle line already tells; its warnings (a missed run) and B1_LOG_LEVEL=DEBUG show.
+    scheduler_level = root.level if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    logging.getLogger("apscheduler").setLevel(scheduler_level)

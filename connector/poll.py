@@ -136,4 +136,4 @@ def fetch_items(
                 unreadable[str(row.get("ItemCode"))] = str(exc)
                 continue
             cache[item.ItemCode] = item
-    log.debug("items_fetched count=%d", len(missing))
+    log.debug("items_fetched", extra={"count": len(missing)})

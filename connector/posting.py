@@ -147,11 +147,14 @@ class Poster:
             document = self.client.post(RECEIPTS, payload)
         except SLOutcomeUnknownError as exc:
             self.ledger.mark_uncertain(key, message=str(exc))
-            log.warning("posting_uncertain key=%s error=%s", key, exc)
+            log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": str(exc)})
             return PostOutcome("uncertain", message=str(exc))
         except SLRequestError as exc:
             self.ledger.mark_rejected(key, code=exc.code, message=exc.sap_message or str(exc))
-            log.warning("posting_rejected key=%s code=%s message=%s", key, exc.code, exc.sap_message)
+            log.warning(
+                "posting_rejected",
+                extra={"order": order_number, "key": key, "code": exc.code, "sap_message": exc.sap_message},
+            )
             return PostOutcome("rejected", code=exc.code, message=exc.sap_message or str(exc))
         except SLConnectionError as exc:
             if exc.request_sent:
@@ -171,10 +174,13 @@ class Poster:
             # cannot point at it: settle it by key like any lost answer (never re-posted blindly).
             message = f"SAP answered 201 without a usable DocEntry ({entry!r}); the key is looked up in SAP"
             self.ledger.mark_uncertain(key, message=message)
-            log.warning("posting_uncertain key=%s error=%s", key, message)
+            log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": message})
             return PostOutcome("uncertain", message=message)
         self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number)
-        log.info("posted key=%s receipt_entry=%s receipt_number=%s", key, entry, number)
+        log.info(
+            "posted",
+            extra={"order": order_number, "key": key, "receipt_entry": entry, "receipt_number": number},
+        )
         return PostOutcome("posted", receipt_entry=entry, receipt_number=number)
 
     def settle(self, row: PostingRow) -> PostOutcome:
@@ -199,18 +205,23 @@ class Poster:
             self.ledger.mark_posted(
                 row.key, receipt_entry=int(document["DocEntry"]), receipt_number=document.get("DocNum")
             )
-            log.info("settled_posted key=%s receipt_entry=%s", row.key, document["DocEntry"])
+            log.info(
+                "settled_posted",
+                extra={"order": row.order_number, "key": row.key, "receipt_entry": document["DocEntry"]},
+            )
             return PostOutcome(
                 "posted", receipt_entry=document["DocEntry"], receipt_number=document.get("DocNum")
             )
         if not found:
             self.ledger.mark_void(row.key, message="not found in SAP by key after the quiet period")
-            log.info("settled_not_posted key=%s", row.key)
+            log.info("settled_not_posted", extra={"order": row.order_number, "key": row.key})
             return PostOutcome("void")
         entries = sorted(int(d["DocEntry"]) for d in found)
         message = f"{len(found)} receipts carry key {row.key} (DocEntry {entries}): a person must look"
         self.ledger.mark_duplicate(row.key, message=message)
-        log.error("duplicate_in_sap key=%s receipts=%s", row.key, entries)
+        log.error(
+            "duplicate_in_sap", extra={"order": row.order_number, "key": row.key, "receipt_entries": entries}
+        )
         return PostOutcome("duplicate", message=message)
 
     def settle_all(self) -> list[tuple[PostingRow, PostOutcome]]:
@@ -225,6 +236,9 @@ class Poster:
             if len(live) == 1:
                 entry, number = int(live[0]["DocEntry"]), live[0].get("DocNum")
                 self.ledger.mark_posted(row.key, receipt_entry=entry, receipt_number=number)
-                log.info("duplicate_cleared key=%s receipt_entry=%s", row.key, entry)
+                log.info(
+                    "duplicate_cleared",
+                    extra={"order": row.order_number, "key": row.key, "receipt_entry": entry},
+                )
                 cleared.append((row, PostOutcome("posted", receipt_entry=entry, receipt_number=number)))
         return cleared

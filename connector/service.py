@@ -86,8 +86,8 @@ class CycleRunner:
             return
         if self._worker is None and self.clock() < self._no_login_before:
             log.warning(
-                "service_login_paused retry_in_s=%.0f (SAP refused the credentials)",
-                self._no_login_before - self.clock(),
+                "service_login_paused",
+                extra={"retry_in_s": round(self._no_login_before - self.clock()), "reason": "login refused"},
             )
             return
         started = time.monotonic()
@@ -97,10 +97,8 @@ class CycleRunner:
             self.cycles_ok += 1
             self.login_refusals = 0
             log.info(
-                "service_cycle posted=%d held=%d errors=%d",
-                len(report.posted),
-                len(report.held),
-                len(report.errors),
+                "service_cycle",
+                extra={"posted": len(report.posted), "held": len(report.held), "errors": len(report.errors)},
             )
             if self.metrics is not None:
                 self.metrics.cycle_finished(
@@ -117,17 +115,19 @@ class CycleRunner:
             pause = min(self.settings.poll_interval_s * 2**self.login_refusals, self.MAX_LOGIN_PAUSE_S)
             self._no_login_before = self.clock() + pause
             log.error(
-                "service_login_refused error=%s; next login attempt in %.0f s. Check B1_USERNAME and "
-                "B1_PASSWORD, then restart the service to try at once",
-                exc,
-                pause,
+                "service_login_refused",
+                extra={
+                    "error": str(exc),
+                    "retry_in_s": round(pause),
+                    "hint": "check B1_USERNAME and B1_PASSWORD, then restart the service to try at once",
+                },
             )
             self._failed()
         except ConnectorError as exc:
             # ConfigError too: a mapping edited into an invalid state while running. The service
             # keeps the schedule and says so every interval instead of dying unattended.
             self.cycles_failed += 1
-            log.error("service_cycle_failed error=%s", exc)
+            log.error("service_cycle_failed", extra={"error": str(exc)})
             self._failed()
         except Exception:
             self.cycles_failed += 1
@@ -167,12 +167,12 @@ def run_service(
             runner.ensure_worker()  # bad mapping, ledger or credentials fail here, not in the background
         except (SLConnectionError, SLServerError) as exc:
             log.warning(
-                "service_waiting_for_sl error=%s; trying again every %ss", exc, settings.poll_interval_s
+                "service_waiting_for_sl", extra={"error": str(exc), "retry_in_s": settings.poll_interval_s}
             )
         if install_signals:
 
             def _stop(signum: int, _frame: object) -> None:
-                log.info("service_stopping signal=%s", signal.Signals(signum).name)
+                log.info("service_stopping", extra={"signal": signal.Signals(signum).name})
                 stop_event.set()
 
             signal.signal(signal.SIGTERM, _stop)
@@ -184,9 +184,14 @@ def run_service(
             runner, "interval", seconds=settings.poll_interval_s, id="cycle", next_run_time=datetime.now()
         )
         scheduler.start()
-        log.info("service_started interval_s=%s ledger=%s", settings.poll_interval_s, settings.ledger_path)
+        log.info(
+            "service_started",
+            extra={"interval_s": settings.poll_interval_s, "ledger": str(settings.ledger_path)},
+        )
         stop_event.wait()
         # wait=True: a cycle in progress finishes the posting in hand (the worker checks the event).
         scheduler.shutdown(wait=True)
-        log.info("service_stopped cycles_ok=%d cycles_failed=%d", runner.cycles_ok, runner.cycles_failed)
+        log.info(
+            "service_stopped", extra={"cycles_ok": runner.cycles_ok, "cycles_failed": runner.cycles_failed}
+        )
         return 0

@@ -230,15 +230,46 @@ class Worker:
             report.errors.append({"where": "cycle", "message": str(exc)})
             raise
         finally:
+            if status == "ok":
+                self._log_hold_changes(report)
             if not dry_run and status == "ok":
                 self.ledger.replace_holds(self.company, [vars(h) for h in report.held])
             self.ledger.finish_cycle(cycle_id, status=status, summary=report.summary())
-            log.info(
-                "cycle_finished status=%s %s",
-                status,
-                " ".join(f"{k}={v}" for k, v in report.summary().items()),
-            )
+            log.info("cycle_finished", extra={"status": status, **report.summary()})
         return report
+
+    def _log_hold_changes(self, report: CycleReport) -> None:
+        """Log an order when it becomes held, when its reasons change and when it is no longer held —
+        not again every cycle while it stays held for the same reasons (the ledger remembers holds)."""
+        before = {h["order_entry"]: h for h in self.ledger.holds(self.company)}
+        for held in report.held:
+            codes = sorted({r["code"] for r in held.reasons})
+            previous = before.pop(held.order_entry, None)
+            if previous is not None and sorted({r["code"] for r in previous["reasons"]}) == codes:
+                continue
+            log.info(
+                "order_held",
+                extra={
+                    "order": held.order_number,
+                    "order_entry": held.order_entry,
+                    "item": held.item,
+                    "code": ",".join(codes),
+                    "previous_code": None
+                    if previous is None
+                    else ",".join(sorted({r["code"] for r in previous["reasons"]})),
+                    "reason": held.reasons[0]["message"] if held.reasons else None,
+                    "dry_run": report.dry_run,
+                },
+            )
+        for gone in before.values():
+            log.info(
+                "order_released",
+                extra={
+                    "order": gone["order_number"],
+                    "order_entry": gone["order_entry"],
+                    "dry_run": report.dry_run,
+                },
+            )
 
     def _parse_page(self, page: list[dict[str, Any]], report: CycleReport) -> list[ProductionOrder]:
         orders = []
@@ -277,7 +308,6 @@ class Worker:
                 reasons=reasons,
             )
         )
-        log.info("order_held order=%s reasons=%s", order.DocumentNumber, ",".join(r.code for r in reasons))
 
     def _process_guarded(
         self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *, dry_run: bool
@@ -288,7 +318,7 @@ class Worker:
         except (SLConnectionError, SLServerError, SLAuthError, SLSessionError, LedgerError):
             raise  # SAP or the ledger is unusable: stop the cycle, the next one starts afresh
         except Exception as exc:  # SAP data we did not foresee, or a bug: never stall every other order
-            log.exception("order_failed order=%s", order.DocumentNumber)
+            log.exception("order_failed", extra={"order": order.DocumentNumber})
             report.errors.append(
                 {
                     "where": f"order {order.DocumentNumber}",
@@ -464,7 +494,7 @@ class Worker:
             self.client.patch(
                 "ProductionOrders", order.AbsoluteEntry, {"ProductionOrderStatus": "boposClosed"}
             )
-            log.info("order_closed order=%s", order.DocumentNumber)
+            log.info("order_closed", extra={"order": order.DocumentNumber})
             return True
         except Exception as exc:  # the receipt is posted; a failed close is only worth a warning
             report.warnings.append(
