@@ -394,7 +394,7 @@ class Worker:
         if limit is None or self._receipts_sent < limit:
             return False
         if not report.deferred:
-            log.info("receipt_limit_reached max_receipts_per_cycle=%d", limit)
+            log.info("receipt_limit_reached", extra={"max_receipts_per_cycle": limit})
         report.receipt_limit = limit
         report.deferred += 1
         return True
