@@ -3,7 +3,7 @@
     python benchmarks/bench_cycle.py --orders 2000                 # post them all, then a second cycle
     python benchmarks/bench_cycle.py --orders 100000 --dry-run     # memory over 100k orders, posts nothing
 
-Writes a company built from the demo (fixtures/demo) with ORDERS clean released orders (copies of
+Writes a company built from the demo (connector/demo_company) with ORDERS clean released orders (copies of
 demo order 101: two backflushed components, plenty of stock, a partial confirmation each), serves
 it with `b1-backflush mock-sl` in a separate process (so the figures are the connector's alone),
 runs one cycle and prints the figures as JSON. Figures, not assertions: speed targets live here,
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connector.cli import build_worker  # noqa: E402
+from connector.demo_company import DEMO_COMPANY  # noqa: E402
 from connector.log import configure_logging  # noqa: E402
 from connector.mock_sl.store import load_data  # noqa: E402
 from connector.settings import Settings  # noqa: E402
@@ -40,7 +41,7 @@ TEMPLATE_ORDER = 101
 
 def write_company(folder: Path, orders: int) -> None:
     """The demo company with ``orders`` clean copies of order 101 instead of its own orders."""
-    data = load_data(ROOT / "fixtures" / "demo")
+    data = load_data(DEMO_COMPANY)
     template = next(o for o in data["ProductionOrders"] if o["AbsoluteEntry"] == TEMPLATE_ORDER)
     rows = []
     for n in range(orders):

@@ -41,8 +41,6 @@ from connector.sl.client import ServiceLayerClient
 from connector.worker import Worker
 
 EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL, EXIT_DIFFERENCES = 0, 1, 2, 3, 4
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_DATA = REPO_ROOT / "fixtures" / "demo"
 
 log = logging.getLogger("connector.cli")
 
@@ -91,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start the mock Service Layer with the demo company and run one cycle")
     demo.add_argument("--protocol", choices=["v1", "v2"], default="v2")
     demo.add_argument(
-        "--mapping", type=Path, default=None, help="mapping file (default: mappings/default.yaml)"
+        "--mapping", type=Path, default=None, help="mapping file (default: the built-in default mapping)"
     )
     demo.add_argument("--json", action="store_true")
 
@@ -108,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--online", action="store_true", help="check UDFs, warehouses and the key field in SAP"
     )
+    msub.add_parser("schema", help="print the JSON Schema of mapping files (save it as schema.json)")
+    msub.add_parser("default", help="print the default mapping, every key commented, to start a file from")
     return parser
 
 
@@ -165,7 +165,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         configure_logging("WARNING")
         return _demo(args)
     if args.command == "mappings":
-        return _mappings_check(args)
+        return _mappings(args)
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     register_secret(settings.password.get_secret_value())
@@ -278,6 +278,18 @@ def _status(settings: Settings, *, as_json: bool) -> int:
     return EXIT_OK
 
 
+def _mappings(args: argparse.Namespace) -> int:
+    if args.mappings_command in ("schema", "default"):
+        from connector.mapping import resources
+
+        if args.mappings_command == "schema":
+            print(resources.schema_text(), end="")
+        else:
+            print(resources.default_mapping_for_a_new_file(), end="")
+        return EXIT_OK
+    return _mappings_check(args)
+
+
 def _mappings_check(args: argparse.Namespace) -> int:
     from connector.mapping.check import run_check
 
@@ -295,16 +307,13 @@ def _mappings_check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from connector.demo_company import DEMO_COMPANY
     from connector.mock_sl.server import MockServiceLayer
 
-    if not DEMO_DATA.is_dir():
-        raise ConfigError(
-            f"the demo company is missing: {DEMO_DATA} (run the demo from a checkout of b1-backflush)"
-        )
-    mapping_path = args.mapping or (REPO_ROOT / "mappings" / "default.yaml")
+    mapping_path = args.mapping  # None: the built-in default (`b1-backflush mappings default` prints it)
     with (
         tempfile.TemporaryDirectory(prefix="b1-backflush-demo-") as tmp,
-        MockServiceLayer(DEMO_DATA, port=0) as sl,
+        MockServiceLayer(DEMO_COMPANY, port=0) as sl,
         ExitStack() as stack,
     ):
         user, password = next(iter(sl.users.items()))
@@ -319,9 +328,7 @@ def _demo(args: argparse.Namespace) -> int:
             _env_file=None,
         )  # type: ignore[call-arg]
         worker = build_worker(settings, stack)
-        shown = (
-            mapping_path.relative_to(REPO_ROOT) if mapping_path.is_relative_to(REPO_ROOT) else mapping_path
-        )
+        shown = mapping_path or "the built-in default"
         print(
             f"Demo: mock Service Layer at {sl.root(args.protocol)} (company {sl.company_db}), mapping {shown}"
         )

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from connector.demo_company import DEMO_COMPANY as DEMO
+
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "fixtures" / "demo"
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""``python -m connector.mock_sl --port 50000 --data fixtures/demo``."""
+"""``python -m connector.mock_sl --port 50000`` (the demo company; ``--data FOLDER`` for another)."""
 
 from __future__ import annotations
 

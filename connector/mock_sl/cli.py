@@ -1,4 +1,4 @@
-"""Command line of the mock: ``python -m connector.mock_sl --port 50000 --data fixtures/demo``."""
+"""Command line of the mock: ``b1-backflush mock-sl --port 50000 [--data FOLDER]`` (default: demo company)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from connector.demo_company import DEMO_COMPANY
 from connector.mock_sl.faults import parse_fault_spec
 from connector.mock_sl.sap_rules import MockSwitches
 
@@ -20,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=50000)
     parser.add_argument(
-        "--data", default="fixtures/demo", help="fixture folder (company.json + <EntitySet>.json)"
+        "--data",
+        default=str(DEMO_COMPANY),
+        help="fixture folder (company.json + <EntitySet>.json); default: the demo company",
     )
     parser.add_argument(
         "--session-timeout-s",
@@ -77,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def data_folder_problem(folder: Path) -> str | None:
     """One line naming what is wrong with ``--data`` and the fix, or None when it can be served."""
-    fix = "pass a fixture folder holding company.json, e.g. --data fixtures/demo"
+    fix = "pass a fixture folder holding company.json, or leave --data out for the demo company"
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         return f"--data {folder} {what}: {fix}"

@@ -3,7 +3,7 @@
 Used by tests (port 0), the demo, consultants' dry runs and CI. It speaks the real protocol
 (service-layer.md), so an independent client works against it unchanged::
 
-    with MockServiceLayer("fixtures/demo", port=0) as sl:
+    with MockServiceLayer(port=0) as sl:  # the demo company (connector/demo_company)
         requests.post(sl.root("v2") + "/Login", json={...})
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from connector.demo_company import DEMO_COMPANY
 from connector.mock_sl import protocol
 from connector.mock_sl.faults import Faults, apache_error_page
 from connector.mock_sl.routes import Request, Response, Router
@@ -67,7 +68,7 @@ class MockServiceLayer:
 
     def __init__(
         self,
-        data: str | Path | Mapping[str, Any] = "fixtures/demo",
+        data: str | Path | Mapping[str, Any] = DEMO_COMPANY,
         host: str = "127.0.0.1",
         port: int = 0,
         switches: MockSwitches | None = None,

@@ -1,7 +1,7 @@
 """End-to-end helpers: the real command line (``connector.cli.main``) against the real mock Service Layer.
 
 ``cli`` sets the B1_* environment for the mock (per ``protocol``), runs ``main`` in-process and hands
-back the exit code, stdout and stderr. The demo's expected outcomes (fixtures/demo/README.md) live here
+back the exit code, stdout and stderr. The demo's expected outcomes (demo_company/README.md) live here
 so every e2e module checks the same table.
 """
 
@@ -20,7 +20,7 @@ from connector.production import reasons as rc
 
 COMPANY = "SBODEMOUS"
 
-#: fixtures/demo/README.md: AbsoluteEntry → (good, rejected) posted by the first cycle.
+#: connector/demo_company/README.md: AbsoluteEntry → (good, rejected) posted by the first cycle.
 DEMO_POSTS: dict[int, tuple[float, float]] = {
     101: (4, 0),
     102: (8, 2),

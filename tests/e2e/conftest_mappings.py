@@ -25,7 +25,7 @@ from tests.conftest import make_settings
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
 MAPPINGS_README = MAPPINGS / "README.md"
-#: The demo company's DocumentNumber of an order = this + AbsoluteEntry (fixtures/demo/README.md).
+#: The demo company's DocumentNumber of an order = this + AbsoluteEntry (connector/demo_company/README.md).
 DOC_NUMBER_BASE = 2026230000
 
 

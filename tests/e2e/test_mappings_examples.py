@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from connector.demo_company import DEMO_COMPANY
 from connector.report import CycleReport
 from connector.worker import Worker
 from tests.e2e.conftest_mappings import (
@@ -39,9 +40,9 @@ MAPPING_FILES = sorted(MAPPINGS.rglob("*.yaml"))
 #: The posting date of every cycle here (the worker's clock is fixed, so dates can be asserted).
 TODAY = date(2026, 4, 25)
 COMPANY = "SBODEMOUS"
-DEMO_README = ROOT / "fixtures" / "demo" / "README.md"
+DEMO_README = DEMO_COMPANY / "README.md"
 
-#: The demo outcome under the default mapping (fixtures/demo/README.md; a test below keeps the two equal).
+#: The demo outcome under the default mapping (demo_company/README.md; a test below keeps the two equal).
 DEFAULT_POSTED = {101: (4, 0), 102: (8, 2), 103: (5, 0), 115: (2, 0), 116: (5, 0), 117: (4, 0), 118: (10, 0)}
 DEFAULT_HELD = {
     104: ["MANUAL_NOT_ISSUED"],
@@ -354,7 +355,7 @@ def test_a_mapping_without_expectations_fails_with_what_to_do() -> None:
 
 
 def _demo_readme_outcomes() -> dict[int, str]:
-    """AbsoluteEntry → 'Expected outcome' cell of the demo table in fixtures/demo/README.md."""
+    """AbsoluteEntry → 'Expected outcome' cell of the demo table in connector/demo_company/README.md."""
     rows = re.findall(r"^\| (\d{3}) \|.*\| ([^|]+) \|$", DEMO_README.read_text(encoding="utf-8"), re.M)
     return {int(entry): outcome.strip() for entry, outcome in rows}
 

@@ -1,4 +1,5 @@
-"""`b1-backflush mock-sl --port N --data fixtures/demo`, exactly as the README and the issue write it."""
+"""`b1-backflush mock-sl --port N`, exactly as the README and the issue write it: the demo company by default,
+from any working folder."""
 
 from __future__ import annotations
 
@@ -29,10 +30,8 @@ def test_the_mock_command_serves_the_demo_company_until_interrupted(tmp_path):
             "mock-sl",
             "--port",
             str(port),
-            "--data",
-            str(DEMO.relative_to(ROOT)),
         ],
-        cwd=ROOT,
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -88,7 +87,7 @@ def test_a_missing_data_folder_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"mock-sl: --data {missing} does not exist: pass a fixture folder holding company.json, "
-        "e.g. --data fixtures/demo"
+        "or leave --data out for the demo company"
     ]
 
 
@@ -98,7 +97,7 @@ def test_a_data_folder_without_company_or_with_broken_json_is_one_line_and_exit_
     assert main(["--port", "0", "--data", str(tmp_path)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"mock-sl: --data {tmp_path} has no company.json (CompanyDB, users): pass a fixture folder "
-        "holding company.json, e.g. --data fixtures/demo"
+        "holding company.json, or leave --data out for the demo company"
     ]
     (tmp_path / "company.json").write_text('{"CompanyDB": "X"}', encoding="utf-8")
     (tmp_path / "Items.json").write_text("[{", encoding="utf-8")

@@ -7,7 +7,7 @@ import pytest
 import connector.worker as worker_module
 from connector.errors import SLConnectionError
 
-CLEAN = {101, 102, 103, 115, 116, 117, 118}  # fixtures/demo/README.md
+CLEAN = {101, 102, 103, 115, 116, 117, 118}  # connector/demo_company/README.md
 
 
 def test_sap_refusing_one_orders_read_does_not_stop_the_others(mock_sl, worker_factory):

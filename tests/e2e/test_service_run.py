@@ -22,7 +22,7 @@ from connector.ledger import Ledger
 from connector.service import run_service
 from tests.conftest import make_settings
 
-CLEAN_DEMO_ORDERS = 7  # fixtures/demo/README.md: 101, 102, 103, 115, 116, 117, 118
+CLEAN_DEMO_ORDERS = 7  # connector/demo_company/README.md: 101, 102, 103, 115, 116, 117, 118
 
 
 def receipts_posted(sl) -> int:

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 import requests
 
+from connector.demo_company import DEMO_COMPANY
 from connector.mock_sl.server import MockServiceLayer, MockSwitches
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "fixtures" / "demo"
+DEMO = DEMO_COMPANY
 
 
 class Client:

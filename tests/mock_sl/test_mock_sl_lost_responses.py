@@ -153,7 +153,7 @@ def test_slow_commit_times_the_client_out_and_commits_afterwards(client: Client)
 )
 def test_cli_spec_arms_the_lost_response_modes(spec: str, name: str, kwargs: dict) -> None:
     assert parse_fault_spec(spec) == (name, kwargs)
-    sl = MockServiceLayer("fixtures/demo")  # not started: arming needs no server
+    sl = MockServiceLayer()  # not started: arming needs no server
     getattr(sl.faults, name)(**kwargs)
     assert [(f.mode, f.count) for f in sl.faults.pending()] == [(name, kwargs["count"])]
 

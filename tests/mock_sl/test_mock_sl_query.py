@@ -6,7 +6,7 @@ import pytest
 
 from tests.mock_sl.conftest import Client
 
-RELEASED = 19  # released orders in fixtures/demo (101..119)
+RELEASED = 19  # released orders in the demo company (101..119)
 
 
 def next_link(client: Client, body: dict) -> str | None:

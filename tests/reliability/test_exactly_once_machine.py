@@ -42,7 +42,7 @@ from tests.conftest import DEMO, make_settings
 from tests.reliability.test_crash_points import KEY_FIELD, assert_exactly_once_and_ledger_agrees
 
 RECEIPTS = "InventoryGenEntries"
-#: The demo orders that post under the default mapping (fixtures/demo/README.md); the others stay held.
+#: The demo orders that post under the default mapping (demo_company/README.md); the others stay held.
 CLEAN = (101, 102, 103, 115, 116, 117, 118)
 FAULTS = ("commit_then_drop", "commit_then_502", "fail_502", "slow_commit")
 READ_TIMEOUT_S = 0.25

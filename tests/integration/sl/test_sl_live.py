@@ -6,17 +6,17 @@ Fixtures ``mock_sl`` (the demo company on port 0) and ``protocol`` (v1, v2) come
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from connector.demo_company import DEMO_COMPANY
 from connector.errors import SLAuthError, SLNotFoundError, SLOutcomeUnknownError, SLQueryError, SLRequestError
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
 
-COMPANY = json.loads((Path(__file__).resolve().parents[3] / "fixtures" / "demo" / "company.json").read_text())
+COMPANY = json.loads((DEMO_COMPANY / "company.json").read_text())
 USER, PASSWORD = next(iter(COMPANY["users"].items()))
 RELEASED = odata.eq("ProductionOrderStatus", "boposReleased")
 #: Order 101 (FG-CHAIR, all backflush, plenty of stock): a clean receipt on the demo company.
