@@ -16,7 +16,12 @@ from connector.mock_sl.sap_rules import MockSwitches
 def build_parser() -> argparse.ArgumentParser:
     """Flags: address, data, session timeout, faults and the ❓ switches."""
     parser = argparse.ArgumentParser(
-        prog="b1-backflush mock-sl", description="Mock SAP Business One Service Layer (v1 + v2)."
+        prog="b1-backflush mock-sl",
+        description="Mock SAP Business One Service Layer (v1 + v2).",
+        epilog="The mock refuses what SAP refuses: lines in missing or inactive warehouses (-5002), "
+        "texts and UDFs longer than their field (-1000), unknown or locked numbering series (-5002), "
+        "receipts beyond the planned quantity (unless --over-receipt allow). DocNum comes from the "
+        "company's numbering series, never from DocEntry. Details: fixtures/demo/README.md.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=50000)
@@ -57,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--over-receipt",
         choices=("allow", "reject"),
-        default="allow",
-        help="receiving beyond the planned quantity (default allow)",
+        default="reject",
+        help="receiving beyond the planned quantity: reject (default, -5002) or allow; SAP's own "
+        "behaviour is unconfirmed, so the mock is strict by default",
     )
     parser.add_argument(
         "--allow-negative-stock",

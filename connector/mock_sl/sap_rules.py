@@ -45,7 +45,7 @@ ITEMCODE_REFERENCED = (
 )
 # ❓ [NEST-PROD][DIAPI-PROD] report it; SAP's docs contradict it (§5.4). Only with receipt_requires_issue.
 NOTHING_ISSUED = "Item Issued Qty in work order should be larger than zero"
-# ASSUMPTION: over-receipt is ❓ (§5.4); only with over_receipt="reject".
+# ASSUMPTION: over-receipt is ❓ (§5.4); refused unless over_receipt="allow".
 OVER_RECEIPT = "Quantity exceeds planned quantity  [IGN1.Quantity][line: {n}]"
 
 # ASSUMPTION: SAP's texts for a line in a missing or inactive warehouse were not captured. -5002 is the
@@ -63,8 +63,10 @@ class MockSwitches:
     #: §5.4 conflict: two integrations report "Item Issued Qty in work order should be larger than zero"
     #: for a receipt before any issue; SAP's docs allow it. False = SAP's docs.
     receipt_requires_issue: bool = False
-    #: §5.4: whether receiving beyond PlannedQuantity is refused is ❓. "allow" | "reject".
-    over_receipt: Literal["allow", "reject"] = "allow"
+    #: §5.4: whether receiving beyond PlannedQuantity is refused is ❓. "allow" | "reject". Default
+    #: "reject": strict, so a connector bug that over-receives fails against the mock; tests that post
+    #: duplicates on purpose (lost answers, the exactly-once machine) choose "allow" explicitly.
+    over_receipt: Literal["allow", "reject"] = "reject"
     #: §5.4: the company's "allow negative inventory" setting; False = blocked (as in the real -5002 capture).
     allow_negative_stock: bool = False
     #: §5.4 ❓: whether a botrntReject receipt backflushes components. True = it does (SAP issues for

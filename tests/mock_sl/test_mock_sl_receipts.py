@@ -183,8 +183,9 @@ def test_issue_manual_line_and_negative_inventory(client: Client) -> None:
         ({}, 101, 4, 201),
         ({"receipt_requires_issue": True}, 101, 4, 400),
         ({"receipt_requires_issue": True}, 103, 5, 201),  # manual line already issued
-        ({}, 110, 12, 201),
+        ({}, 110, 12, 400),  # over-receipt refused by default (strict)
         ({"over_receipt": "reject"}, 110, 12, 400),
+        ({"over_receipt": "allow"}, 110, 12, 201),
         ({"allow_negative_stock": True}, 107, 5, 201),
     ],
 )

@@ -96,6 +96,23 @@ def test_backflush_component_in_inactive_warehouse_refuses_the_receipt(client: C
     assert client.sl.store.rows("InventoryGenExits") == []
 
 
+# -- 4. over-receipt ----------------------------------------------------------------------------------
+def test_over_receipt_is_refused_by_default_across_documents(client: Client) -> None:
+    # Order 101: planned 10. 6 then 4 fill it; one more is beyond planned, whichever document brings it.
+    assert client.post("InventoryGenEntries", receipt(101, 6)).status_code == 201
+    before = untouched(client)
+    response = client.post("InventoryGenEntries", receipt(101, 5))
+    assert_refused(client, response, -5002, "Quantity exceeds planned quantity  [IGN1.Quantity][line: 1]")
+    assert untouched(client) == before
+    assert client.post("InventoryGenEntries", receipt(101, 4)).status_code == 201
+    assert client.sl.store.get("ProductionOrders", 101)["CompletedQuantity"] == 10.0  # type: ignore[index]
+
+
+def test_over_receipt_switch_allows_it(make_client) -> None:
+    client = make_client(switches={"over_receipt": "allow"})
+    assert client.post("InventoryGenEntries", receipt(101, 11)).status_code == 201
+
+
 # -- 2. text lengths --------------------------------------------------------------------------------
 def too_long(name: str, type_name: str) -> str:
     return (

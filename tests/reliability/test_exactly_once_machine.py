@@ -39,6 +39,7 @@ from connector import posting
 from connector.cli import build_worker
 from connector.mock_sl.server import MockServiceLayer
 from tests.conftest import DEMO, make_settings
+from tests.reliability.conftest import duplicates_visible
 from tests.reliability.test_crash_points import KEY_FIELD, assert_exactly_once_and_ledger_agrees
 
 RECEIPTS = "InventoryGenEntries"
@@ -67,7 +68,8 @@ class ExactlyOnceMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="b1bf-machine-"))
-        self.sl = MockServiceLayer(DEMO, port=0).start()
+        # Over-receipt allowed: a duplicate must show up as a second receipt, not as a refusal.
+        self.sl = MockServiceLayer(DEMO, port=0, switches=duplicates_visible()).start()
         self.stack = ExitStack()
         self.worker = None
         self.crash_at: str | None = None  # the worker dies the next time it reaches this crash point
