@@ -29,6 +29,7 @@ _TYPE_WORDS = {
     "int_from_float": "a whole number",
     "float_type": "a number",
     "float_parsing": "a number",
+    "finite_number": "a finite number, e.g. 0.5 (not inf or nan)",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "list_type": "a list, e.g. [1, 2]",

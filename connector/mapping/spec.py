@@ -19,9 +19,13 @@ Policy = Literal["block", "warn", "off"]
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors, values are not coerced silently, models are immutable."""
+    """Unknown keys are errors, values are not coerced silently, models are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    ``allow_inf_nan=False``: a quoted "inf" or "nan" would otherwise become a float no check can
+    compare against, and JSON cannot carry it to SAP.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 def _check_udf(value: str | None) -> str | None:

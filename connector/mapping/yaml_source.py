@@ -3,16 +3,23 @@
 The file is composed into a node tree first (``yaml.compose`` with our SafeLoader subclass), so
 every key path maps to its line before anything is constructed; only then are plain Python values
 built (str, int, float, bool, None, lists, dicts — nothing else can come out of it).
+
+Anchors and aliases (``&name`` / ``*name``) are refused while composing: an alias makes the tree a
+graph, so a few lines of aliases of aliases ("billion laughs") expand to gigabytes when walked or
+built, and an alias inside its own anchor is a cycle. Numbers that are not finite (``.inf``,
+``.nan``, ``1e999``) are refused too: no setting means infinity, and JSON cannot carry them to SAP.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from connector.mapping.problems import Problem
@@ -34,6 +41,20 @@ class MappingYamlLoader(yaml.SafeLoader):
     what the editor accepts is what the connector reads.
     """
 
+
+class AnchorRefused(yaml.composer.ComposerError):
+    """An anchor or alias in a mapping file (refused before the node graph can grow)."""
+
+
+def _refuse_anchors(loader: yaml.SafeLoader, parent: Node | None, index: Any) -> Node:
+    event = loader.peek_event()
+    if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
+        sign = "*" if isinstance(event, AliasEvent) else "&"
+        raise AnchorRefused(problem=f"{sign}{event.anchor}", problem_mark=event.start_mark)
+    return yaml.SafeLoader.compose_node(loader, parent, index)  # type: ignore[arg-type]
+
+
+MappingYamlLoader.compose_node = _refuse_anchors  # type: ignore[assignment,method-assign]
 
 MappingYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_STD + "bool", _STD + "timestamp")]
@@ -82,8 +103,26 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> Problem:
     )
 
 
+def _anchor_problem(file: str, exc: AnchorRefused) -> Problem:
+    mark = exc.problem_mark
+    return Problem(
+        file,
+        mark.line + 1 if mark is not None else None,
+        "",
+        f"YAML anchors (&name) and aliases (*name) are not allowed, found '{exc.problem}'",
+        "write the value out in full wherever it is used (remove every '&name' and '*name')",
+    )
+
+
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_STD) :] if tag.startswith(_STD) else tag
+
+
+def _is_finite(node: ScalarNode) -> bool:
+    try:
+        return math.isfinite(MappingYamlLoader.construct_yaml_float(yaml.SafeLoader(""), node))
+    except ValueError:
+        return True  # not a number after all: the schema says what is wrong with it
 
 
 def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> bool:
@@ -100,6 +139,17 @@ def _walk(doc: YamlDocument, node: Node, path: KeyPath) -> bool:
                 ".".join(path),
                 f"YAML tag {_short_tag(node.tag)!r} is not allowed",
                 "write plain values only (text, numbers, true/false, lists, key: value); remove the '!' tag",
+            )
+        )
+        return False
+    if node.tag == _STD + "float" and isinstance(node, ScalarNode) and not _is_finite(node):
+        doc.problems.append(
+            Problem(
+                doc.file,
+                node.start_mark.line + 1,
+                ".".join(path),
+                f"{node.value!r} is not a finite number",
+                "write an ordinary number, e.g. 0.5 (infinity and NaN are not allowed)",
             )
         )
         return False
@@ -203,6 +253,8 @@ def read_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
             # Refused values were cut out and duplicate keys keep the last one (as safe_load does),
             # so the rest of the file is still validated and every problem is reported at once.
             doc.data = loader.construct_document(root)
+    except AnchorRefused as exc:
+        doc.problems.append(_anchor_problem(doc.file, exc))
     except yaml.YAMLError as exc:
         doc.problems.append(_yaml_error(doc.file, exc))
     finally:
