@@ -7,6 +7,7 @@ turns pydantic's validation errors into one line per variable that names the var
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +29,11 @@ _HINTS: dict[str, str] = {
     "connect_timeout_s": "seconds, a number > 0",
     "read_timeout_s": "seconds, a number > 0 (a receipt with a large bill of materials can take a while)",
     "page_size": "rows per page, 1-1000",
+    "retry_attempts": "a whole number of tries, 1-20",
+    "retry_max_wait_s": "seconds, a number > 0, at most B1_RETRY_TOTAL_S",
+    "retry_total_s": "seconds, a number > 0",
+    "session_margin_s": "seconds >= 0, well below SAP's session timeout (30 minutes unless changed)",
+    "unknown_quiet_period_s": "seconds >= 0",
     "mapping": "the path of a mapping file, e.g. mappings/default.yaml",
     "ledger_path": "the path of the SQLite ledger file",
     "poll_interval_s": "seconds between cycles, >= 5",
@@ -43,7 +49,13 @@ class Settings(BaseSettings):
     """Runtime settings. Secrets are ``SecretStr``: they never print."""
 
     model_config = SettingsConfigDict(
-        env_prefix="B1_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_prefix="B1_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        # "inf" / "nan" parse as floats: an infinite timeout or interval is never what was meant.
+        allow_inf_nan=False,
     )
 
     sl_url: str = Field(description="Service Layer root including /b1s/v1 or /b1s/v2")
@@ -91,12 +103,35 @@ class Settings(BaseSettings):
     def _ca_bundle_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"file {value} does not exist")
+        if value is not None:
+            ca_bundle_problem = unreadable_ca_bundle(value)
+            if ca_bundle_problem:
+                raise ValueError(ca_bundle_problem)
         return value
 
     @model_validator(mode="after")
     def _tls_choice_is_coherent(self) -> Settings:
         if self.ca_bundle is not None and not self.verify_tls:
             raise ValueError("B1_CA_BUNDLE is set but B1_VERIFY_TLS=false: choose one (prefer the CA bundle)")
+        return self
+
+    @model_validator(mode="after")
+    def _ca_bundle_needs_https(self) -> Settings:
+        if self.ca_bundle is not None and self.sl_url.startswith("http://"):
+            raise ValueError(
+                "B1_CA_BUNDLE is set but B1_SL_URL starts with http://, so no certificate is checked: "
+                "use https:// (the Service Layer listens on https, port 50000 by default)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _retry_wait_fits_the_budget(self) -> Settings:
+        if self.retry_max_wait_s > self.retry_total_s:
+            raise ValueError(
+                f"B1_RETRY_MAX_WAIT_S ({self.retry_max_wait_s:g}) is longer than B1_RETRY_TOTAL_S "
+                f"({self.retry_total_s:g}), the whole time reads are retried: set B1_RETRY_MAX_WAIT_S "
+                "to at most B1_RETRY_TOTAL_S (defaults 30 and 120)"
+            )
         return self
 
     @property
@@ -110,10 +145,25 @@ class Settings(BaseSettings):
         return str(self.ca_bundle) if self.ca_bundle is not None else self.verify_tls
 
 
+def unreadable_ca_bundle(path: Path) -> str | None:
+    """What stops ``path`` from serving as a CA bundle (unreadable, no PEM certificate), or None."""
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        if isinstance(exc, ssl.SSLError):
+            return f"file {path} holds no usable PEM certificate ({exc.reason or exc})"
+        return f"file {path} cannot be read ({exc.strerror or exc})"
+    return None
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """One line per bad variable: its name, what is wrong, and what to set."""
     lines = []
     for error in exc.errors():
+        if not error["loc"] and error["type"] == "value_error":
+            # A check across variables: its message names them and the fix.
+            lines.append(str(error.get("ctx", {}).get("error", error["msg"])))
+            continue
         field = str(error["loc"][0]) if error["loc"] else ""
         variable = f"B1_{field.upper()}" if field else "settings"
         problem = "is missing" if error["type"] == "missing" else f"is invalid ({error['msg']})"

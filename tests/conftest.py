@@ -67,3 +67,11 @@ def worker_factory(mock_sl, protocol, tmp_path) -> Iterator[object]:
             return build_worker(make_settings(mock_sl, protocol, tmp_path, **overrides), stack)
 
         yield factory
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory):
+    """A throw-away CA (``.pem`` is a real PEM for B1_CA_BUNDLE) that issues server certificates."""
+    from tests.tls_certs import ThrowawayCA
+
+    return ThrowawayCA.create(tmp_path_factory.mktemp("tls-ca"))

@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from connector.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 #: SAP's default when a Login body lacks SessionTimeout (service-layer.md §1.4).
@@ -119,6 +121,8 @@ class SessionManager:
         self.version = result.version
         self._timeout_s = float(result.session_timeout_min) * 60.0
         self._expires_at = self._deadline(started_at)
+        # After the session is stored, so closing the client still logs it out.
+        refuse_margin_beyond_timeout(self._margin_s, result.session_timeout_min)
         logger.info(
             "sl.login",
             extra={
@@ -130,6 +134,21 @@ class SessionManager:
             },
         )
         return SessionTicket(self._generation, dict(self._cookies))
+
+
+def refuse_margin_beyond_timeout(margin_s: float, session_timeout_min: float) -> None:
+    """``B1_SESSION_MARGIN_S`` must be shorter than the session timeout SAP reports at Login.
+
+    Otherwise every request would find the session "about to expire" and log in again: a login storm
+    that costs a licence seat each time. Only SAP knows the timeout, so this is checked at Login.
+    """
+    timeout_s = session_timeout_min * 60.0
+    if margin_s >= timeout_s:
+        raise ConfigError(
+            f"B1_SESSION_MARGIN_S ({margin_s:g} s) is not shorter than the session timeout this Service "
+            f"Layer reports at Login ({session_timeout_min:g} min = {timeout_s:g} s): set "
+            f"B1_SESSION_MARGIN_S below {timeout_s:g}, e.g. {min(60.0, timeout_s / 4):g}"
+        )
 
 
 def login_body(company_db: str, username: str, password: str) -> dict[str, str]:

@@ -78,9 +78,8 @@ def test_settings_password_never_prints(env):
     assert "s3cret-pw" not in repr(settings) and "s3cret-pw" not in str(settings)
 
 
-def test_settings_ca_bundle_is_the_verify_value(env, tmp_path):
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("pem")
+def test_settings_ca_bundle_is_the_verify_value(env, test_ca):
+    bundle = test_ca.pem
     env.setenv("B1_CA_BUNDLE", str(bundle))
     assert load_settings().tls_verify == str(bundle)
     env.setenv("B1_VERIFY_TLS", "false")

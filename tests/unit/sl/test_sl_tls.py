@@ -54,10 +54,9 @@ def test_tls_default_verify_true_is_not_replaced_by_env(
 
 
 def test_tls_from_settings_uses_the_ca_bundle(
-    mocked: responses.RequestsMock, root: str, version: str, hostile_env: Path, tmp_path: Path
+    mocked: responses.RequestsMock, root: str, version: str, hostile_env: Path, test_ca
 ) -> None:
-    bundle = tmp_path / "sl-ca.pem"
-    bundle.write_text("our CA")
+    bundle = test_ca.pem
     settings = Settings(
         sl_url=root,
         company_db="SBODEMOUS",

@@ -1,0 +1,57 @@
+"""Bad input through the real command line: exit 2 and one line naming the thing and the fix, never a
+traceback, nothing posted (issue 8 item 5)."""
+
+from __future__ import annotations
+
+from connector import cli as cli_module
+from tests.e2e.conftest import receipt_posts
+from tests.unit.mapping.test_mapping_hostile_yaml import billion_laughs
+
+
+def message_lines(err: str) -> list[str]:
+    """stderr without the log lines (logfmt ``ts=...``)."""
+    return [line for line in err.splitlines() if line.strip() and not line.startswith("ts=")]
+
+
+def test_a_session_margin_not_shorter_than_sap_session_timeout_stops_at_login(cli, mock_sl, monkeypatch):
+    monkeypatch.setenv("B1_SESSION_MARGIN_S", "1800")  # the mock reports SessionTimeout 30 (minutes)
+
+    result = cli("once", "--json")
+
+    assert result.code == cli_module.EXIT_CONFIG == 2
+    assert message_lines(result.err) == [
+        "configuration error: B1_SESSION_MARGIN_S (1800 s) is not shorter than the session timeout this "
+        "Service Layer reports at Login (30 min = 1800 s): set B1_SESSION_MARGIN_S below 1800, e.g. 60"
+    ]
+    assert "Traceback" not in result.err
+    assert [r.path for r in mock_sl.requests] == ["Login", "Logout"]  # the session is not left behind
+    assert receipt_posts(mock_sl) == []
+
+
+def test_an_infinite_timeout_stops_at_start_naming_the_variable(cli, mock_sl, monkeypatch):
+    monkeypatch.setenv("B1_READ_TIMEOUT_S", "inf")
+
+    result = cli("once")
+
+    assert result.code == 2
+    [line] = message_lines(result.err)
+    assert line.startswith(
+        "configuration error: B1_READ_TIMEOUT_S is invalid (Input should be a finite number)"
+    )
+    assert mock_sl.requests == []
+
+
+def test_a_billion_laughs_mapping_stops_at_start_with_file_and_line(cli, mock_sl, monkeypatch, tmp_path):
+    mapping = tmp_path / "laughs.yaml"
+    mapping.write_text(billion_laughs(9), encoding="utf-8")
+    monkeypatch.setenv("B1_MAPPING", str(mapping))
+
+    result = cli("once")
+
+    assert result.code == 2
+    assert message_lines(result.err) == [
+        f"configuration error: mapping file {mapping} is invalid (1 problem):",
+        f"{mapping}:2: YAML anchors (&name) and aliases (*name) are not allowed, found '&l0' — write the "
+        "value out in full wherever it is used (remove every '&name' and '*name')",
+    ]
+    assert mock_sl.requests == []
