@@ -17,6 +17,29 @@ if TYPE_CHECKING:
     from connector.sl.client import ServiceLayerClient
 
 
+#: What to do about a page that is not a list of entity objects (SAP never sends one; a proxy might).
+BROKEN_PAGE_FIX = (
+    "the Service Layer or a proxy in front of it sent a broken page: nothing is posted from it, the "
+    "cycle stops and the next one reads it again; if it persists, check the proxy and the SL log"
+)
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list"}.get(
+        type(value), "an object"
+    )
+
+
+def _snippet(value: object) -> str:
+    """`` 'x'`` / `` [1, 2]`` after the kind (nothing for null), at most 40 characters."""
+    if value is None:
+        return ""
+    text = repr(value)
+    return " " + (text if len(text) <= 40 else text[:37] + "...")
+
+
 def prefer_page_size(page_size: int) -> dict[str, str]:
     """The header that sets the SL page size for one request (§3.2; it beats b1s.conf's PageSize)."""
     return {"Prefer": f"odata.maxpagesize={page_size}"}
@@ -44,10 +67,20 @@ def iter_pages(client: ServiceLayerClient, first_url: str, page_size: int) -> It
         rows = body.get("value")
         if not isinstance(rows, list):
             raise SLError(
-                f"GET {odata.display_path(url)}: the answer is not a collection (no 'value' list)",
+                f"GET {odata.display_path(url)}: the answer is not a collection ('value' is "
+                f"{_json_kind(rows)}, not a list); {BROKEN_PAGE_FIX}",
                 method="GET",
                 path=odata.display_path(url),
             )
+        for position, row in enumerate(rows):
+            if not isinstance(row, dict):
+                # One unreadable row makes the whole page untrustworthy: stop rather than skip an order.
+                raise SLError(
+                    f"GET {odata.display_path(url)}: row {position + 1} of the page is {_json_kind(row)}"
+                    f"{_snippet(row)}, not an entity object; {BROKEN_PAGE_FIX}",
+                    method="GET",
+                    path=odata.display_path(url),
+                )
         if not rows:
             return  # the empty page after a full last page (§3.2): nothing more to read
         yield rows

@@ -3,6 +3,8 @@ traceback, nothing posted (issue 8 item 5)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from connector import cli as cli_module
 from tests.e2e.conftest import receipt_posts
 from tests.unit.mapping.test_mapping_hostile_yaml import billion_laughs
@@ -55,3 +57,34 @@ def test_a_billion_laughs_mapping_stops_at_start_with_file_and_line(cli, mock_sl
         "value out in full wherever it is used (remove every '&name' and '*name')",
     ]
     assert mock_sl.requests == []
+
+
+def test_a_page_whose_rows_are_not_objects_is_one_line_exit_3_and_a_failed_cycle(
+    cli, cli_env, mock_sl, monkeypatch
+):
+    from connector.ledger import Ledger
+    from connector.mock_sl.routes import Response
+
+    real_handle = mock_sl.router.handle
+
+    def broken_orders_page(request):
+        if request.method == "GET" and request.path == "ProductionOrders":
+            return Response(200, b'{"value": [1, "x"]}', {"Content-Type": "application/json"})
+        return real_handle(request)
+
+    monkeypatch.setattr(mock_sl.router, "handle", broken_orders_page)
+
+    result = cli("once", "--json")
+
+    assert result.code == cli_module.EXIT_SL == 3
+    [line] = message_lines(result.err)
+    assert line.startswith("Service Layer error: GET /b1s/") and "/ProductionOrders?" in line
+    assert "Traceback" not in result.err
+    assert ": row 1 of the page is a number 1, not an entity object; the Service Layer or a proxy" in line
+    assert receipt_posts(mock_sl) == []
+    ledger = Ledger(Path(cli_env["B1_LEDGER_PATH"]))
+    try:
+        [cycle] = ledger.last_cycles(1)
+    finally:
+        ledger.close()
+    assert cycle["status"] == "failed"

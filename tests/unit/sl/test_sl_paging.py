@@ -230,3 +230,28 @@ def test_get_url_refuses_another_host(mocked: responses.RequestsMock, make_clien
     with pytest.raises(SLError, match="another host"):
         make_client().get_url("https://evil.example/b1s/v2/Items")
     assert len(mocked.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([1, "x"], "row 1 of the page is a number 1, not an entity object"),
+        ([{"AbsoluteEntry": 1}, "x"], "row 2 of the page is text 'x', not an entity object"),
+        ([{"AbsoluteEntry": 1}, None], "row 2 of the page is null, not an entity object"),
+        ([[1, 2]], "row 1 of the page is a list [1, 2], not an entity object"),
+        ("x" * 100, "the answer is not a collection ('value' is text, not a list)"),
+        ({"AbsoluteEntry": 1}, "the answer is not a collection ('value' is an object, not a list)"),
+        (None, "the answer is not a collection ('value' is null, not a list)"),
+    ],
+)
+def test_iter_pages_refuses_rows_that_are_not_objects_with_one_clear_message(
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, value, expected: str
+) -> None:
+    mocked.add(login_ok(root, version))
+    mocked.add(responses.GET, f"{root}/ProductionOrders", json={"value": value})
+    with pytest.raises(SLError) as caught:
+        list(make_client().iter_pages("ProductionOrders"))
+    message = str(caught.value)
+    assert type(caught.value) is SLError and "\n" not in message
+    assert message.startswith(f"GET /b1s/{version}/ProductionOrders: {expected}; ")
+    assert message.endswith("if it persists, check the proxy and the SL log")
