@@ -7,7 +7,6 @@ turns pydantic's validation errors into one line per variable that names the var
 from __future__ import annotations
 
 import re
-import ssl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connector.errors import ConfigError
+from connector.sl.tls import ca_bundle_problem
 
 _SL_ROOT = re.compile(r"^https?://[^/\s]+(/[^\s]*)?/b1s/v[12]$")
 
@@ -101,12 +101,9 @@ class Settings(BaseSettings):
     @field_validator("ca_bundle")
     @classmethod
     def _ca_bundle_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file {value} does not exist")
-        if value is not None:
-            ca_bundle_problem = unreadable_ca_bundle(value)
-            if ca_bundle_problem:
-                raise ValueError(ca_bundle_problem)
+        problem = ca_bundle_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -143,17 +140,6 @@ class Settings(BaseSettings):
     def tls_verify(self) -> bool | str:
         """The value for requests' ``verify``: the CA bundle path when set, else the boolean."""
         return str(self.ca_bundle) if self.ca_bundle is not None else self.verify_tls
-
-
-def unreadable_ca_bundle(path: Path) -> str | None:
-    """What stops ``path`` from serving as a CA bundle (unreadable, no PEM certificate), or None."""
-    try:
-        ssl.create_default_context(cafile=str(path))
-    except OSError as exc:  # ssl.SSLError is an OSError too
-        if isinstance(exc, ssl.SSLError):
-            return f"file {path} holds no usable PEM certificate ({exc.reason or exc})"
-        return f"file {path} cannot be read ({exc.strerror or exc})"
-    return None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

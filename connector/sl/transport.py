@@ -18,6 +18,7 @@ from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, NewC
 from connector.errors import SLConnectionError, SLError, SLOutcomeUnknownError
 from connector.sl.odata import display_path
 from connector.sl.retry import is_idempotent
+from connector.sl.tls import describe_tls_failure
 
 logger = logging.getLogger(__name__)
 
@@ -112,11 +113,7 @@ class Transport:
             )
         except requests.exceptions.SSLError as exc:
             # A certificate problem is configuration, not a transient fault: not retryable.
-            raise SLError(
-                f"{method} {path}: TLS verification failed; set B1_CA_BUNDLE to the SL's CA certificate",
-                method=method,
-                path=path,
-            ) from exc
+            raise self._tls_error(exc, method, url, path) from exc
         except requests.exceptions.RequestException as exc:
             sent = not _connect_failed(exc)
             kind = "connection failed before sending" if not sent else _describe_after_send(exc)
@@ -130,6 +127,12 @@ class Transport:
             raise SLConnectionError(
                 f"{method} {path}: {kind}", request_sent=sent, method=method, path=path
             ) from exc
+        except OSError as exc:
+            # requests opens the CA bundle before connecting: a B1_CA_BUNDLE deleted or made unreadable
+            # since start raises a bare OSError (nothing was sent).
+            if isinstance(self.verify, str):
+                raise self._tls_error(exc, method, url, path) from exc
+            raise
         # Method, path, status and time only: never headers (cookies) nor bodies (the Login's password).
         logger.debug(
             "sl.request",
@@ -142,6 +145,13 @@ class Transport:
             },
         )
         return response
+
+    def _tls_error(self, exc: BaseException, method: str, url: str, path: str) -> SLError:
+        return SLError(
+            f"{method} {path}: {describe_tls_failure(exc, url=url, verify=self.verify)}",
+            method=method,
+            path=path,
+        )
 
     def close(self) -> None:
         """Close pooled connections."""

@@ -88,3 +88,19 @@ def test_a_page_whose_rows_are_not_objects_is_one_line_exit_3_and_a_failed_cycle
     finally:
         ledger.close()
     assert cycle["status"] == "failed"
+
+
+def test_https_to_the_plain_http_mock_is_one_line_naming_the_port_exit_3(cli, mock_sl, monkeypatch, protocol):
+    https_root = mock_sl.root(protocol).replace("http://", "https://")
+    monkeypatch.setenv("B1_SL_URL", https_root)
+
+    result = cli("once")
+
+    assert result.code == cli_module.EXIT_SL == 3
+    [line] = message_lines(result.err)
+    port = https_root.split(":")[2].split("/")[0]
+    assert line.startswith(
+        f"Service Layer error: POST /b1s/{protocol}/Login: TLS: 127.0.0.1:{port} does not answer in TLS"
+    )
+    assert "B1_SL_URL says https:// but that port serves plain HTTP" in line
+    assert "Traceback" not in result.err
