@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="sliding session timeout in seconds (default: SessionTimeout 30 min)",
     )
     parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="delay every request by this many milliseconds (requests are served in parallel), "
+        "to measure a client against a Service Layer over a network",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -117,7 +124,12 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         print(f"mock-sl: {problem}", file=sys.stderr)
         return 2
     sl = MockServiceLayer(
-        args.data, host=args.host, port=args.port, switches=switches, session_timeout_s=args.session_timeout_s
+        args.data,
+        host=args.host,
+        port=args.port,
+        switches=switches,
+        session_timeout_s=args.session_timeout_s,
+        latency_s=max(args.latency_ms, 0.0) / 1000.0,
     )
     for spec in args.fault:
         try:

@@ -74,8 +74,12 @@ class MockServiceLayer:
         switches: MockSwitches | None = None,
         session_timeout_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        latency_s: float = 0.0,
     ) -> None:
         self.store = Store(data)
+        #: Added to every request before it is carried out, outside every lock, so concurrent requests
+        #: wait in parallel as they do on a real SL (network + SAP's own time); benchmarks use it.
+        self.latency_s = latency_s
         self.switches = switches or MockSwitches()
         self.sessions = Sessions(session_timeout_s, clock)
         self.faults = Faults()
@@ -270,6 +274,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = ValueError
         query = dict(parse_qsl(split.query, keep_blank_values=True))
+        if mock.latency_s > 0:
+            time.sleep(mock.latency_s)  # no lock held: each handler thread waits on its own
         fired = {fault.mode: fault for fault in mock.faults.take(method, path)}
         for held in ("delay", "slow_commit"):  # held before being carried out
             if held in fired:

@@ -194,3 +194,26 @@ def test_cli_serves_prints_roots_and_applies_faults(capsys: pytest.CaptureFixtur
         thread.join(5)
     assert result == [0]
     assert "/b1s/v1" in out and "UserName=manager Password=1234" in out
+
+
+def test_latency_delays_every_request_and_parallel_requests_wait_together(protocol: str) -> None:
+    # --latency-ms stands for the network and SAP's own time: each request waits, but in its own
+    # handler thread, so N sessions in parallel take about one latency, not N (what the benchmark needs).
+    latency = 0.4
+    with MockServiceLayer(DEMO, port=0, latency_s=latency) as sl:
+        clients = [Client(sl, protocol) for _ in range(4)]
+        for client in clients:
+            assert client.login().status_code == 200
+        answers: list[int] = []
+        started = time.monotonic()
+        threads = [
+            threading.Thread(target=lambda c=c: answers.append(c.get("Items('FG-CHAIR')").status_code))
+            for c in clients
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    assert answers == [200] * 4
+    assert latency <= elapsed < 3 * latency  # one after the other would take 4 × latency
