@@ -1,13 +1,18 @@
-"""Benchmark: requests per receipt, drain throughput and the connector's memory on the mock SL.
+"""Benchmark: requests per receipt, drain rate, connector CPU and memory on the mock SL.
 
-    python benchmarks/bench_cycle.py --orders 2000                 # post them all, then a second cycle
-    python benchmarks/bench_cycle.py --orders 100000 --dry-run     # memory over 100k orders, posts nothing
+    python benchmarks/bench_cycle.py --orders 2000 --latency-ms 10                  # post 2000, then idle
+    python benchmarks/bench_cycle.py --orders 2000 --latency-ms 10 --post-sessions 4
+    python benchmarks/bench_cycle.py --orders 100000 --idle                         # 100k released, idle
+    python benchmarks/bench_cycle.py --orders 100 --lines 500                       # big orders
+    python benchmarks/bench_cycle.py --orders 1000 --profile                        # + cProfile top entries
 
 Writes a company built from the demo (connector/demo_company) with ORDERS clean released orders (copies of
-demo order 101: two backflushed components, plenty of stock, a partial confirmation each), serves
-it with `b1-backflush mock-sl` in a separate process (so the figures are the connector's alone),
-runs one cycle and prints the figures as JSON. Figures, not assertions: speed targets live here,
-not in the test suite.
+demo order 101: backflushed components, plenty of stock, a partial confirmation each; ``--idle``:
+already received up to the confirmation; ``--lines N``: N component lines each), serves it with
+`b1-backflush mock-sl` in a separate process (``--latency-ms`` per request, served in parallel), so
+the CPU and memory figures are the connector's alone, runs one cycle, then a second one with nothing
+left to do (the idle poll), and prints the figures as JSON. Figures, not assertions: speed targets
+live here, not in the test suite. The machine's other load shows in them: run it more than once.
 """
 
 from __future__ import annotations
@@ -15,13 +20,17 @@ from __future__ import annotations
 import argparse
 import collections
 import copy
+import cProfile
+import io
 import json
 import logging
+import pstats
 import resource
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -39,19 +48,29 @@ from connector.sl.transport import logger as transport_log  # noqa: E402
 TEMPLATE_ORDER = 101
 
 
-def write_company(folder: Path, orders: int) -> None:
-    """The demo company with ``orders`` clean copies of order 101 instead of its own orders."""
+def write_company(folder: Path, orders: int, *, idle: bool, lines: int) -> None:
+    """The demo company with ``orders`` copies of order 101 instead of its own orders."""
     data = load_data(DEMO_COMPANY)
     template = next(o for o in data["ProductionOrders"] if o["AbsoluteEntry"] == TEMPLATE_ORDER)
-    rows = []
-    for n in range(orders):
-        order = copy.deepcopy(template)
-        order.update(AbsoluteEntry=10_000 + n, DocumentNumber=2_026_000_000 + n, U_ConfirmedQty=1 + n % 5)
-        rows.append(order)
-    data["ProductionOrders"] = rows
+    if lines:
+        components = template["ProductionOrderLines"]
+        template["ProductionOrderLines"] = [
+            {**components[n % len(components)], "LineNumber": n, "VisualOrder": n} for n in range(lines)
+        ]
+    with (folder / "ProductionOrders.json").open("w", encoding="utf-8") as out:
+        out.write("[")  # streamed: 100k orders as one list would cost the writer, not the connector
+        for n in range(orders):
+            order = copy.deepcopy(template)
+            confirmed = 1 + n % 5
+            order.update(AbsoluteEntry=10_000 + n, DocumentNumber=2_026_000_000 + n, U_ConfirmedQty=confirmed)
+            if idle:
+                order["CompletedQuantity"] = float(confirmed)
+            out.write(("," if n else "") + json.dumps(order))
+        out.write("]")
+    del data["ProductionOrders"]
     for item in data["Items"]:  # enough of every component for every order
         for row in item.get("ItemWarehouseInfoCollection") or []:
-            row["InStock"] = max(float(row.get("InStock") or 0), 100.0 * orders)
+            row["InStock"] = max(float(row.get("InStock") or 0), 100.0 * orders * max(lines, 2))
     for name, body in data.items():
         (folder / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
 
@@ -67,20 +86,38 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.kinds: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()  # posting sessions log from several threads
 
     def filter(self, record: object) -> bool:
         method, path = getattr(record, "method", None), getattr(record, "path", None)
         if method and path:
             name = str(path).split("/b1s/")[-1].split("/", 1)[-1].split("?")[0].split("(")[0]
-            self.kinds[f"{method} {name}"] += 1
+            with self._lock:
+                self.kinds[f"{method} {name}"] += 1
         return False  # counted, not printed
+
+    def take(self) -> dict[str, int]:
+        with self._lock:
+            kinds = dict(sorted(self.kinds.items()))
+            self.kinds.clear()
+        return kinds
 
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run(orders: int, page_size: int, protocol: str, dry_run: bool) -> dict:
+def profile_top(profile: cProfile.Profile, entries: int = 15) -> list[str]:
+    """The top entries by own time, one line each (calls, own seconds, cumulative seconds, where)."""
+    stats = pstats.Stats(profile, stream=io.StringIO())
+    rows = []
+    for (path, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{Path(path).name}:{line}({name})" if line else name
+        rows.append((own, f"{calls} calls, {own:.3f}s own, {cumulative:.3f}s cum: {where}"))
+    return [text for _own, text in sorted(rows, reverse=True)[:entries]]
+
+
+def run(args: argparse.Namespace) -> dict:
     configure_logging("WARNING")
     counter = RequestCounter()
     transport_log.setLevel(logging.DEBUG)  # only the client layer's request records, and only counted
@@ -90,27 +127,45 @@ def run(orders: int, page_size: int, protocol: str, dry_run: bool) -> dict:
         folder.mkdir()
         # In a child process, so building the data does not count towards the connector's peak RSS.
         subprocess.run(
-            [sys.executable, __file__, "--write-company", str(folder), "--orders", str(orders)], check=True
+            [sys.executable, __file__, "--write-company", str(folder), "--orders", str(args.orders)]
+            + ["--lines", str(args.lines)]
+            + (["--idle"] if args.idle else []),
+            check=True,
         )
         port = free_port()
         mock = subprocess.Popen(
-            [sys.executable, "-m", "connector.cli", "mock-sl", "--port", str(port), "--data", str(folder)],
+            [
+                sys.executable,
+                "-m",
+                "connector.cli",
+                "mock-sl",
+                "--port",
+                str(port),
+                "--data",
+                str(folder),
+                "--latency-ms",
+                str(args.latency_ms),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         stack.callback(mock.wait, 10)
         stack.callback(mock.terminate)
+        extra = {}
+        if "post_sessions" in Settings.model_fields:
+            extra["post_sessions"] = args.post_sessions
         settings = Settings(
             _env_file=None,
-            sl_url=f"http://127.0.0.1:{port}/b1s/{protocol}",  # type: ignore[call-arg]
+            sl_url=f"http://127.0.0.1:{port}/b1s/{args.protocol}",  # type: ignore[call-arg]
             company_db="SBODEMOUS",
             username="manager",
             password="1234",  # noqa: S106 - the demo company's public login
-            page_size=page_size,
+            page_size=args.page_size,
             ledger_path=Path(tmp) / "ledger.sqlite3",
             unknown_quiet_period_s=0,
             read_timeout_s=300,
             mapping=ROOT / "mappings" / "default.yaml",
+            **extra,
         )
         deadline = time.monotonic() + 600
         while True:  # the mock loads the company before it listens
@@ -122,35 +177,60 @@ def run(orders: int, page_size: int, protocol: str, dry_run: bool) -> dict:
                     raise
                 time.sleep(0.2)
         worker = build_worker(settings, stack)
-        counter.kinds.clear()
+        counter.take()
         rss_before = rss_mb()
-        started = time.perf_counter()
-        first = worker.run_cycle(dry_run=dry_run)
-        elapsed = time.perf_counter() - started
-        first_kinds = dict(sorted(counter.kinds.items()))
+        profile = cProfile.Profile() if args.profile else None
+        cpu_started, started = time.process_time(), time.perf_counter()
+        if profile is not None:
+            profile.enable()
+        first = worker.run_cycle(dry_run=args.dry_run)
+        if profile is not None:
+            profile.disable()
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        first_kinds = counter.take()
+        rss_after_first = rss_mb()
+        idle_started = time.perf_counter()
+        second = worker.run_cycle(dry_run=args.dry_run)
+        idle_seconds = time.perf_counter() - idle_started
+        idle_kinds = counter.take()
         rss_after = rss_mb()
-        counter.kinds.clear()
-        second = worker.run_cycle(dry_run=dry_run)
-        second_requests = sum(counter.kinds.values())
     requests = sum(first_kinds.values())
-    done = len(first.would_post) if dry_run else len(first.posted)
+    first_summary, second_summary = first.summary(), second.summary()
+    done = first_summary["would_post" if args.dry_run else "posted"]
     return {
-        "orders": orders,
-        "page_size": page_size,
-        "protocol": protocol,
-        "dry_run": dry_run,
-        "orders_seen": first.orders_seen,
-        "posted" if not dry_run else "would_post": done,
-        "held": len(first.held),
+        "command": " ".join(["python3", "benchmarks/bench_cycle.py", *sys.argv[1:]]),
+        "orders": args.orders,
+        "lines_per_order": args.lines or 2,
+        "page_size": args.page_size,
+        "protocol": args.protocol,
+        "latency_ms": args.latency_ms,
+        "post_sessions": extra.get("post_sessions", 1),
+        "dry_run": args.dry_run,
+        "orders_seen": first_summary["orders_seen"],
+        "would_post" if args.dry_run else "posted": done,
+        "held": first_summary["held"],
+        "errors": first_summary["errors"],
         "seconds": round(elapsed, 2),
-        "orders_per_second": round(first.orders_seen / elapsed, 1) if elapsed else None,
+        "receipts_per_second": round(done / elapsed, 1) if done and elapsed else None,
+        "orders_per_second": round(first_summary["orders_seen"] / elapsed, 1) if elapsed else None,
         "requests": requests,
-        "requests_per_order": round(requests / first.orders_seen, 3) if first.orders_seen else None,
+        "requests_per_receipt": round(requests / done, 3) if done else None,
         "requests_by_kind": first_kinds,
+        "connector_cpu_s": round(cpu, 2),
+        "connector_cpu_ms_per_receipt": round(1000 * cpu / done, 3) if done else None,
+        "connector_cpu_ms_per_order": (
+            round(1000 * cpu / first_summary["orders_seen"], 3) if first_summary["orders_seen"] else None
+        ),
+        "cprofile_note": "CPU figures above include the profiler's overhead" if profile else None,
+        "cprofile_top": profile_top(profile) if profile else None,
+        "idle_poll_orders_seen": second_summary["orders_seen"],
+        "idle_poll_posted": second_summary["posted"],
+        "idle_poll_requests": sum(idle_kinds.values()),
+        "idle_poll_requests_by_kind": idle_kinds,
+        "idle_poll_seconds": round(idle_seconds, 2),
         "connector_peak_rss_mb_before_cycle": round(rss_before, 1),
-        "connector_peak_rss_mb_after_cycle": round(rss_after, 1),
-        "second_cycle_posted": len(second.posted),
-        "second_cycle_requests": second_requests,
+        "connector_peak_rss_mb_after_first_cycle": round(rss_after_first, 1),
+        "connector_peak_rss_mb": round(rss_after, 1),
     }
 
 
@@ -160,12 +240,19 @@ def main() -> int:
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--protocol", choices=["v1", "v2"], default="v2")
     parser.add_argument("--dry-run", action="store_true", help="assess every order, post nothing")
+    parser.add_argument("--idle", action="store_true", help="every order already received: nothing to post")
+    parser.add_argument("--lines", type=int, default=0, help="component lines per order (default: demo's 2)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="the mock's delay per request")
+    parser.add_argument("--post-sessions", type=int, default=1, help="B1_POST_SESSIONS")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the first cycle; print the top entries"
+    )
     parser.add_argument("--write-company", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write_company:
-        write_company(args.write_company, args.orders)
+        write_company(args.write_company, args.orders, idle=args.idle, lines=args.lines)
         return 0
-    print(json.dumps(run(args.orders, args.page_size, args.protocol, args.dry_run), indent=2))
+    print(json.dumps(run(args), indent=2))
     return 0
 
 
