@@ -194,7 +194,7 @@ def build_worker(
     client = ServiceLayerClient.from_settings(settings, stop_event=stop_event)
     stack.enter_context(client)
     client.login()
-    return Worker(
+    worker = Worker(
         client=client,
         ledger=ledger,
         mapping=mapping,
@@ -203,7 +203,19 @@ def build_worker(
         quiet_period_s=settings.unknown_quiet_period_s,
         stop_event=stop_event,
         max_receipts_per_cycle=settings.max_receipts_per_cycle,
+        fresh_read_chunk=settings.fresh_read_chunk,
     )
+    if settings.post_sessions > 1:
+        # Sessions of their own: the cycle's session keeps reading while these post.
+        posting = [
+            ServiceLayerClient.from_settings(settings, stop_event=stop_event)
+            for _ in range(settings.post_sessions)
+        ]
+        for session in posting:
+            stack.enter_context(session)
+            session.login()  # a refused login stops here, before anything is posted
+        stack.callback(worker.use_posting_sessions(posting).close)
+    return worker
 
 
 def _emit(data: dict[str, Any] | list[Any], text: str, *, as_json: bool) -> None:

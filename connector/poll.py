@@ -60,39 +60,73 @@ def build_poll_filter(mapping: Mapping) -> str:
     return odata.and_(*clauses)
 
 
+LINES = "ProductionOrderLines"
+
+
 def order_select(mapping: Mapping) -> list[str]:
-    """``$select`` for the poll: what the rules read plus the mapping's UDFs and template fields."""
+    """``$select`` of a whole order: what the rules read plus the mapping's UDFs and template fields."""
     return sorted(set(ORDER_SELECT) | order_fields_used(mapping))
+
+
+def order_header_select(mapping: Mapping) -> list[str]:
+    """``$select`` for the poll: the order without its lines (read later, only for orders to post)."""
+    return [name for name in order_select(mapping) if name != LINES]
 
 
 def iter_order_pages(
     client: ServiceLayerClient, mapping: Mapping, *, page_size: int
 ) -> Iterator[list[dict[str, Any]]]:
-    """Released candidate orders, one page at a time, ordered by ``AbsoluteEntry``."""
+    """Released candidate orders' headers, one page at a time, ordered by ``AbsoluteEntry``.
+
+    Each request asks for one row more than a page: when it comes back, the next page starts
+    after the last row yielded; when it does not, that was the last page. So N orders cost
+    ceil(N / page_size) requests, a full last page included (no empty request to learn the end).
+    """
     base = build_poll_filter(mapping)
-    select = order_select(mapping)
+    select = order_header_select(mapping)
     last_entry: int | None = None
     while True:
         page_filter = base if last_entry is None else odata.and_(base, f"AbsoluteEntry gt {last_entry}")
-        page = [
+        rows = [
             row
             for chunk in client.iter_pages(
                 "ProductionOrders",
                 filter=page_filter,
                 select=select,
                 orderby="AbsoluteEntry",
-                top=page_size,
-                page_size=page_size,
+                top=page_size + 1,
+                page_size=page_size + 1,
             )
             for row in chunk
         ]
+        page, more = rows[:page_size], len(rows) > page_size
+        del rows
         if not page:
             return
         yield page
         entries = [row.get("AbsoluteEntry") for row in page if isinstance(row.get("AbsoluteEntry"), int)]
-        if not entries or len(page) < page_size:
+        if not entries or not more:
             return
         last_entry = max(entries)
+
+
+def fetch_orders(client: ServiceLayerClient, mapping: Mapping, entries: list[int]) -> list[dict[str, Any]]:
+    """The orders ``entries`` as SAP has them now, lines included, in one request (any status).
+
+    The fresh read right before posting: an order closed, or received by hand, since the poll is
+    seen here. An order that no longer exists is simply missing from the answer.
+    """
+    if not entries:
+        return []
+    return list(
+        client.iter_collection(
+            "ProductionOrders",
+            filter=odata.any_of("AbsoluteEntry", entries),
+            select=order_select(mapping),
+            # One row more than can come back, so a full answer carries no next link to follow.
+            page_size=len(entries) + 1,
+        )
+    )
 
 
 def item_codes(orders: Iterable[ProductionOrder]) -> set[str]:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLRequestError
@@ -67,11 +68,33 @@ def crash_point(name: str) -> None:
         CRASH_HOOK(name)
 
 
+class KeyLocks:
+    """One lock per posting key, shared by every poster of a worker: a key is posted or settled by one
+    thread at a time, whatever the posting sessions do."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Condition()
+        self._held: set[str] = set()
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        """Wait until no other thread holds ``key``, then hold it for the block."""
+        with self._guard:
+            self._guard.wait_for(lambda: key not in self._held)
+            self._held.add(key)
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._held.discard(key)
+                self._guard.notify_all()
+
+
 @dataclass(frozen=True)
 class PostOutcome:
     """How one posting attempt ended."""
 
-    state: str  # posted | rejected | uncertain | void
+    state: str  # posted | rejected | uncertain | void | duplicate; ledger_error: the intent was refused
     receipt_entry: int | None = None
     receipt_number: int | None = None
     code: str | None = None
@@ -91,6 +114,8 @@ class Poster:
     stop_event: threading.Event | None = None
     #: How the quiet period is waited out; None = the real wait. Tests inject one to run in milliseconds.
     sleep: Callable[[float], None] | None = None
+    #: Shared by every poster of one worker (the posting sessions): one thread per key at a time.
+    key_locks: KeyLocks = field(default_factory=KeyLocks)
 
     def _sleep(self, seconds: float) -> None:
         # Waits on the stop event so SIGTERM never has to sit out a quiet period.
@@ -132,6 +157,28 @@ class Poster:
         payload: dict[str, Any],
     ) -> PostOutcome:
         """Intent → POST → settle. Never sends the same key twice without a lookup in between."""
+        with self.key_locks.hold(key):
+            return self._post(
+                key=key,
+                order_entry=order_entry,
+                order_number=order_number,
+                item=item,
+                quantity=quantity,
+                rejected_quantity=rejected_quantity,
+                payload=payload,
+            )
+
+    def _post(
+        self,
+        *,
+        key: str,
+        order_entry: int,
+        order_number: int,
+        item: str,
+        quantity: float,
+        rejected_quantity: float,
+        payload: dict[str, Any],
+    ) -> PostOutcome:
         self.ledger.intend(
             key=key,
             company=self.company,
@@ -185,6 +232,10 @@ class Poster:
 
     def settle(self, row: PostingRow) -> PostOutcome:
         """Settle one in-flight posting by looking its key up in SAP (twice, a quiet period apart)."""
+        with self.key_locks.hold(row.key):
+            return self._settle(row)
+
+    def _settle(self, row: PostingRow) -> PostOutcome:
         if row.state == "sending":
             # A crash between intent and answer: the POST may or may not have been sent.
             self.ledger.mark_uncertain(row.key, message="worker stopped while the posting was in flight")

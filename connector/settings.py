@@ -34,6 +34,8 @@ _HINTS: dict[str, str] = {
     "retry_total_s": "seconds, a number > 0",
     "session_margin_s": "seconds >= 0, well below SAP's session timeout (30 minutes unless changed)",
     "unknown_quiet_period_s": "seconds >= 0",
+    "fresh_read_chunk": "orders re-read with one request right before they are posted, 1-100",
+    "post_sessions": "Service Layer sessions that post in parallel, 1-16",
     "mapping": "the path of a mapping file, e.g. mappings/default.yaml",
     "ledger_path": "the path of the SQLite ledger file",
     "poll_interval_s": "seconds between cycles, >= 5",
@@ -67,6 +69,11 @@ class Settings(BaseSettings):
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)
     page_size: int = Field(default=100, ge=1, le=1000)
+    #: Orders read again (with their lines) in one GET right before they are posted; at most 100 keeps
+    #: the ``AbsoluteEntry eq … or …`` filter far below Apache's 8 KB request line.
+    fresh_read_chunk: int = Field(default=50, ge=1, le=100)
+    #: Sessions posting receipts at once (each its own login); 1 posts one after the other.
+    post_sessions: int = Field(default=1, ge=1, le=16)
     retry_attempts: int = Field(default=4, ge=1, le=20)
     retry_max_wait_s: float = Field(default=30.0, gt=0)
     retry_total_s: float = Field(default=120.0, gt=0)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -21,13 +23,22 @@ from connector.errors import (
     SLAuthError,
     SLConnectionError,
     SLNotFoundError,
+    SLRequestError,
     SLServerError,
     SLSessionError,
 )
 from connector.ledger import Ledger, PostingRow
 from connector.mapping.spec import Mapping
-from connector.poll import build_poll_filter, fetch_items, item_codes, iter_order_pages, order_select
-from connector.posting import Poster
+from connector.poll import (
+    build_poll_filter,
+    fetch_items,
+    fetch_orders,
+    item_codes,
+    iter_order_pages,
+    order_select,
+)
+from connector.posting import Poster, PostOutcome
+from connector.posting_pool import PostingPool
 from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan, plan_receipt
 from connector.production.confirmations import format_quantity as q
@@ -151,6 +162,28 @@ def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) 
     return found
 
 
+#: ``_read_order``: the order no longer exists in SAP.
+VANISHED = object()
+
+
+def _parsed(raw: dict[str, Any]) -> ProductionOrder | OrderError:
+    """The order, or what makes it unreadable (held, as the poll would hold it)."""
+    try:
+        return parse_order(raw)
+    except OrderError as exc:
+        return exc
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What posting one receipt did: the outcome, and whether the order was then closed."""
+
+    outcome: PostOutcome
+    closed: bool = False
+    #: The CLOSE_FAILED warning when the receipt was posted but the order could not be closed.
+    close_failed: dict[str, Any] | None = None
+
+
 @dataclass
 class Worker:
     """Runs cycles for one company against one Service Layer."""
@@ -166,6 +199,10 @@ class Worker:
     stop_event: threading.Event | None = None
     #: B1_MAX_RECEIPTS_PER_CYCLE: at most this many receipt POSTs per cycle (None: no limit).
     max_receipts_per_cycle: int | None = None
+    #: Orders read again, lines included, with one GET right before they are posted (B1_FRESH_READ_CHUNK).
+    fresh_read_chunk: int = 50
+    #: B1_POST_SESSIONS > 1: the sessions that post; None posts in the cycle's own session.
+    posting_pool: PostingPool | None = None
     #: Item codes whose item master SAP returned unreadable this cycle → what is wrong with it.
     _unreadable_items: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     #: Receipt POSTs sent in the current cycle (for max_receipts_per_cycle).
@@ -180,6 +217,24 @@ class Worker:
             self.quiet_period_s,
             stop_event=self.stop_event,
         )
+
+    def use_posting_sessions(self, clients: list[ServiceLayerClient]) -> PostingPool:
+        """Post with these sessions at once (``B1_POST_SESSIONS``); the caller closes the pool."""
+        self.posting_pool = PostingPool(
+            [
+                Poster(
+                    client,
+                    self.ledger,
+                    self.company,
+                    self.mapping.idempotency.key_field,
+                    self.quiet_period_s,
+                    stop_event=self.stop_event,
+                    key_locks=self.poster.key_locks,
+                )
+                for client in clients
+            ]
+        )
+        return self.posting_pool
 
     def _assess(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> Assessment:
         return assess(
@@ -216,13 +271,22 @@ class Worker:
             self._unreadable_items = {}
             for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
                 orders = self._parse_page(page, report)
+                del page
                 fetch_items(self.client, item_codes(orders), items, self._unreadable_items)
-                for order in orders:
+                due = [
+                    order
+                    for order in orders
+                    if not self._stopping()
+                    and self._guarded(order, report, self._screen, order, items, report)
+                ]
+                for start in range(0, len(due), self.fresh_read_chunk):
                     if self._stopping():
-                        report.aborted = "stop requested"
                         break
-                    self._process_guarded(order, items, report, dry_run=dry_run)
-                if report.aborted:
+                    self._post_chunk(
+                        due[start : start + self.fresh_read_chunk], items, report, dry_run=dry_run
+                    )
+                if self._stopping():
+                    report.aborted = "stop requested"
                     break
             status = "stopped" if report.aborted else "ok"
         except Exception as exc:
@@ -309,12 +373,12 @@ class Worker:
             )
         )
 
-    def _process_guarded(
-        self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *, dry_run: bool
-    ) -> None:
-        """One order; what is wrong with this order alone is recorded and the cycle goes on."""
+    def _guarded(
+        self, order: ProductionOrder, report: CycleReport, step: Callable[..., Any], *args: Any
+    ) -> Any:
+        """One order's step; what is wrong with this order alone is recorded and the cycle goes on."""
         try:
-            self._process(order, items, report, dry_run=dry_run)
+            return step(*args)
         except (SLConnectionError, SLServerError, SLAuthError, SLSessionError, LedgerError):
             raise  # SAP or the ledger is unusable: stop the cycle, the next one starts afresh
         except Exception as exc:  # SAP data we did not foresee, or a bug: never stall every other order
@@ -325,16 +389,109 @@ class Worker:
                     "message": f"{type(exc).__name__}: {exc}; the order is tried again next cycle",
                 }
             )
+            return None
 
-    def _process(
-        self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport, *, dry_run: bool
-    ) -> None:
+    def _screen(self, order: ProductionOrder, items: dict[str, ItemMaster], report: CycleReport) -> bool:
+        """The poll's header alone: True when the order has something to receive (its lines are read next).
+
+        An order with nothing to receive is decided here, without its lines: held for what its header
+        shows, or — fully received by us but still released — closed.
+        """
         if not self._is_candidate(order, items):
-            return
+            return False
         unfinished = self.ledger.unfinished_for_order(self.company, order.AbsoluteEntry)
         if unfinished is not None:
             self._hold(report, order, [_unfinished_posting(order, unfinished)])
-            return
+            return False
+        plan = plan_receipt(order, self.mapping.quantities)
+        if not plan.nothing_to_receive:
+            return True
+        unreadable = unreadable_item_reasons(order, self._unreadable_items)
+        if unreadable:
+            self._hold(report, order, unreadable)
+            return False
+        verdict = evaluate(order, plan, items, self.mapping)
+        if verdict.blocked:
+            self._hold(report, order, list(verdict.blocking))
+            return False
+        self._note_warnings(report, order, verdict)
+        if not report.dry_run and self.ledger.has_posted(self.company, order.AbsoluteEntry):
+            # Fully received by us but still released: the close after our last receipt failed,
+            # or the worker stopped between that receipt and the close.
+            _closed, close_failed = self._close_if_complete(order, plan)
+            if close_failed is not None:
+                report.warnings.append(close_failed)
+        return False
+
+    def _post_chunk(
+        self, due: list[ProductionOrder], items: dict[str, ItemMaster], report: CycleReport, *, dry_run: bool
+    ) -> None:
+        """Read the chunk's orders again, lines included, in one request; then assess and post each.
+
+        Right before posting: an order may have been closed, or received by a user, since the poll
+        (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
+        """
+        entries = [order.AbsoluteEntry for order in due]
+        try:
+            rows: list[dict[str, Any]] | None = fetch_orders(self.client, self.mapping, entries)
+        except SLRequestError as exc:
+            # SAP refused the chunk's read (not a connection problem): read the orders one by one, so
+            # a refusal stays with the order it concerns and the others are still posted.
+            log.warning("chunk_read_refused", extra={"orders": len(due), "error": str(exc)})
+            rows = None
+        fresh: dict[int, ProductionOrder | OrderError] = {}
+        for raw in rows or []:
+            fresh[raw.get("AbsoluteEntry")] = _parsed(raw)  # type: ignore[index]
+        rows = None if rows is None else []  # the raw rows are not kept while the chunk is posted
+        readable = [order for order in fresh.values() if isinstance(order, ProductionOrder)]
+        fetch_items(self.client, item_codes(readable), items, self._unreadable_items)
+        with self._dispatch(report, items) as dispatch:
+            for order in due:
+                if self._stopping():
+                    break
+                if rows is None:
+                    read = self._guarded(order, report, self._read_order, order, items)
+                    if read is None:  # recorded as this order's error
+                        continue
+                    if read is not VANISHED:
+                        fresh[order.AbsoluteEntry] = read
+                now = fresh.pop(order.AbsoluteEntry, None)
+                if now is None:
+                    report.warnings.append(
+                        {
+                            "order_number": order.DocumentNumber,
+                            "code": "ORDER_VANISHED",
+                            "message": f"Order {order.DocumentNumber} no longer exists in SAP",
+                        }
+                    )
+                elif isinstance(now, OrderError):
+                    self._hold(report, order, [order_block(order, now.reason_code, str(now))])
+                else:
+                    self._guarded(now, report, self._decide, now, items, report, dry_run, dispatch)
+
+    def _read_order(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> object:
+        """One order read on its own (after SAP refused its chunk's read): the order, the OrderError
+        that makes it unreadable, or ``VANISHED``."""
+        try:
+            raw = self.client.get_entity(
+                "ProductionOrders", order.AbsoluteEntry, select=order_select(self.mapping)
+            )
+        except SLNotFoundError:
+            return VANISHED
+        read = _parsed(raw)
+        if isinstance(read, ProductionOrder):
+            fetch_items(self.client, item_codes([read]), items, self._unreadable_items)
+        return read
+
+    def _decide(
+        self,
+        order: ProductionOrder,
+        items: dict[str, ItemMaster],
+        report: CycleReport,
+        dry_run: bool,
+        dispatch: Callable[[Assessment], None],
+    ) -> None:
+        """The whole order as SAP has it now: hold it, or hand its receipt to ``dispatch``."""
         unreadable = unreadable_item_reasons(order, self._unreadable_items)
         if unreadable:
             self._hold(report, order, unreadable)
@@ -344,48 +501,22 @@ class Worker:
             self._hold(report, order, list(assessment.verdict.blocking))
             return
         self._note_warnings(report, order, assessment.verdict)
-        if assessment.action == "nothing":
-            if not dry_run and self.ledger.has_posted(self.company, order.AbsoluteEntry):
-                # Fully received by us but still released: the close after our last receipt failed,
-                # or the worker stopped between that receipt and the close.
-                self._close_if_complete(report, order, assessment.plan)
+        if assessment.action == "nothing" or assessment.built is None or assessment.key is None:
             return
         if dry_run:
             report.would_post.append(self._would_post(assessment))
             return
         if self._receipt_limit_reached(report):
             return
-        # Read the order again right before posting: it may have been closed, or received by a
-        # user, since the poll (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
-        try:
-            fresh = parse_order(
-                self.client.get_entity(
-                    "ProductionOrders", order.AbsoluteEntry, select=order_select(self.mapping)
-                )
-            )
-        except SLNotFoundError:
-            report.warnings.append(
-                {
-                    "order_number": order.DocumentNumber,
-                    "code": "ORDER_VANISHED",
-                    "message": f"Order {order.DocumentNumber} no longer exists in SAP",
-                }
-            )
-            return
-        except OrderError as exc:  # changed into something unreadable since the poll: held, as the poll would
-            self._hold(report, order, [order_block(order, exc.reason_code, str(exc))])
-            return
-        assessment = self._assess(fresh, items)
-        if assessment.action == "hold":
-            self._hold(report, fresh, list(assessment.verdict.blocking))
-            return
-        if assessment.action == "nothing" or assessment.built is None or assessment.key is None:
-            return
         earlier = self.ledger.get(assessment.key)
         if earlier is not None and earlier.state in ("posted", "duplicate"):
-            self._hold(report, fresh, [_already_posted(fresh, assessment.plan, earlier)])
+            self._hold(report, order, [_already_posted(order, assessment.plan, earlier)])
             return
-        self._post(report, assessment, items)
+        # Decided before the POST is sent: what this receipt backflushes is no longer there for the
+        # next order (else two orders sharing a scarce component both pass the stock check).
+        self._take_backflushed_stock(assessment, items)
+        self._receipts_sent += 1  # counted here, in the cycle's thread, when the receipt is handed over
+        dispatch(assessment)
 
     def _receipt_limit_reached(self, report: CycleReport) -> bool:
         """B1_MAX_RECEIPTS_PER_CYCLE: once that many POSTs were sent, a ready order waits for the next
@@ -415,18 +546,62 @@ class Worker:
         }
 
     @staticmethod
-    def _take_backflushed_stock(a: Assessment, items: dict[str, ItemMaster]) -> None:
-        """The cycle's item cache was read once; what this receipt backflushed is gone for the next order
-        (else two orders sharing a scarce component both pass the stock check and SAP refuses one)."""
+    def _take_backflushed_stock(a: Assessment, items: dict[str, ItemMaster], *, sign: float = 1.0) -> None:
+        """The cycle's item cache was read once; what a receipt backflushes is taken from it before the
+        receipt is sent (``sign=-1`` gives it back once SAP refused the receipt or it was never sent)."""
         for (code, warehouse), (quantity, _lines) in backflush_demand(a.order, a.plan, items).items():
-            items[code] = items[code].with_stock_taken(warehouse, quantity)
+            items[code] = items[code].with_stock_taken(warehouse, sign * quantity)
 
-    def _post(self, report: CycleReport, a: Assessment, items: dict[str, ItemMaster]) -> None:
+    @contextmanager
+    def _dispatch(
+        self, report: CycleReport, items: dict[str, ItemMaster]
+    ) -> Iterator[Callable[[Assessment], None]]:
+        """Where decided receipts go: posted at once (one session), or by the posting pool's sessions.
+
+        With a pool, at most one receipt per session is in flight; the outcomes are recorded here, in
+        the cycle's thread. When a posting raises (SAP or the ledger unusable), the others in flight
+        are waited for and recorded, then the first error stops the cycle as it would sequentially.
+        """
+        pool = self.posting_pool
+        if pool is None:
+            yield lambda a: self._record(report, a, items, self._send(self.poster, a))
+            return
+        in_flight: dict[Future[Sent], Assessment] = {}
+        failures: list[BaseException] = []
+
+        def collect(futures: set[Future[Sent]]) -> None:
+            for future in futures:
+                a = in_flight.pop(future)
+                try:
+                    self._record(report, a, items, future.result())
+                except BaseException as exc:  # re-raised below, once every posting in flight is recorded
+                    failures.append(exc)
+
+        def submit(a: Assessment) -> None:
+            if failures:
+                raise failures[0]
+            while len(in_flight) >= pool.size:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                collect(done)
+                if failures:
+                    raise failures[0]
+            in_flight[pool.submit(self._send, a)] = a
+
+        try:
+            yield submit
+        finally:
+            while in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                collect(done)
+        if failures:
+            raise failures[0]
+
+    def _send(self, poster: Poster, a: Assessment) -> Sent:
+        """Intent → POST → settle for one receipt, and the order's close; runs in a posting session."""
         order, plan = a.order, a.plan
         assert a.key is not None and a.built is not None
-        self._receipts_sent += 1
         try:
-            outcome = self.poster.post(
+            outcome = poster.post(
                 key=a.key,
                 order_entry=order.AbsoluteEntry,
                 order_number=order.DocumentNumber,
@@ -436,23 +611,36 @@ class Worker:
                 payload=a.built.payload,
             )
         except LedgerError as exc:
-            self._hold(report, order, [order_block(order, rc.POSTING_UNCERTAIN, str(exc))])
-            return
-        if outcome.state in ("posted", "uncertain"):  # uncertain: it may have been posted, count it
-            self._take_backflushed_stock(a, items)
-        if outcome.state == "posted":
-            posted = Posted(
-                order.AbsoluteEntry,
-                order.DocumentNumber,
-                order.ItemNo,
-                plan.good,
-                plan.rejected,
-                outcome.receipt_entry,
-                outcome.receipt_number,
-                a.key,
+            return Sent(PostOutcome("ledger_error", message=str(exc)))
+        if outcome.state != "posted":
+            return Sent(outcome)
+        closed, close_failed = self._close_if_complete(order, plan, poster.client)
+        return Sent(outcome, closed, close_failed)
+
+    def _record(self, report: CycleReport, a: Assessment, items: dict[str, ItemMaster], sent: Sent) -> None:
+        """What one posting did, into the report (the cycle's thread only)."""
+        order, plan, outcome = a.order, a.plan, sent.outcome
+        if outcome.state not in ("posted", "uncertain"):  # uncertain: it may have been posted, count it
+            self._take_backflushed_stock(a, items, sign=-1.0)
+        if sent.close_failed is not None:
+            report.warnings.append(sent.close_failed)
+        if outcome.state == "ledger_error":
+            self._hold(report, order, [order_block(order, rc.POSTING_UNCERTAIN, outcome.message or "")])
+        elif outcome.state == "posted":
+            assert a.key is not None
+            report.posted.append(
+                Posted(
+                    order.AbsoluteEntry,
+                    order.DocumentNumber,
+                    order.ItemNo,
+                    plan.good,
+                    plan.rejected,
+                    outcome.receipt_entry,
+                    outcome.receipt_number,
+                    a.key,
+                    order_closed=sent.closed,
+                )
             )
-            report.posted.append(posted)
-            posted.order_closed = self._close_if_complete(report, order, plan)
         elif outcome.state == "rejected":
             self._hold(
                 report,
@@ -484,29 +672,31 @@ class Worker:
                 }
             )
 
-    def _close_if_complete(self, report: CycleReport, order: ProductionOrder, plan: ReceiptPlan) -> bool:
-        """``after_full_receipt: close_order``: close a fully received order; True when it was closed."""
+    def _close_if_complete(
+        self, order: ProductionOrder, plan: ReceiptPlan, client: ServiceLayerClient | None = None
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """``after_full_receipt: close_order``: close a fully received order.
+
+        Returns (closed, the warning when the close failed); ``client`` is the posting session's.
+        """
         if self.mapping.after_full_receipt != "close_order":
-            return False
+            return False, None
         if plan.completed_target + plan.rejected_target + 1e-6 < order.PlannedQuantity:
-            return False
+            return False, None
         try:
-            self.client.patch(
+            (client or self.client).patch(
                 "ProductionOrders", order.AbsoluteEntry, {"ProductionOrderStatus": "boposClosed"}
             )
             log.info("order_closed", extra={"order": order.DocumentNumber})
-            return True
+            return True, None
         except Exception as exc:  # the receipt is posted; a failed close is only worth a warning
-            report.warnings.append(
-                {
-                    "order_number": order.DocumentNumber,
-                    "code": "CLOSE_FAILED",
-                    "message": f"Order {order.DocumentNumber} is fully received but "
-                    f"could not be closed: {exc}. It is tried again next "
-                    "cycle.",
-                }
-            )
-            return False
+            return False, {
+                "order_number": order.DocumentNumber,
+                "code": "CLOSE_FAILED",
+                "message": f"Order {order.DocumentNumber} is fully received but "
+                f"could not be closed: {exc}. It is tried again next "
+                "cycle.",
+            }
 
     def explain(self, *, document_number: int | None = None, absolute_entry: int | None = None) -> Assessment:
         """The verdict and exact payload for one order (any status). Posts nothing."""

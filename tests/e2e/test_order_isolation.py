@@ -10,12 +10,19 @@ from connector.errors import SLConnectionError
 CLEAN = {101, 102, 103, 115, 116, 117, 118}  # connector/demo_company/README.md
 
 
-def test_sap_refusing_one_orders_read_does_not_stop_the_others(mock_sl, worker_factory):
-    # The re-read right before posting order 101 gets a SAP error (not a connection problem).
-    mock_sl.faults.fail_next(
-        "ProductionOrders(101)", status=400, code=-1000, message="Simulated refusal", method="GET"
-    )
+def test_sap_refusing_one_orders_read_does_not_stop_the_others(mock_sl, worker_factory, monkeypatch):
+    # SAP refuses the re-read of the chunk right before posting (not a connection problem); the orders
+    # are then read one by one, and SAP refuses order 101's read too.
+    real_fetch_orders = worker_module.fetch_orders
+
+    def refused_chunk(*args, **kwargs):
+        for path in ("ProductionOrders", "ProductionOrders(101)"):
+            mock_sl.faults.fail_next(path, status=400, code=-1000, message="Simulated refusal", method="GET")
+        return real_fetch_orders(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module, "fetch_orders", refused_chunk)
     report = worker_factory().run_cycle()
+    monkeypatch.undo()
     assert {p.order_entry for p in report.posted} == CLEAN - {101}
     [error] = report.errors
     assert error["where"] == "order 2026230101" and "tried again next cycle" in error["message"]
@@ -45,7 +52,7 @@ def test_a_lost_connection_still_stops_the_cycle(mock_sl, worker_factory, monkey
     def unreachable(*args, **kwargs):
         raise SLConnectionError("connection refused", request_sent=False)
 
-    monkeypatch.setattr(worker.client, "get_entity", unreachable)
+    monkeypatch.setattr(worker_module, "fetch_orders", unreachable)  # the re-read before posting
     with pytest.raises(SLConnectionError):
         worker.run_cycle()
     assert worker.ledger.last_cycles(1)[0]["status"] == "failed"

@@ -76,13 +76,22 @@ def test_demo_order_is_held_with_its_code_and_never_sent(cli, mock_sl, sl_client
         assert refused.value.code == sap_code
 
 
+def is_reread_of(request, entry: int) -> bool:
+    """The read of a chunk of orders right before they are posted (the poll never names an entry)."""
+    return (
+        request.method == "GET"
+        and request.path == "ProductionOrders"
+        and f"AbsoluteEntry eq {entry})" in request.query.get("$filter", "")
+    )
+
+
 def test_order_closed_between_poll_and_reread_is_held_order_not_released(cli, mock_sl, monkeypatch):
     # A user closes order 101 in SAP after the poll read it released, before the re-read that
     # precedes its POST.
     handle = mock_sl.router.handle
 
     def close_first(request):
-        if request.method == "GET" and request.path == "ProductionOrders(101)":
+        if is_reread_of(request, 101):
             mock_sl.store.patch("ProductionOrders", 101, {"ProductionOrderStatus": "boposClosed"})
         return handle(request)
 
@@ -173,7 +182,7 @@ def test_order_damaged_between_poll_and_reread_is_held_invalid_order_data(cli, m
     handle = mock_sl.router.handle
 
     def damage_first(request):
-        if request.method == "GET" and request.path == "ProductionOrders(101)":
+        if is_reread_of(request, 101):
             with mock_sl.store.lock:
                 mock_sl.store.live("ProductionOrders", 101)["PlannedQuantity"] = "lots"
         return handle(request)

@@ -1,9 +1,11 @@
 """What a cycle costs in Service Layer requests: the item master in a few batched reads, never one
-request per line; per receipt one fresh read of the order and one POST."""
+request per line; the orders to post read again in chunks (one GET each) right before their POSTs."""
 
 from __future__ import annotations
 
 import math
+
+import pytest
 
 from connector.poll import ITEMS_PER_REQUEST
 
@@ -12,7 +14,7 @@ def requests_of(sl, method: str, entity_set: str, since: int = 0) -> list:
     return [r for r in sl.requests[since:] if r.method == method and r.path.split("(")[0] == entity_set]
 
 
-def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_read_and_one_post(
+def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_post_and_a_share_of_a_chunk_read(
     mock_sl, worker_factory
 ):
     released = [
@@ -29,16 +31,26 @@ def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_read_and_on
     assert posted == 7
 
     item_reads = requests_of(mock_sl, "GET", "Items")
-    assert len(item_reads) <= math.ceil(len(codes) / ITEMS_PER_REQUEST)
+    # The products with the page, the components with the chunk of orders to post.
+    assert len(item_reads) <= math.ceil(len(codes) / ITEMS_PER_REQUEST) + 1
     assert len(requests_of(mock_sl, "POST", "InventoryGenEntries")) == posted
     order_reads = requests_of(mock_sl, "GET", "ProductionOrders")
-    assert len(order_reads) == 1 + posted  # one page (19 orders < 100) + one fresh read per receipt
+    # One page of headers (19 orders < 100) + one read of the orders with something to receive.
+    assert len(order_reads) == 2
+    assert "ProductionOrderLines" not in order_reads[0].query["$select"]
+    assert "ProductionOrderLines" in order_reads[1].query["$select"]
 
     before = len(mock_sl.requests)
     worker_factory(page_size=100).run_cycle()
-    # Nothing to post: one page of orders and the batched item read, nothing else (besides the login).
+    # Nothing to post: the page, the chunk read of the held orders (they still have something to
+    # receive, so their lines are checked again) and the batched item reads (besides the login).
     again = [r for r in mock_sl.requests[before:] if r.path not in ("Login", "Logout")]
-    assert len(again) == 1 + len(item_reads)
+    assert len(requests_of(mock_sl, "GET", "ProductionOrders", since=before)) == 2
+    assert len(again) == 2 + len(requests_of(mock_sl, "GET", "Items", since=before))
+    assert (
+        len(requests_of(mock_sl, "GET", "Items", since=before))
+        <= math.ceil(len(codes) / ITEMS_PER_REQUEST) + 1
+    )
 
 
 def test_a_batch_of_items_that_all_exist_is_one_request(mock_sl, worker_factory):
@@ -52,3 +64,20 @@ def test_a_batch_of_items_that_all_exist_is_one_request(mock_sl, worker_factory)
     fetch_items(worker.client, ["WOOD-LEG", "SCREW-M4", "FG-CHAIR"], cache)
     assert set(cache) == {"WOOD-LEG", "SCREW-M4", "FG-CHAIR"}
     assert len(requests_of(mock_sl, "GET", "Items", since=before)) == 1
+
+
+@pytest.mark.parametrize("page_size", [1, 5, 19, 100])
+def test_the_poll_costs_one_request_per_page_even_when_the_last_page_is_full(
+    mock_sl, worker_factory, page_size
+):
+    # The poll asks for one row more than a page: a full last page is known to be the last without
+    # an extra, empty request (19 released candidate orders in the demo).
+    from connector.poll import iter_order_pages
+
+    worker = worker_factory(page_size=page_size)
+    before = len(mock_sl.requests)
+    pages = list(iter_order_pages(worker.client, worker.mapping, page_size=page_size))
+    entries = [row["AbsoluteEntry"] for page in pages for row in page]
+    assert len(entries) == len(set(entries)) == 19
+    assert all(len(page) <= page_size for page in pages)
+    assert len(requests_of(mock_sl, "GET", "ProductionOrders", since=before)) == math.ceil(19 / page_size)

@@ -3,6 +3,8 @@ receipt consumed, so the second is held INSUFFICIENT_STOCK instead of SAP refusi
 
 from __future__ import annotations
 
+import pytest
+
 from connector.mock_sl.stock import StockLedger
 
 
@@ -13,11 +15,14 @@ def set_stock(sl, item: str, warehouse: str, quantity: float) -> None:
         ledger.apply()
 
 
-def test_second_order_sees_the_stock_the_first_receipt_consumed(mock_sl, worker_factory):
+@pytest.mark.parametrize("post_sessions", [1, 4])
+def test_second_order_sees_the_stock_the_first_receipt_consumed(mock_sl, worker_factory, post_sessions):
     # Orders 101 (4 of 10, WOOD-LEG 40 planned → 16), 116 (5 of 20, 80 planned → 20) and
     # 118 (10 of 10, 40 planned → 40) all backflush WOOD-LEG from warehouse 02; 30 are left.
+    # With 4 posting sessions the stock is reserved before a receipt is handed to a session, so the
+    # later orders are held even while 101's POST is still on its way.
     set_stock(mock_sl, "WOOD-LEG", "02", 30)
-    report = worker_factory().run_cycle()
+    report = worker_factory(post_sessions=post_sessions).run_cycle()
 
     posted = {p.order_entry for p in report.posted}
     held = {h.order_entry: [r["code"] for r in h.reasons] for h in report.held}
