@@ -1,6 +1,6 @@
 """A worker process for the crash-point tests: runs one cycle and SIGKILLs itself at a named point.
 
-Usage: python crash_worker.py SL_ROOT COMPANY USER PASSWORD LEDGER CRASH_POINT|none
+Usage: python crash_worker.py SL_ROOT COMPANY USER PASSWORD LEDGER CRASH_POINT|none [POST_SESSIONS]
 Exit 0 after a full cycle; a kill shows as -9 to the parent, after ``crashed_at=<point>`` on stderr.
 
 The tests start it through ``run``/``start``: a child forked from a multiprocessing fork server that has
@@ -23,7 +23,9 @@ from pathlib import Path
 PRELOAD = ["connector.cli", "connector.posting", "connector.settings", "tests.reliability.crash_worker"]
 
 
-def cycle(root: str, company: str, user: str, password: str, ledger: str, crash_at: str) -> int:
+def cycle(
+    root: str, company: str, user: str, password: str, ledger: str, crash_at: str, post_sessions: str = "1"
+) -> int:
     """Log in, run one cycle, print its counts; SIGKILL this process at ``crash_at`` (or ``none``)."""
     from connector import posting
     from connector.cli import build_worker
@@ -45,6 +47,7 @@ def cycle(root: str, company: str, user: str, password: str, ledger: str, crash_
         password=password,
         ledger_path=Path(ledger),
         unknown_quiet_period_s=0,
+        post_sessions=int(post_sessions),
     )
     with ExitStack() as stack:
         worker = build_worker(settings, stack)
@@ -54,7 +57,7 @@ def cycle(root: str, company: str, user: str, password: str, ledger: str, crash_
 
 
 def main() -> int:
-    return cycle(*sys.argv[1:7])
+    return cycle(*sys.argv[1:8])
 
 
 def _forked(argv: list[str], out: str, err: str) -> None:

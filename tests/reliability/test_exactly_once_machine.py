@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -65,6 +66,9 @@ class Crash(BaseException):
 
 
 class ExactlyOnceMachine(RuleBasedStateMachine):
+    #: B1_POST_SESSIONS of the worker under test.
+    post_sessions = 1
+
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="b1bf-machine-"))
@@ -90,7 +94,12 @@ class ExactlyOnceMachine(RuleBasedStateMachine):
                 "ProductionOrders", entry, {"U_ConfirmedQty": float(quantity), "U_RejectedQty": 0.0}
             )
         self.settings = make_settings(
-            self.sl, protocol, self.tmp, read_timeout_s=READ_TIMEOUT_S, unknown_quiet_period_s=0
+            self.sl,
+            protocol,
+            self.tmp,
+            read_timeout_s=READ_TIMEOUT_S,
+            unknown_quiet_period_s=0,
+            post_sessions=self.post_sessions,
         )
         self.worker = build_worker(self.settings, self.stack)
 
@@ -225,10 +234,19 @@ class ExactlyOnceMachine(RuleBasedStateMachine):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def test_exactly_once_whatever_confirmations_faults_and_crashes_come():
+class ExactlyOnceMachineFourSessions(ExactlyOnceMachine):
+    post_sessions = 4
+
+
+MACHINES = {1: ExactlyOnceMachine, 4: ExactlyOnceMachineFourSessions}
+SESSIONS = pytest.mark.parametrize("post_sessions", list(MACHINES), ids=lambda n: f"sessions{n}")
+
+
+@SESSIONS
+def test_exactly_once_whatever_confirmations_faults_and_crashes_come(post_sessions):
     STATS.clear()
     run_state_machine_as_test(
-        ExactlyOnceMachine, settings=settings(max_examples=25, stateful_step_count=12, deadline=None)
+        MACHINES[post_sessions], settings=settings(max_examples=25, stateful_step_count=12, deadline=None)
     )
     # Not vacuous: faults struck receipt POSTs and the worker died at crash points (per kind: the
     # scripted tests below; these totals depend on what Hypothesis drew).
@@ -236,8 +254,8 @@ def test_exactly_once_whatever_confirmations_faults_and_crashes_come():
     assert sum(n for name, n in STATS.items() if name.startswith("crash")) > 0, STATS
 
 
-def _scripted(protocol: str):
-    machine = ExactlyOnceMachine()
+def _scripted(protocol: str, post_sessions: int):
+    machine = MACHINES[post_sessions]()
     machine.start_worker(protocol, dict.fromkeys(CLEAN, 0))  # nothing confirmed yet
     return machine
 
@@ -248,9 +266,10 @@ def _check(machine: ExactlyOnceMachine) -> None:
     machine.every_posted_row_points_at_its_receipt()
 
 
-def test_scripted_every_fault_strikes_a_receipt_then_drains_exactly_once():
+@SESSIONS
+def test_scripted_every_fault_strikes_a_receipt_then_drains_exactly_once(post_sessions):
     STATS.clear()
-    machine = _scripted("v2")
+    machine = _scripted("v2", post_sessions)
     try:
         for fault in FAULTS:
             machine.shop_floor_confirms_more(116, 1, False)
@@ -264,9 +283,10 @@ def test_scripted_every_fault_strikes_a_receipt_then_drains_exactly_once():
     assert machine.sl.store.get("ProductionOrders", 116)["CompletedQuantity"] == len(FAULTS)
 
 
-def test_scripted_crash_at_every_point_then_drains_exactly_once():
+@SESSIONS
+def test_scripted_crash_at_every_point_then_drains_exactly_once(post_sessions):
     STATS.clear()
-    machine = _scripted("v1")
+    machine = _scripted("v1", post_sessions)
     try:
         machine.shop_floor_confirms_more(101, 2, False)
         for point in (

@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from connector.ledger import Ledger
 from connector.production import reasons as rc
+from connector.sl.client import ServiceLayerClient
 from tests.reliability.test_crash_points import KEY_FIELD, assert_exactly_once_and_ledger_agrees
 
 
@@ -20,22 +23,25 @@ def _receipt_posts(sl) -> list:
 
 @pytest.mark.parametrize("doc_entry", [None, "", "1234x", 0, True], ids=repr)
 def test_a_201_without_a_usable_doc_entry_stays_uncertain_and_is_settled_by_key(
-    mock_sl, worker_factory, tmp_path, doc_entry
+    mock_sl, worker_factory, tmp_path, doc_entry, monkeypatch
 ):
     worker = worker_factory()
-    real_post = worker.client.post
+    real_post = ServiceLayerClient.post
     spoilt: list[str] = []
+    first_only = threading.Lock()  # several posting sessions may answer at once
 
-    def post_losing_the_doc_entry(entity_set, body):
-        created = real_post(entity_set, body)
-        if not spoilt:  # the first receipt only: SAP committed it, the answer lacks its DocEntry
-            spoilt.append(body[KEY_FIELD])
-            created = {**created, "DocEntry": doc_entry}
-            if doc_entry is None:
-                del created["DocEntry"]
+    def post_losing_the_doc_entry(client, entity_set, body):
+        created = real_post(client, entity_set, body)
+        with first_only:
+            if not spoilt:  # the first receipt only: SAP committed it, the answer lacks its DocEntry
+                spoilt.append(body[KEY_FIELD])
+                created = {**created, "DocEntry": doc_entry}
+                if doc_entry is None:
+                    del created["DocEntry"]
         return created
 
-    worker.client.post = post_losing_the_doc_entry  # type: ignore[method-assign]
+    # On the class: whichever session posts (B1_POST_SESSIONS) gets the spoilt answer.
+    monkeypatch.setattr(ServiceLayerClient, "post", post_losing_the_doc_entry)
 
     first = worker.run_cycle()  # never a TypeError: the cycle goes on with the other orders
     [key] = spoilt
