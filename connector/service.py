@@ -13,6 +13,8 @@
 * A cycle that fails later (SAP down, session lost) is logged and the next interval tries again;
   the session is re-created then. A login SAP refuses while running (password changed) is tried
   again only after interval × 2^n (at most an hour): each refusal counts towards SAP's lockout.
+* Under systemd (``Type=notify``, ``WatchdogSec=``) it says READY=1 once its schedule runs and pings
+  the watchdog from the service loop (connector/sd_notify.py); elsewhere that is a no-op.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
+from connector import sd_notify
 from connector.endpoint import ServiceEndpoint
 from connector.errors import ConfigError, ConnectorError, SLAuthError, SLConnectionError, SLServerError
 from connector.metrics import ServiceMetrics
@@ -188,7 +191,9 @@ def run_service(
             "service_started",
             extra={"interval_s": settings.poll_interval_s, "ledger": str(settings.ledger_path)},
         )
-        stop_event.wait()
+        sd_notify.notify("READY=1", f"STATUS=a cycle every {settings.poll_interval_s:g} s")
+        sd_notify.keep_alive_until(stop_event, lambda: scheduler.running)
+        sd_notify.notify("STOPPING=1")
         # wait=True: a cycle in progress finishes the posting in hand (the worker checks the event).
         scheduler.shutdown(wait=True)
         log.info(

@@ -1,0 +1,172 @@
+"""deploy/: the install recipe runs verbatim into a temporary system root (the steps a fresh Debian gets:
+service user, venv with the wheel, /etc/b1-backflush, the settings file, the enabled template unit),
+and deploy/verify-units.sh passes on it (`systemd-analyze verify` clean, `security` OK or better).
+
+What the machine does not allow here: starting the unit (no systemd as PID 1 in CI). The contract the
+unit relies on (READY=1, WATCHDOG=1, exit codes) is tested in tests/e2e/test_service_sd_notify.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+DEPLOY = ROOT / "deploy"
+UNIT = DEPLOY / "b1-backflush@.service"
+HOST_UNITS = Path("/usr/lib/systemd/system")
+
+
+def unit_settings(path: Path = UNIT) -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            settings.setdefault(key, []).append(value)
+    return settings
+
+
+@dataclass(frozen=True)
+class Installed:
+    root: Path
+    output: str
+
+
+def install(root: Path, wheel: Path, company: str = "acme") -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("B1_", "PYTHON"))}
+    result = subprocess.run(
+        [str(DEPLOY / "install.sh"), company, str(wheel)],
+        env={**env, "ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+    assert shutil.which("systemd-analyze") and HOST_UNITS.is_dir(), (
+        "systemd's tools are needed (.ci/run installs them): apt-get install -y systemd"
+    )
+    root = tmp_path_factory.mktemp("debian-root")
+    # What a fresh Debian already has: systemd's own units (targets the template unit depends on).
+    shutil.copytree(HOST_UNITS, root / HOST_UNITS.relative_to("/"), symlinks=True)
+    yield Installed(root, install(root, built_wheel))
+
+
+def test_the_recipe_creates_the_user_config_folder_settings_and_enabled_unit(installed) -> None:
+    root = installed.root
+    passwd = {line.split(":")[0]: line.split(":") for line in (root / "etc/passwd").read_text().splitlines()}
+    user = passwd["b1-backflush"]
+    assert user[5] == "/var/lib/b1-backflush" and user[6].endswith("nologin")
+    gid = int(user[3])
+
+    config = root / "etc/b1-backflush"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o750
+    assert (config.stat().st_uid, config.stat().st_gid) == (0, gid)
+    env_file = config / "acme.env"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600 and env_file.stat().st_uid == 0
+    settings = env_file.read_text(encoding="utf-8").splitlines()
+    assert "B1_LEDGER_PATH=/var/lib/b1-backflush/acme/ledger.sqlite3" in settings
+    example = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    assert len(settings) == len(example)  # every documented setting, the ledger line for this company
+
+    unit = root / "etc/systemd/system/b1-backflush@.service"
+    assert unit.read_bytes() == UNIT.read_bytes()
+    enabled = root / "etc/systemd/system/multi-user.target.wants/b1-backflush@acme.service"
+    assert enabled.is_symlink() and os.readlink(enabled) == "/etc/systemd/system/b1-backflush@.service"
+    assert "Installed b1-backflush@acme" in installed.output
+
+
+def test_the_installed_program_runs(installed, tmp_path) -> None:
+    program = installed.root / "opt/b1-backflush/bin/b1-backflush"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("B1_", "PYTHON"))}
+    demo = subprocess.run(
+        [program, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "Posted 7 Receipt(s) from Production" in demo.stdout
+
+
+def test_the_installed_unit_passes_systemd_analyze(installed) -> None:
+    result = subprocess.run(
+        [str(DEPLOY / "verify-units.sh"), str(installed.root), "acme"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "systemd-analyze verify clean" in result.stdout
+    assert result.stdout.rstrip().split()[-2] in {"OK", "SAFE", "PERFECT"}, result.stdout
+
+
+def test_running_the_recipe_again_upgrades_and_keeps_the_settings(installed, built_wheel) -> None:
+    env_file = installed.root / "etc/b1-backflush/acme.env"
+    env_file.write_text("B1_PASSWORD=the-real-one\n", encoding="utf-8")
+    install(installed.root, built_wheel)
+    assert env_file.read_text(encoding="utf-8") == "B1_PASSWORD=the-real-one\n"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+def test_a_second_company_is_a_second_instance(installed, built_wheel) -> None:
+    install(installed.root, built_wheel, company="plant2")
+    wants = installed.root / "etc/systemd/system/multi-user.target.wants"
+    assert {"b1-backflush@acme.service", "b1-backflush@plant2.service"} <= {p.name for p in wants.iterdir()}
+    assert (installed.root / "etc/b1-backflush/plant2.env").is_file()
+
+
+def test_a_bad_company_name_is_refused(tmp_path, built_wheel) -> None:
+    result = subprocess.run(
+        [str(DEPLOY / "install.sh"), "Bad Name", str(built_wheel)],
+        env={**os.environ, "ROOT": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "may hold only a-z, 0-9" in result.stderr
+    assert not any(tmp_path.iterdir())  # nothing was installed
+
+
+def test_verify_units_names_a_broken_unit(installed, tmp_path) -> None:
+    """The check can fail: a misspelt setting in the unit is reported and fails the script."""
+    root = tmp_path / "root"
+    shutil.copytree(HOST_UNITS, root / HOST_UNITS.relative_to("/"), symlinks=True)
+    (root / "opt").mkdir()
+    (root / "opt/b1-backflush").symlink_to(installed.root / "opt/b1-backflush")
+    units = root / "etc/systemd/system"
+    units.mkdir(parents=True)
+    broken = UNIT.read_text(encoding="utf-8").replace("Restart=on-failure", "Restart=on-faliure")
+    (units / "b1-backflush@.service").write_text(broken, encoding="utf-8")
+    result = subprocess.run(
+        [str(DEPLOY / "verify-units.sh"), str(root), "acme"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "on-faliure" in result.stderr
+
+
+def test_a_restart_loop_can_never_lock_the_sap_user() -> None:
+    unit = unit_settings()
+    assert unit["Restart"] == ["on-failure"]
+    # exit 2 = bad settings or mapping, 3 = SAP refused the login (connector/cli.py)
+    assert unit["RestartPreventExitStatus"] == ["2 3"]
+    nssm = (DEPLOY / "windows-service.md").read_text(encoding="utf-8")
+    for line in ("AppExit Default Restart", "AppExit 2 Exit", "AppExit 3 Exit"):
+        assert f"nssm set b1-backflush {line}" in nssm
+
+
+def test_the_unit_creates_its_working_directory_and_tells_systemd_when_it_is_ready() -> None:
+    unit = unit_settings()
+    assert unit["Type"] == ["notify"] and unit["WatchdogSec"]
+    assert unit["StateDirectory"] == ["b1-backflush/%i"]
+    assert unit["WorkingDirectory"] == ["/var/lib/b1-backflush/%i"]  # what StateDirectory creates
+    assert unit["EnvironmentFile"] == ["/etc/b1-backflush/%i.env"]
