@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         "behaviour is unconfirmed, so the mock is strict by default",
     )
     parser.add_argument(
+        "--receipt-base-line",
+        choices=("component", "refuse"),
+        default="component",
+        help="a receipt line with BaseLine: component (default) receives that component line's item "
+        "back (by-product or return, IssuedQuantity goes down); refuse answers -5002",
+    )
+    parser.add_argument(
         "--allow-negative-stock",
         action="store_true",
         help="the company allows negative inventory (backflush never runs short)",
@@ -115,6 +122,7 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
     switches = MockSwitches(
         receipt_requires_issue=args.receipt_requires_issue,
         over_receipt=args.over_receipt,
+        receipt_base_line=args.receipt_base_line,
         allow_negative_stock=args.allow_negative_stock,
         backflush_on_reject=not args.no_backflush_on_reject,
         v2_error_details=not args.no_v2_error_details,

@@ -6,16 +6,17 @@ Transport-free: a ``Request`` goes in, a ``Response`` comes out, so the HTTP lay
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import unquote
 
-from connector.mock_sl import order_rules, paging, protocol, sap_rules, schema
+from connector.mock_sl import edmx, order_rules, paging, protocol, sap_rules, schema
 from connector.mock_sl.odata_filter import QueryError, evaluate, parse_filter, parse_orderby, parse_select
 from connector.mock_sl.protocol import SapError
-from connector.mock_sl.store import Store
+from connector.mock_sl.store import ENTITY_SETS, Store
 
 _PATH = re.compile(r"^(?P<set>[A-Za-z]\w*)(?:\((?P<key>.*)\))?(?:/(?P<rest>[^/]+))?$")
 #: Sets whose documents SAP never deletes (DELETE → -5006, SAP-GUIDE §3.4).
@@ -83,6 +84,8 @@ class Router:
         self.switches = switches
         self.root = root
         self.today = today
+        self._metadata_cache: dict[str, bytes] = {}
+        self._metadata_lock = threading.Lock()
 
     def handle(self, request: Request) -> Response:
         """Dispatch; SAP errors become the version's error body."""
@@ -110,6 +113,10 @@ class Router:
 
     # -- dispatch --------------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Response:
+        if request.path == "$metadata":
+            if request.method != "GET":
+                raise SapError(400, -5006, protocol.NOT_SUPPORTED)
+            return self._metadata(request.version)
         match = _PATH.match(request.path)
         entity_set = match.group("set") if match else ""
         if match is None or schema.entity_type_of(entity_set) is None:
@@ -143,6 +150,25 @@ class Router:
                 self._existing(entity_set, key)
                 raise SapError(400, -5006, protocol.NOT_SUPPORTED)
         raise SapError(400, -5006, protocol.NOT_SUPPORTED)
+
+    def _metadata(self, version: str) -> Response:
+        """The CSDL of the served sets, with the company's UDFs (generated once per version)."""
+        with self._metadata_lock:
+            body = self._metadata_cache.get(version)
+            if body is None:
+                udfs: dict[str, dict[str, str]] = {}
+                for entity_set in ENTITY_SETS:
+                    type_name = schema.entity_type_of(entity_set) or ""
+                    udfs.setdefault(type_name, {}).update(self.store.udfs(entity_set))
+                    line_type = edmx.LINE_TYPES.get(type_name)
+                    if line_type is not None:
+                        udfs.setdefault(line_type, {}).update(self.store.udfs(entity_set, lines=True))
+                body = edmx.document(version, ENTITY_SETS, udfs)
+                self._metadata_cache[version] = body
+        headers = {"Content-Type": edmx.CONTENT_TYPE}
+        if version == "v2":
+            headers["OData-Version"] = "4.0"
+        return Response(200, body, headers)
 
     def _existing(self, entity_set: str, key: tuple[Any, ...]) -> dict[str, Any]:
         row = self.store.live(entity_set, key)

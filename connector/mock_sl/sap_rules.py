@@ -45,6 +45,12 @@ ITEMCODE_REFERENCED = (
 )
 # ❓ [NEST-PROD][DIAPI-PROD] report it; SAP's docs contradict it (§5.4). Only with receipt_requires_issue.
 NOTHING_ISSUED = "Item Issued Qty in work order should be larger than zero"
+# ASSUMPTION: texts not captured. BaseLine on a receipt line: only with receipt_base_line="refuse".
+BASE_LINE_REFUSED = (
+    "BaseLine is not allowed on a receipt line: the finished good is received without BaseLine; "
+    "by-products and component returns are refused by this mock  [IGN1.BaseLine][line: {n}]"
+)
+RETURN_BEYOND_ISSUED = "Returned quantity exceeds the issued quantity  [IGN1.Quantity][line: {n}]"
 # ASSUMPTION: over-receipt is ❓ (§5.4); refused unless over_receipt="allow".
 OVER_RECEIPT = "Quantity exceeds planned quantity  [IGN1.Quantity][line: {n}]"
 
@@ -72,6 +78,10 @@ class MockSwitches:
     #: §5.4 ❓: whether a botrntReject receipt backflushes components. True = it does (SAP issues for
     #: every reported quantity, [NEST-PROD] backflushes accepted plus rejected).
     backflush_on_reject: bool = True
+    #: §5.3 ◐: a receipt line with ``BaseLine`` receives that component line's item (by-product or
+    #: component return, [NEST-PROD][DIAPI-PROD]); unconfirmed on a real SL. "component" = that
+    #: behaviour; "refuse" = a clear -5002 for any receipt line with BaseLine.
+    receipt_base_line: Literal["component", "refuse"] = "component"
     #: §2.1 ◐: v2 error bodies carry ``details: [{"code": "", "message": ""}]`` on FP 2608 (login, write
     #: errors, batch sub-responses), but SAP's doc examples and the real P2 captures (1000191) show only
     #: ``code`` and ``message``. True = FP 2608; False = the older shape. Clients must accept both.
@@ -158,6 +168,58 @@ def _document(
     }
 
 
+def _component_receipt(
+    store: Store,
+    line: dict[str, Any],
+    quantity: float,
+    n: int,
+    stock: StockLedger,
+    issued: dict[tuple[int, int], float],
+) -> dict[str, Any]:
+    """A receipt line with ``BaseLine``: the order's component line comes back into stock (§5.3 ◐).
+
+    In B1 a receipt from production line with ``BaseLine`` = a ``LineNumber`` receives that line's item:
+    a by-product (negative planned quantity) or a component returned to stock. Either way the line's
+    ``IssuedQuantity`` goes down by the quantity. A connector that sends ``BaseLine`` on the finished
+    good's line therefore receives component material, not the product: the mock does the same, so
+    the mistake shows (wrong stock, CompletedQuantity unchanged). ``receipt_base_line="refuse"`` turns
+    it into a clear refusal instead.
+    """
+    order = _order(store, line.get("BaseEntry"), n)
+    entry = int(order["AbsoluteEntry"])
+    match = [
+        ol for ol in order.get("ProductionOrderLines") or [] if ol.get("LineNumber") == line.get("BaseLine")
+    ]
+    if not match:
+        raise SapError(400, -2028, "No matching records found (ODBC -2028)")  # ASSUMPTION (as BaseEntry)
+    ol = match[0]
+    number = int(ol["LineNumber"])
+    if ol.get("ItemType") != "pit_Item":
+        # ASSUMPTION: text not captured; resources and text lines have no stock to receive.
+        raise SapError(400, -5002, f"Only item lines can be received  [IGN1.BaseLine][line: {n}]")
+    component = store.live("Items", ol.get("ItemNo"))
+    if component is None:
+        raise SapError(400, -5002, f"Invalid item code  [IGN1.ItemCode][line: {n}]")  # ASSUMPTION
+    planned = float(ol.get("PlannedQuantity") or 0)
+    left = float(ol.get("IssuedQuantity") or 0) + issued[(entry, number)]
+    if planned >= 0 and quantity > left + 1e-9:
+        # ASSUMPTION: B1 does not return more of a component than was issued; text not captured.
+        raise SapError(400, -5002, RETURN_BEYOND_ISSUED.format(n=n))
+    whs = _warehouse(store, line.get("WarehouseCode") or ol.get("Warehouse"), "IGN1", n)
+    batch_serial_complete(component, line, quantity)
+    stock.move(str(ol.get("ItemNo")), whs, quantity)
+    issued[(entry, number)] -= quantity
+    return {
+        "ItemCode": ol.get("ItemNo"),
+        "ItemDescription": component.get("ItemName"),
+        "WarehouseCode": whs,
+        "BaseType": PRODUCTION_ORDER,
+        "BaseEntry": entry,
+        "BaseRef": str(order.get("DocumentNumber")),
+        "BaseLine": number,
+    }
+
+
 def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, today: date) -> dict[str, Any]:
     """POST InventoryGenEntries: finished goods in, backflush components out, one auto issue (§5.3, §5.4)."""
     lines = body.get("DocumentLines") or []
@@ -193,12 +255,12 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
             if line.get("ItemCode"):
                 raise SapError(400, -5002, ITEMCODE_REFERENCED.format(n=n))
             if line.get("BaseLine") is not None:
-                # By-product receipts (BaseLine = component line, §5.3) are not simulated by the mock.
-                raise SapError(
-                    400,
-                    -5002,
-                    f"By-product receipts are not simulated by the mock  [IGN1.BaseLine][line: {n}]",
-                )
+                if switches.receipt_base_line == "refuse":
+                    raise SapError(400, -5002, BASE_LINE_REFUSED.format(n=n))
+                out.update(_component_receipt(store, line, quantity, n, stock, issued))
+                out.setdefault("InventoryQuantity", quantity)
+                out_lines.append({**out, "Quantity": quantity, "LineNum": n - 1})
+                continue
             order = _order(store, line.get("BaseEntry"), n)
             entry, order_no = int(order["AbsoluteEntry"]), order.get("DocumentNumber")
             transaction = line.get("TransactionType") or "botrntComplete"  # default complete (§5.3 ◐)
@@ -329,6 +391,9 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
                 400, -5002, f"Base document type is not supported by the mock  [IGE1.BaseType][line: {n}]"
             )
         else:
+            if line.get("ItemCode"):
+                # SAP derives the item from the order line (§5.6); ◐ text as on receipts, table IGE1.
+                raise SapError(400, -5002, ITEMCODE_REFERENCED.replace("IGN1", "IGE1").format(n=n))
             order = _order(store, line.get("BaseEntry"), n)
             entry = int(order["AbsoluteEntry"])
             match = [

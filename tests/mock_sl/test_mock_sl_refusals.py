@@ -6,6 +6,7 @@ type per version, and the exact message. A refused document leaves no trace (sto
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
@@ -222,3 +223,152 @@ def test_docnum_filter_finds_the_receipt_docentry_does_not(client: Client) -> No
         client.get("InventoryGenEntries", params={"$filter": f"DocNum eq {doc['DocEntry']}"}).json()["value"]
         == []
     )
+
+
+# -- 5. queries, $metadata, based lines ---------------------------------------------------------------
+STATUS_NAMES = (
+    "Invalid item name 'boposFoo' in Enum 'BoProductionOrderStatusEnum'. The valid names are: "
+    "'boposPlanned'-'P', 'boposReleased'-'R', 'boposClosed'-'L', 'boposCancelled'-'C'"
+)
+
+
+@pytest.mark.parametrize("path", ["ProductionOrders", "ProductionOrders/$count"])
+def test_unknown_enum_value_in_filter_is_refused_not_an_empty_list(client: Client, path: str) -> None:
+    response = client.get(path, params={"$filter": "ProductionOrderStatus eq 'boposFoo'"})
+    assert_refused(client, response, 201, STATUS_NAMES)
+    flipped = client.get(
+        path, params={"$filter": "AbsoluteEntry gt 0 and 'boposFoo' eq ProductionOrderStatus"}
+    )
+    assert_refused(client, flipped, 201, STATUS_NAMES)
+
+
+def test_known_enum_names_and_db_codes_still_filter(client: Client) -> None:
+    by_name = client.get(
+        "ProductionOrders/$count", params={"$filter": "ProductionOrderStatus eq 'boposReleased'"}
+    )
+    by_code = client.get("ProductionOrders/$count", params={"$filter": "ProductionOrderStatus eq 'R'"})
+    assert by_name.text == by_code.text == "19"
+    yes_no = client.get("Warehouses", params={"$filter": "Inactive eq 'tYES'", "$select": "WarehouseCode"})
+    assert yes_no.json()["value"] == [{"WarehouseCode": "OLD"}]
+
+
+def test_select_answers_in_metadata_order(client: Client) -> None:
+    body = client.get(
+        "ProductionOrders(101)", params={"$select": "U_ConfirmedQty,ItemNo,DocumentNumber,AbsoluteEntry"}
+    ).json()
+    names = [name for name in body if not name.startswith(("odata.", "@odata."))]
+    assert names == ["AbsoluteEntry", "DocumentNumber", "ItemNo", "U_ConfirmedQty"]
+    rows = client.get("Warehouses", params={"$select": "Inactive,WarehouseName,WarehouseCode"}).json()[
+        "value"
+    ]
+    assert list(rows[0]) == ["WarehouseCode", "WarehouseName", "Inactive"]
+
+
+def _metadata(client: Client) -> tuple[requests.Response, ET.Element]:
+    response = client.get("$metadata")
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/xml")
+    return response, ET.fromstring(response.content)
+
+
+def test_metadata_is_edmx_of_the_served_sets(client: Client) -> None:
+    response, root = _metadata(client)
+    v2 = client.version == "v2"
+    edmx_ns = (
+        "http://docs.oasis-open.org/odata/ns/edmx" if v2 else "http://schemas.microsoft.com/ado/2007/06/edmx"
+    )
+    edm = "http://docs.oasis-open.org/odata/ns/edm" if v2 else "http://schemas.microsoft.com/ado/2009/11/edm"
+    assert root.tag == f"{{{edmx_ns}}}Edmx" and root.get("Version") == ("4.0" if v2 else "1.0")
+    assert (response.headers.get("OData-Version") == "4.0") is v2
+    schema_el = root.find(f"{{{edmx_ns}}}DataServices/{{{edm}}}Schema")
+    assert schema_el is not None and schema_el.get("Namespace") == "SAPB1"
+    sets = {s.get("Name"): s.get("EntityType") for s in schema_el.iter(f"{{{edm}}}EntitySet")}
+    assert sets == {
+        "Warehouses": "SAPB1.Warehouse",
+        "Items": "SAPB1.Item",
+        "ProductionOrders": "SAPB1.ProductionOrder",
+        "UserFieldsMD": "SAPB1.UserFieldMD",
+        "InventoryGenEntries": "SAPB1.Document",
+        "InventoryGenExits": "SAPB1.Document",
+    }
+    types = {t.get("Name"): t for t in schema_el.iter(f"{{{edm}}}EntityType")}
+    document = types["Document"]
+    assert [r.get("Name") for r in document.iter(f"{{{edm}}}PropertyRef")] == ["DocEntry"]
+    props = {p.get("Name"): p.get("Type") for p in document.findall(f"{{{edm}}}Property")}
+    assert props["DocDate"] == ("Edm.DateTimeOffset" if v2 else "Edm.DateTime")
+    assert props["DocumentLines"] == "Collection(SAPB1.DocumentLine)"
+    assert props["U_B1BF_Key"] == "Edm.String"  # the company's UDFs are part of $metadata (§7)
+    lines = next(c for c in schema_el.iter(f"{{{edm}}}ComplexType") if c.get("Name") == "BatchNumber")
+    assert ("BatchNumberProperty" if v2 else "BatchNumber") in {p.get("Name") for p in lines}
+    status = next(
+        e for e in schema_el.iter(f"{{{edm}}}EnumType") if e.get("Name") == "BoProductionOrderStatusEnum"
+    )
+    members = [(m.get("Name"), m.get("Value")) for m in status]
+    values = ["0", "1", "2", "3"] if v2 else [None] * 4
+    assert members == list(
+        zip(["boposPlanned", "boposReleased", "boposClosed", "boposCancelled"], values, strict=True)
+    )
+
+
+def test_metadata_property_order_is_what_a_full_get_answers(client: Client) -> None:
+    _response, root = _metadata(client)
+    edm = root[0][0].tag.split("}")[0] + "}"
+    order_type = next(t for t in root.iter(f"{edm}EntityType") if t.get("Name") == "ProductionOrder")
+    declared = [p.get("Name") for p in order_type.findall(f"{edm}Property")]
+    body = client.get("ProductionOrders(101)").json()
+    assert [n for n in body if not n.startswith(("odata.", "@odata."))] == declared
+
+
+def test_metadata_needs_a_session(client: Client) -> None:
+    client.cookies = {}
+    assert client.get("$metadata").status_code == 401
+
+
+def test_item_code_on_a_based_issue_line_is_refused(client: Client) -> None:
+    body = {
+        "DocumentLines": [
+            {"BaseType": 202, "BaseEntry": 104, "BaseLine": 0, "Quantity": 1, "ItemCode": "PAINT-WHITE"}
+        ]
+    }
+    response = client.post("InventoryGenExits", body)
+    message = (
+        "Item No. field should be empty if the document is referenced to a production order"
+        "  [IGE1.ItemCode][line: 1]"
+    )
+    assert_refused(client, response, -5002, message)
+    assert client.sl.store.rows("InventoryGenExits") == []
+
+
+def test_base_line_on_a_receipt_returns_the_component(client: Client) -> None:
+    # Order 103 line 0: PAINT-WHITE (manual) issued 10 of 10. Returning 4 puts it back in stock.
+    sl = client.sl
+    before = stock(sl, "PAINT-WHITE", "02")
+    body = {
+        "DocumentLines": [
+            {"BaseType": 202, "BaseEntry": 103, "BaseLine": 0, "Quantity": 4, "WarehouseCode": "02"}
+        ]
+    }
+    response = client.post("InventoryGenEntries", body)
+    assert response.status_code == 201, response.text
+    line = response.json()["DocumentLines"][0]
+    assert (line["ItemCode"], line["BaseLine"], line["Quantity"]) == ("PAINT-WHITE", 0, 4.0)
+    order = sl.store.get("ProductionOrders", 103)
+    assert order["ProductionOrderLines"][0]["IssuedQuantity"] == 6.0  # type: ignore[index]
+    assert order["CompletedQuantity"] == 0.0  # type: ignore[index]  # no finished good was received
+    assert stock(sl, "PAINT-WHITE", "02") == before + 4
+    beyond = client.post(
+        "InventoryGenEntries", {"DocumentLines": [{**body["DocumentLines"][0], "Quantity": 7}]}
+    )
+    assert_refused(
+        client, beyond, -5002, "Returned quantity exceeds the issued quantity  [IGN1.Quantity][line: 1]"
+    )
+
+
+def test_base_line_on_a_receipt_refused_with_the_switch(make_client) -> None:
+    client = make_client(switches={"receipt_base_line": "refuse"})
+    response = client.post("InventoryGenEntries", receipt(103, 1, BaseLine=0))
+    message = (
+        "BaseLine is not allowed on a receipt line: the finished good is received without BaseLine; "
+        "by-products and component returns are refused by this mock  [IGN1.BaseLine][line: 1]"
+    )
+    assert_refused(client, response, -5002, message)
