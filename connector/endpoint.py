@@ -9,7 +9,9 @@
 * ``/metrics``: Prometheus exposition of ``ServiceMetrics``.
 
 Read-only, GET only, no SAP access and no secrets; it listens on 127.0.0.1 unless ``B1_HTTP_HOST``
-says otherwise.
+says otherwise. At most ``MAX_CONNECTIONS`` clients are served at once (more get 503 at once) and a
+client silent for ``CONNECTION_TIMEOUT_S`` is disconnected (``connector.bounded_http``), so idle or
+half-open connections cannot pile up threads in the service.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from connector.bounded_http import BoundedThreadingHTTPServer
 from connector.errors import ConfigError
 from connector.ledger import Ledger
 from connector.metrics import ServiceMetrics
@@ -32,6 +35,11 @@ from connector.status import status_dict
 from connector.status_page import status_html
 
 log = logging.getLogger(__name__)
+
+#: Connections served at once; more are answered 503 at once (planners' browsers, a scraper, a monitor).
+MAX_CONNECTIONS = 16
+#: A client that sends nothing for this long is disconnected, freeing its slot.
+CONNECTION_TIMEOUT_S = 10.0
 
 #: A cycle older than this many poll intervals makes ``/healthz`` answer 503.
 HEALTHY_WITHIN_INTERVALS = 3
@@ -47,6 +55,8 @@ class ServiceEndpoint:
         self.metrics = metrics
         self.clock = clock
         self.started_at = clock()
+        #: (host, port) the endpoint listens on once ``serve`` has bound it (port 0 picks a free one).
+        self.address: tuple[str, int] | None = None
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """``(status, body)``: healthy while a cycle succeeded recently enough."""
@@ -71,17 +81,26 @@ class ServiceEndpoint:
         finally:
             ledger.close()
 
-    def serve(self, host: str, port: int) -> Callable[[], None]:
-        """Serve in a daemon thread; returns the function that stops it."""
+    def serve(
+        self,
+        host: str,
+        port: int,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        connection_timeout_s: float = CONNECTION_TIMEOUT_S,
+    ) -> Callable[[], None]:
+        """Serve in a daemon thread; returns the function that stops it (``self.address``: where)."""
         handler = type("BoundEndpointHandler", (_Handler,), {"endpoint": self})
         try:
-            server = ThreadingHTTPServer((host, port), handler)
+            server = BoundedThreadingHTTPServer(
+                (host, port), handler, max_connections=max_connections, timeout_s=connection_timeout_s
+            )
         except OSError as exc:
             raise ConfigError(
                 f"B1_HTTP_PORT {port} on {host} cannot be opened ({exc.strerror or exc}): "
                 "choose a free port, or leave B1_HTTP_PORT empty for no endpoint"
             ) from None
-        server.daemon_threads = True
+        self.address = server.server_address[:2]
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="b1bf-endpoint", daemon=True
         )
