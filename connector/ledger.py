@@ -1,6 +1,6 @@
 """The local SQLite ledger: posting intents and outcomes, current holds, cycle history.
 
-Exactly-once rule 2 (shared/docs/exactly-once.md): the intent row (key, order, quantities, state
+Exactly-once rule 2 (docs/exactly-once.md): the intent row (key, order, quantities, state
 ``sending``) is committed — WAL, ``synchronous=FULL`` — *before* the POST is sent. States::
 
     sending ──201──────────────▶ posted

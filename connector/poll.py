@@ -3,7 +3,7 @@
 Paging over ``ProductionOrders`` uses the key, not the Service Layer's offset next links:
 ``AbsoluteEntry gt <last>`` with ``$top``. The SL pages by ``$skip`` with no snapshot, so rows
 that leave the filtered set while we traverse it (an order we close after its final receipt)
-would make offset paging skip an order silently (service-layer.md §3.2). Keyset paging cannot.
+would make offset paging skip an order silently (docs/service-layer.md §3.2). Keyset paging cannot.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def fetch_items(
     for start in range(0, len(missing), ITEMS_PER_REQUEST):
         chunk = missing[start : start + ITEMS_PER_REQUEST]
         # One row more than can come back: a full page carries a next link even when it is the last
-        # (service-layer.md §3.2), which would cost an extra, empty request per chunk.
+        # (docs/service-layer.md §3.2), which would cost an extra, empty request per chunk.
         for row in client.iter_collection(
             "Items",
             filter=odata.any_of("ItemCode", chunk),

@@ -1,6 +1,6 @@
 """Posting a receipt exactly once: intent, POST, settle; and settling what a crash or a lost answer left.
 
-The rules are those of shared/docs/exactly-once.md. The key is deterministic and written on the
+The rules are those of docs/exactly-once.md. The key is deterministic and written on the
 receipt (``mapping.idempotency.key_field``), so SAP itself answers "was this posted?":
 
 * before the POST the intent is committed to the ledger (state ``sending``);

@@ -9,7 +9,7 @@ Compares the ledger with the receipts SAP holds for recent days, by posting key:
   cancelled one.
 
 Read-only on both sides. SAP is asked for receipts created in the window whose key starts with
-the company's key prefix (``startswith`` on a UDF is documented, service-layer.md §7); each key
+the company's key prefix (``startswith`` on a UDF is documented, docs/service-layer.md §7); each key
 is then matched to the company exactly here, so a long, hashed company prefix is recognised too.
 """
 

@@ -1,6 +1,6 @@
 """One cycle: settle → poll released orders → item master → validate → build → post once → report.
 
-Data flows one way (docs/architecture.md). The pure parts (confirmations, rules, receipt) decide;
+Data flows one way (README.md). The pure parts (confirmations, rules, receipt) decide;
 this module only fetches, calls them, and hands postings to ``Poster``. An order that cannot be
 processed is held with a reason and the cycle goes on; only a Service Layer that cannot be
 reached, a refused login or a query SAP rejects stops the cycle.

@@ -2,7 +2,7 @@
 
 Offline = everything :mod:`connector.mapping.loader` finds. Online = what only the company
 database knows: the UDFs the mapping names exist on the right table (``UserFieldsMD``, Name
-without ``U_``, TableName = OWOR / OIGN / IGN1, service-layer.md §7), the warehouses exist and
+without ``U_``, TableName = OWOR / OIGN / IGN1, docs/service-layer.md §7), the warehouses exist and
 are active, and SAP accepts a ``$filter`` on the idempotency key field.
 """
 
@@ -24,7 +24,7 @@ from connector.sl import odata
 
 __all__ = ["Problem", "check_offline", "check_online", "format_problems", "run_check"]
 
-#: UDF tables (service-layer.md §7): order header, receipt header, receipt lines.
+#: UDF tables (docs/service-layer.md §7): order header, receipt header, receipt lines.
 ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE = "OWOR", "OIGN", "IGN1"
 #: UserFieldsMD.Type values whose UDFs can hold the posting key (text).
 TEXT_UDF_TYPES = frozenset({"db_Alpha", "db_Memo"})
@@ -118,7 +118,7 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
         filter=odata.any_of("TableName", [ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE]),
         select=["Name", "TableName", "Type", "Size", "EditSize"],
     )
-    # UserFieldsMD.Name has no U_ prefix (service-layer.md §7).
+    # UserFieldsMD.Name has no U_ prefix (docs/service-layer.md §7).
     existing = {(f"U_{row.get('Name')}", row.get("TableName")): row for row in rows}
     for name, table, where in udfs_used(mapping):
         row = existing.get((name, table))
@@ -139,7 +139,7 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
             )
         elif where == ("idempotency", "key_field") and row.get("Type") == "db_Alpha":
             # Unconfirmed which of Size/EditSize SAP enforces for db_Alpha; EditSize is the length
-            # set in the UDF form, so it is used when present (service-layer.md §7 lists neither).
+            # set in the UDF form, so it is used when present (docs/service-layer.md §7 lists neither).
             length = row.get("EditSize") or row.get("Size")
             if isinstance(length, int) and length < POSTING_KEY_MAX_CHARS:
                 add(

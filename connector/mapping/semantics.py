@@ -25,7 +25,7 @@ TEMPLATE_PATHS: tuple[KeyPath, ...] = (
 #: Tables whose string values are templates (UDF name → value).
 TEMPLATE_TABLES: tuple[KeyPath, ...] = (("receipt", "header_udfs"), ("receipt", "line_udfs"))
 SERIAL_PATH: KeyPath = ("finished_good", "serial", "number")
-#: OIGN.Ref2 length (DI API help, service-layer.md §7). Rendered values are checked again per order.
+#: OIGN.Ref2 length (DI API help, docs/service-layer.md §7). Rendered values are checked again per order.
 REFERENCE2_MAX_CHARS = 11
 
 _TEMPLATE_FIX = (

@@ -50,7 +50,7 @@ __all__ = [
     "validate_template",
 ]
 
-#: Scalar properties of the SL v2 entity type ``ProductionOrder`` (sl-metadata/metadata.json), in
+#: Scalar properties of the SL v2 entity type ``ProductionOrder`` (mock_sl/metadata.json), in
 #: metadata order. Collections (ProductionOrderLines, ...) cannot be rendered and are left out.
 ORDER_FIELDS: frozenset[str] = frozenset(
     {

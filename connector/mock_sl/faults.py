@@ -1,10 +1,10 @@
-"""Fault injection: the ways a real Service Layer and its Apache front fail (service-layer.md §2.2).
+"""Fault injection: the ways a real Service Layer and its Apache front fail (docs/service-layer.md §2.2).
 
 A fault matches a request by method (None = any; the commit-then modes default to writes only) and by
 prefix of the path after the service root, without the query (``"InventoryGenEntries"`` matches
 ``InventoryGenEntries(5)`` too). Each fires ``count`` times, in the order they were added.
 
-Lost-response modes (exactly-once.md "How to prove it"); each is carried out (document created) and
+Lost-response modes (docs/exactly-once.md "How to prove it"); each is carried out (document created) and
 its answer is then lost in a different way:
 - ``commit_then_drop``: the socket is shut down without a status line (the client sees the
   connection closed after sending).

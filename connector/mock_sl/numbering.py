@@ -1,4 +1,4 @@
-"""Document numbering series: where ``DocNum`` / ``DocumentNumber`` come from (service-layer.md §4.2, §5.3).
+"""Document numbering series: where ``DocNum`` / ``DocumentNumber`` come from (docs/service-layer.md §4.2).
 
 In B1 the number a user sees is drawn from a numbering series of the document's object type, not from
 the internal key: the real receipt capture has ``DocEntry`` 6802, ``DocNum`` 202680360, ``Series`` 122.

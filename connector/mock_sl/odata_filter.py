@@ -1,4 +1,4 @@
-"""The OData subset the Service Layer supports (service-layer.md §3.1): $filter, $select, $orderby.
+"""The OData subset the Service Layer supports (docs/service-layer.md §3.1): $filter, $select, $orderby.
 
 ``$filter``: ``eq ne gt ge lt le and or not``, parentheses, ``startswith endswith contains
 substringof``; string literals with ``''`` escaping, numbers, ``true/false/null``, dates

@@ -1,4 +1,4 @@
-"""Server-side paging as the real SL does it (service-layer.md §3.2, §3.3).
+"""Server-side paging as the real SL does it (docs/service-layer.md §3.2, §3.3).
 
 - default page size 20; ``Prefer: odata.maxpagesize=N`` (answered with ``Preference-Applied``) or
   ``B1S-PageSize: N``; 0 turns paging off;

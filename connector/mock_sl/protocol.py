@@ -1,4 +1,4 @@
-"""Wire format of the two roots: envelopes, error bodies, content types (service-layer.md §1.2, §2.1, §8)."""
+"""Wire format of both roots: envelopes, error bodies, content types (docs/service-layer.md §1.2, §2, §8)."""
 
 from __future__ import annotations
 

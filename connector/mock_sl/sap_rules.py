@@ -1,4 +1,4 @@
-"""What SAP does when production documents are posted (service-layer.md §4.5, §5.3–§5.6).
+"""What SAP does when production documents are posted (docs/service-layer.md §4.5, §5.3–§5.6).
 
 Every function here runs with the store lock held, computes all effects first and applies them only
 when nothing failed: a refused receipt leaves no trace at all (§5.4 "the whole receipt fails").

@@ -2,7 +2,7 @@
 
 The property lists come from ``metadata.json`` (a real customer ``$metadata`` reduced to names and
 types, U_ fields removed), so the mock answers with exactly the names the real Service Layer has and
-refuses the ones it does not (service-layer.md §2.3 -1000 / 201). Rows are kept in one canonical,
+refuses the ones it does not (docs/service-layer.md §2.3 -1000 / 201). Rows are kept in one canonical,
 version-neutral form (dates ``YYYY-MM-DD``, enum *names*, floats for doubles) and rendered per
 protocol on the way out (§8: v1 ``"2022-10-31"``, v2 ``"2023-10-26T00:00:00Z"``).
 """
@@ -20,7 +20,7 @@ from typing import Any
 METADATA_PATH = Path(__file__).with_name("metadata.json")
 
 #: Entity set → (header UDF tables, line UDF tables). A UDF on one marketing-document header table is
-#: created by B1 on all of them, so OIGN's UDFs also exist on OIGE (service-layer.md §7 Propagation).
+#: created by B1 on all of them, so OIGN's UDFs also exist on OIGE (docs/service-layer.md §7 Propagation).
 UDF_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ProductionOrders": (("OWOR",), ("WOR1",)),
     "InventoryGenEntries": (("OIGN", "OIGE"), ("IGN1", "IGE1")),
@@ -48,7 +48,7 @@ DB_CODES: dict[str, dict[str, str]] = {
 
 #: Longest string SAP stores in a property (characters). The real ``$metadata`` carries no MaxLength, so
 #: these are the DB column sizes from SAP's DI API help: ``Comments`` 254 and ``Reference2`` 11 (OIGN/OIGE,
-#: service-layer.md §7), ``JournalMemo`` 50 (OIGN.JrnlMemo nvarchar(50)). UDFs take their ``Size``
+#: docs/service-layer.md §7), ``JournalMemo`` 50 (OIGN.JrnlMemo nvarchar(50)). UDFs take their ``Size``
 #: from UserFieldsMD instead (``Store.udf_sizes``).
 MAX_LENGTHS: dict[str, dict[str, int]] = {
     "Document": {"Comments": 254, "JournalMemo": 50, "Reference2": 11},

@@ -1,7 +1,7 @@
 """A stateful mock SAP Business One Service Layer over real HTTP (``/b1s/v1`` and ``/b1s/v2``).
 
 Used by tests (port 0), the demo, consultants' dry runs and CI. It speaks the real protocol
-(service-layer.md), so an independent client works against it unchanged::
+(docs/service-layer.md), so an independent client works against it unchanged::
 
     with MockServiceLayer(port=0) as sl:  # the demo company (connector/demo_company)
         requests.post(sl.root("v2") + "/Login", json={...})

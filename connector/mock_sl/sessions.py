@@ -1,4 +1,4 @@
-"""Login sessions: GUID ids, sliding inactivity timeout, logout (service-layer.md §1.2–§1.5)."""
+"""Login sessions: GUID ids, sliding inactivity timeout, logout (docs/service-layer.md §1.2–§1.5)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Stock per item and warehouse (``ItemWarehouseInfoCollection``), batch and serial selection checks.
 
 Movements are collected first and applied only when the whole document passed, so a refused
-document changes nothing (service-layer.md §5.4).
+document changes nothing (docs/service-layer.md §5.4).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from connector.mock_sl.protocol import SapError
 from connector.mock_sl.store import Store
 
-# ◐ practitioner text (service-layer.md §2.3, sample saved as
+# ◐ practitioner text (docs/service-layer.md §2.3, sample saved as
 # error-400-batch-serial-selection-incomplete_v1.json).
 SELECTION_INCOMPLETE = "Cannot add row without complete selection of batch/serial numbers"
 

@@ -15,7 +15,7 @@ from typing import Any
 from connector.errors import OrderError
 from connector.production.reasons import INVALID_ITEM_DATA, INVALID_ORDER_DATA, INVALID_QUANTITY
 
-# Enum members as the Service Layer spells them in responses (service-layer.md §4.4).
+# Enum members as the Service Layer spells them in responses (docs/service-layer.md §4.4).
 RELEASED = "boposReleased"
 DISASSEMBLY = "bopotDisassembly"
 BACKFLUSH = "im_Backflush"

@@ -1,6 +1,6 @@
 """The posting key and the exact ``POST InventoryGenEntries`` payload of a Receipt from Production.
 
-The finished-good lines follow the real captured request (service-layer.md §5.3): ``BaseType``
+The finished-good lines follow the real captured request (docs/service-layer.md §5.3): ``BaseType``
 202, ``BaseEntry`` = the order's ``AbsoluteEntry``, never ``ItemCode`` (SAP derives it and refuses
 it on a referenced line) and never ``BaseLine`` (that would point at a component/by-product line).
 Every payload field gets a provenance text so ``explain`` can say which rule made it.
@@ -31,9 +31,9 @@ from connector.production.receipt_fields import (
 
 #: oProductionOrders (BoObjectTypes): the BaseType of lines that reference a production order.
 BASE_TYPE_PRODUCTION_ORDER = 202
-#: OIGN.Ref2 holds 11 characters (DI-SDK Documents~Reference2, service-layer.md §7).
+#: OIGN.Ref2 holds 11 characters (DI-SDK Documents~Reference2, docs/service-layer.md §7).
 REFERENCE2_MAX_CHARS = 11
-#: OIGN.Comments holds 254 characters (DI-SDK, service-layer.md §7).
+#: OIGN.Comments holds 254 characters (DI-SDK, docs/service-layer.md §7).
 COMMENTS_MAX_CHARS = 254
 #: ❓ OIGN.JrnlMemo length is not in the reference; 50 is B1's usual column size. Chosen, not confirmed:
 #: longer memos are cut here rather than risking a refusal of the whole receipt.
@@ -182,7 +182,7 @@ def _check_tracking(
     order: ProductionOrder, plan: ReceiptPlan, product: ItemMaster | None, mapping: spec.Mapping
 ) -> None:
     # The rules hold such orders before a build; these guards keep a direct caller from building
-    # a body SAP would refuse (-4014, service-layer.md §2.3).
+    # a body SAP would refuse (-4014, docs/service-layer.md §2.3).
     if product is None:
         return
     label = f"Order {order.DocumentNumber}: product {order.ItemNo}"

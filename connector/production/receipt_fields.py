@@ -16,7 +16,7 @@ from connector.mapping import spec
 from connector.mapping.templates import TemplateError, render_template
 from connector.production import reasons as rc
 from connector.production.orders import ItemMaster, ProductionOrder
-from connector.sl.envelope import parse_sl_date  # pure; v1 and v2 date forms (service-layer.md §8)
+from connector.sl.envelope import parse_sl_date  # pure; v1 and v2 date forms (docs/service-layer.md §8)
 
 
 def rule_failed(order: ProductionOrder, message: str) -> OrderError:

@@ -97,7 +97,7 @@ def check_order_type(c: _Context) -> list[Reason]:
 
 
 def check_released(c: _Context) -> list[Reason]:
-    """ORDER_NOT_RELEASED: SAP takes receipts only on released orders (service-layer.md §4.5)."""
+    """ORDER_NOT_RELEASED: SAP takes receipts only on released orders (docs/service-layer.md §4.5)."""
     status = c.order.ProductionOrderStatus
     if status == RELEASED:
         return []
@@ -228,7 +228,7 @@ def backflush_demand(
 ) -> dict[tuple[str, str], tuple[float, list[int]]]:
     """What SAP takes from stock when it backflushes this receipt, per (ItemNo, Warehouse), with the lines.
 
-    SAP backflushes receipt qty ÷ planned qty × line planned qty (service-layer.md §5.4), and does so
+    SAP backflushes receipt qty ÷ planned qty × line planned qty (docs/service-layer.md §5.4), and does so
     on reject receipts too (the mock's default; ❓ unconfirmed for real SAP, so we count it: safer).
     The worker also subtracts it from the cycle's cached stock after a posting, so a second order
     in the same cycle is checked against what is really left.

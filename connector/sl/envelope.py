@@ -1,6 +1,6 @@
 """The shapes of Service Layer response bodies in v1 (OData V3) and v2 (OData V4).
 
-service-layer.md §8 lists the differences: metadata key, next-link key, inline-count form, error
+docs/service-layer.md §8 lists the differences: metadata key, next-link key, inline-count form, error
 shape and date format. Every function here accepts both so the client never branches on version.
 """
 

@@ -2,7 +2,7 @@
 
 Everything here is pure string work, so it is tested with tables. The one rule that matters most:
 a string literal doubles its single quotes (``A'B`` → ``'A''B'``), so no item code can break out
-of a ``$filter`` or a key (service-layer.md §3.1, §6.1).
+of a ``$filter`` or a key (docs/service-layer.md §3.1, §6.1).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def or_(*clauses: str) -> str:
 
 
 def startswith(field: str, prefix: str) -> str:
-    """``startswith(Field,'prefix')`` (documented for UDFs too, service-layer.md §7)."""
+    """``startswith(Field,'prefix')`` (documented for UDFs too, docs/service-layer.md §7)."""
     return f"startswith({property_name(field)},{literal(prefix)})"
 
 
@@ -185,7 +185,7 @@ def resolve_next_link(root_url: str, link: str) -> str:
         # FP 2608: "Orders?$select=DocEntry&$skip=100", relative to the service root.
         target = urljoin(root_url.rstrip("/") + "/", link)
     parsed = urlsplit(target)
-    # Assumption (unconfirmed, service-layer.md §3.2 shows only relative links): an absolute link
+    # Assumption (unconfirmed, docs/service-layer.md §3.2 shows only relative links): an absolute link
     # naming another host (e.g. the SL's internal name behind a proxy) is refused, not rewritten;
     # the error names the host so an administrator can fix the proxy instead of us leaking cookies.
     if (parsed.scheme, _netloc(parsed)) != (root.scheme, _netloc(root)):

@@ -1,6 +1,6 @@
 """When a failed Service Layer call may be sent again, and the tenacity policy that does it.
 
-The rule (exactly-once.md rule 5): only requests that cannot create a second document are
+The rule (docs/exactly-once.md rule 5): only requests that cannot create a second document are
 retried. A POST that may have reached SAP is never re-sent here; the client turns such a failure
 into ``SLOutcomeUnknownError`` before this predicate ever sees it.
 """

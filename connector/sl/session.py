@@ -16,7 +16,7 @@ from connector.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-#: SAP's default when a Login body lacks SessionTimeout (service-layer.md §1.4).
+#: SAP's default when a Login body lacks SessionTimeout (docs/service-layer.md §1.4).
 DEFAULT_SESSION_TIMEOUT_MIN = 30
 
 

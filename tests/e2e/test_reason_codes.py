@@ -133,7 +133,7 @@ def test_unsettled_posting_holds_the_order_posting_uncertain_until_it_is_looked_
 
 
 def test_sap_refusal_no_rule_foresees_is_kept_verbatim_and_evaluated_again(cli, mock_sl):
-    # Some SAP installations refuse a receipt before any issue for production (service-layer.md §5.4);
+    # Some SAP installations refuse a receipt before any issue for production (docs/service-layer.md §5.4);
     # no rule of the connector predicts it. Only order 103 has an issued line in the demo.
     mock_sl.switches.receipt_requires_issue = True
     refused = set(DEMO_POSTS) - {103}

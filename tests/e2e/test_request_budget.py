@@ -54,7 +54,7 @@ def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_post_and_a_
 
 
 def test_a_batch_of_items_that_all_exist_is_one_request(mock_sl, worker_factory):
-    # A full page carries a next link even when it is the last (service-layer.md §3.2); asking for one
+    # A full page carries a next link even when it is the last (docs/service-layer.md §3.2); asking for one
     # row more than can come back keeps a complete batch to one request.
     from connector.poll import fetch_items
 

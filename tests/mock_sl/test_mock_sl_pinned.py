@@ -1,4 +1,4 @@
-"""The mock pinned to real Service Layer payloads (shared/sl-payloads): keys, code type, text, status."""
+"""The mock pinned to real Service Layer payloads (fixtures/sl-payloads): keys, code type, text, status."""
 
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ import pytest
 
 from tests.mock_sl.conftest import Client, receipt
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "sl-payloads"
-COPIES = Path(__file__).parents[2] / "fixtures" / "sl-payloads"
+PINNED = Path(__file__).parents[2] / "fixtures" / "sl-payloads"
 
 
 def payload(name: str) -> Any:
-    """A real payload from ../shared (CI has it beside the clone), else the pinned copy."""
-    folder = SHARED if (SHARED / name).is_file() else COPIES
-    return json.loads((folder / name).read_text(encoding="utf-8"))
+    """A pinned real (or SAP-documented) payload."""
+    return json.loads((PINNED / name).read_text(encoding="utf-8"))
 
 
 def assert_same_error(client: Client, response: Any, real: dict[str, Any], status: int) -> None:

@@ -1,4 +1,4 @@
-"""SAP's behaviour on receipts and issues for production, and the switches (service-layer.md §5)."""
+"""SAP's behaviour on receipts and issues for production, and the switches (docs/service-layer.md §5)."""
 
 from __future__ import annotations
 

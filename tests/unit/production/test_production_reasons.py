@@ -60,7 +60,7 @@ def test_reasons_reason_blocks_only_when_severity_is_block(severity: str, blocks
 
 
 def test_production_flow_matches_the_real_captured_receipt_shape() -> None:
-    # P2 (service-layer.md §5.3): order 3585 planned 1, two backflush lines with stock in Mc.
+    # P2 (docs/service-layer.md §5.3): order 3585 planned 1, two backflush lines with stock in Mc.
     o = order(
         AbsoluteEntry=3585,
         DocumentNumber=2026230060,

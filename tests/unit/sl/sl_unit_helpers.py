@@ -40,7 +40,7 @@ class SleepRecorder:
 
 
 def sl_error(version: str, code: int | str, message: str) -> dict[str, Any]:
-    """An SL error body in the shape of ``version`` (service-layer.md §2.1)."""
+    """An SL error body in the shape of ``version`` (docs/service-layer.md §2.1)."""
     if version == "v1":
         return {"error": {"code": int(code), "message": {"lang": "en-us", "value": message}}}
     return {"error": {"code": str(code), "details": [{"code": "", "message": ""}], "message": message}}
