@@ -1,4 +1,4 @@
-"""``GET $metadata``: the CSDL document of the entity sets the mock serves (service-layer.md §1.1, §7, §8).
+"""``GET $metadata``: the CSDL document of the entity sets the mock serves (docs/service-layer.md §7, §8).
 
 v1 answers EDMX 1.0 with an OData V3 schema (CSDL 2009/11, enum members without ``Value``); v2 answers
 EDMX 4.0 with an OData V4 schema (members with ``Value``). Both are generated from ``metadata.json``
