@@ -11,8 +11,10 @@ COPY connector ./connector
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
+# tzdata: TZ=Europe/Berlin and the like must resolve, or the receipts' `today` silently falls back to UTC.
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links /wheels b1-backflush \
+    apt-get update && apt-get install -y --no-install-recommends tzdata && rm -rf /var/lib/apt/lists/* \
+ && pip install --no-cache-dir --no-index --find-links /wheels b1-backflush \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/b1-backflush --create-home b1-backflush
 # Not root: the service needs the network and its ledger folder, nothing else.
 USER b1-backflush
