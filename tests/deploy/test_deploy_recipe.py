@@ -170,3 +170,61 @@ def test_the_unit_creates_its_working_directory_and_tells_systemd_when_it_is_rea
     assert unit["StateDirectory"] == ["b1-backflush/%i"]
     assert unit["WorkingDirectory"] == ["/var/lib/b1-backflush/%i"]  # what StateDirectory creates
     assert unit["EnvironmentFile"] == ["/etc/b1-backflush/%i.env"]
+
+
+def systemd_environment(path: Path) -> dict[str, str]:
+    """An EnvironmentFile= as systemd reads it: KEY=VALUE lines, '#' comments and blank lines ignored."""
+    env = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def test_the_installed_service_starts_as_the_unit_runs_it(installed, mock_sl) -> None:
+    """ExecStart with the unit's Environment=, the installed settings file (filled in, pointing at the
+    mock) and NOTIFY_SOCKET: READY=1, then a clean stop on SIGTERM. Paths under /var/lib are moved into
+    the temporary root; running as the service user needs the real system."""
+    import signal
+    import socket
+
+    root = installed.root
+    unit = unit_settings(root / "etc/systemd/system/b1-backflush@.service")
+    state = root / "var/lib/b1-backflush/acme"  # what StateDirectory= creates before the start
+    state.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("B1_", "PYTHON"))}
+    for assignment in unit["Environment"]:
+        key, _, value = assignment.partition("=")
+        env[key] = value.replace("%i", "acme")
+    user, password = next(iter(mock_sl.users.items()))
+    settings = systemd_environment(root / "etc/b1-backflush/acme.env")
+    settings.update(
+        B1_SL_URL=mock_sl.root("v2"), B1_COMPANY_DB=mock_sl.company_db, B1_USERNAME=user, B1_PASSWORD=password
+    )
+    env.update(settings)  # EnvironmentFile= wins over Environment=
+    env["B1_LEDGER_PATH"] = str(root / env["B1_LEDGER_PATH"].lstrip("/"))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(state / "notify.sock"))
+        notify.settimeout(60)
+        env["NOTIFY_SOCKET"] = str(state / "notify.sock")
+        [exec_start] = unit["ExecStart"]
+        program, *args = exec_start.split()
+        service = subprocess.Popen(
+            [str(root / program.lstrip("/")), *args],
+            cwd=state,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert notify.recv(4096).decode().splitlines()[0] == "READY=1"
+            service.send_signal(signal.SIGTERM)
+            _out, err = service.communicate(timeout=60)
+        finally:
+            if service.poll() is None:
+                service.kill()
+                service.communicate()
+    assert service.returncode == 0, err
+    assert Path(env["B1_LEDGER_PATH"]).is_file()
