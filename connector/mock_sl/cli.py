@@ -20,8 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Mock SAP Business One Service Layer (v1 + v2).",
         epilog="The mock refuses what SAP refuses: lines in missing or inactive warehouses (-5002), "
         "texts and UDFs longer than their field (-1000), unknown or locked numbering series (-5002), "
-        "receipts beyond the planned quantity (unless --over-receipt allow). DocNum comes from the "
-        "company's numbering series, never from DocEntry. Details: fixtures/demo/README.md.",
+        "receipts beyond the planned quantity (unless --over-receipt allow), unknown enum values in "
+        "$filter (201), ItemCode on a based issue line (-5002). DocNum comes from the company's "
+        "numbering series, never from DocEntry. GET $metadata serves the CSDL (v1 EDMX 1.0, v2 EDMX "
+        "4.0). Details: the README.md of the demo company (connector/demo_company).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=50000)

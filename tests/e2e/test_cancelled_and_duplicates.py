@@ -94,7 +94,13 @@ def test_the_cancellation_document_carrying_the_key_is_not_a_second_receipt(mock
     )
     mock_sl.store.insert(
         "InventoryGenEntries",
-        {**original, "DocEntry": 900, "DocNum": 900, "CancelStatus": "csCancellation", "Cancelled": "tNO"},
+        {
+            **original,
+            "DocEntry": 900,
+            "DocNum": 202680900,
+            "CancelStatus": "csCancellation",
+            "Cancelled": "tNO",
+        },
     )
     order = mock_sl.store.get("ProductionOrders", 101)
     mock_sl.store.patch("ProductionOrders", 101, {"CompletedQuantity": order["CompletedQuantity"] - 4})

@@ -83,13 +83,16 @@ def test_a_duplicate_and_a_cancelled_receipt_are_reported(run_cli, mock_sl):
     run_cli("once", "--json")
     original = receipt_of(mock_sl, 101)
     # Someone posts order 101's receipt a second time with the same key, and cancels order 102's.
-    mock_sl.store.insert("InventoryGenEntries", {**original, "DocEntry": 900, "DocNum": 900})
+    # Numbers as SAP gives them: DocNum from the receipt series, never equal to DocEntry.
+    mock_sl.store.insert("InventoryGenEntries", {**original, "DocEntry": 900, "DocNum": 202680900})
     mock_sl.store.patch("InventoryGenEntries", receipt_of(mock_sl, 102)["DocEntry"], {"Cancelled": "tYES"})
     code, result, text = run_cli("reconcile", "--json")
     assert code == cli.EXIT_DIFFERENCES
     [duplicate] = result["duplicates"]
     assert duplicate["key"] == original[KEY_FIELD]
-    assert sorted(r["DocEntry"] for r in duplicate["receipts"]) == sorted([original["DocEntry"], 900])
+    assert sorted((r["DocEntry"], r["DocNum"]) for r in duplicate["receipts"]) == sorted(
+        [(original["DocEntry"], original["DocNum"]), (900, 202680900)]
+    )
     [missing] = result["missing"]
     assert (missing["order_number"], missing["problem"]) == (2026230102, "the receipt was cancelled in SAP")
     assert "DUPLICATES" in text
