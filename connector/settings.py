@@ -6,10 +6,13 @@ turns pydantic's validation errors into one line per variable that names the var
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -166,10 +169,13 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment and ``.env``; raise ``ConfigError`` naming each bad variable."""
+def load_settings(*, env_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from the environment and ``.env`` (or ``env_file``); raise ``ConfigError`` naming
+    each bad or misspelt variable. An empty value is no value: the default applies."""
+    dotenv = settings_file(env_file)
+    check_variable_names(dotenv)
     try:
-        return Settings(**overrides)
+        return Settings(_env_file=dotenv, _env_ignore_empty=True, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
 
@@ -183,9 +189,48 @@ class _MappingOnly(BaseSettings):
     mapping: Path | None = None
 
 
-def load_mapping_setting() -> Path | None:
+def load_mapping_setting(*, env_file: Path | None = None) -> Path | None:
     """``B1_MAPPING`` alone (``mappings check`` works before the rest is configured)."""
+    dotenv = settings_file(env_file)
+    check_variable_names(dotenv)
     try:
-        return _MappingOnly().mapping
+        return _MappingOnly(_env_file=dotenv, _env_ignore_empty=True).mapping  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+
+
+#: The default settings file, read from the working directory when it exists.
+DEFAULT_ENV_FILE = Path(".env")
+
+
+def settings_file(env_file: Path | None) -> Path | None:
+    """The file to read besides the environment: ``env_file`` (``--env-file``), which must exist,
+    else ``.env`` in the working directory when there is one."""
+    if env_file is None:
+        return DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.is_file() else None
+    if not env_file.is_file():
+        raise ConfigError(f"--env-file {env_file}: no such file; give the path of your .env file")
+    return env_file
+
+
+def setting_names() -> list[str]:
+    """Every variable b1-backflush reads, as written in ``.env``: ``B1_SL_URL`` …"""
+    return [f"B1_{name.upper()}" for name in Settings.model_fields]
+
+
+def check_variable_names(env_file: Path | None) -> None:
+    """A ``B1_*`` variable that is no setting (a typo such as ``B1_HTTP_PORTT``) would be ignored
+    silently and its setting left at the default: refuse it, suggesting the setting meant."""
+    known = setting_names()
+    found = [(name, "the environment") for name in os.environ if name.upper().startswith("B1_")]
+    if env_file is not None:
+        found += [(name, str(env_file)) for name in dotenv_values(env_file) if name.upper().startswith("B1_")]
+    problems = []
+    for name, where in found:
+        if name.upper() in known:
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else "the settings are listed in .env.example"
+        problems.append(f"{name} (in {where}) is not a b1-backflush setting: {hint}")
+    if problems:
+        raise ConfigError("\n".join(dict.fromkeys(problems)))
