@@ -2,24 +2,26 @@
 
 Exit codes: 0 the command ran (held orders are normal business), 2 bad configuration or mapping,
 3 the Service Layer cannot be reached or the login fails, 4 ``reconcile`` found the ledger and SAP
-disagreeing, 1 anything unexpected (a bug: the traceback goes to the log).
+disagreeing, 5 ``explain``: SAP has no such production order, 1 anything unexpected (a bug: the
+traceback goes to the log). With ``--json`` stdout carries exactly one JSON document
+(connector/json_output.py), also when the command fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 import tempfile
 import threading
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 from connector import __version__
+from connector.console import safe_console_output
 from connector.errors import (
     ConfigError,
     LedgerError,
@@ -31,16 +33,20 @@ from connector.errors import (
     SLQueryError,
     SLServerError,
 )
+from connector.json_output import dumps, error_document
 from connector.ledger import Ledger
 from connector.log import configure_logging, register_secret
 from connector.mapping.loader import load_mapping
 from connector.production.reasons import Reason
-from connector.report import reason_dict
 from connector.settings import Settings, load_mapping_setting, load_settings
 from connector.sl.client import ServiceLayerClient
 from connector.worker import Worker
 
 EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL, EXIT_DIFFERENCES = 0, 1, 2, 3, 4
+#: ``explain`` of an order SAP does not have: a typo in the number, not a broken configuration.
+EXIT_NO_SUCH_ORDER = 5
+#: The commands that read settings, each of which takes ``--env-file PATH``.
+READS_SETTINGS = ("once", "explain", "run", "status", "reconcile")
 
 log = logging.getLogger("connector.cli")
 
@@ -49,6 +55,9 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days >= 1")
     return int(text)
+
+
+JSON_HELP = "print one JSON document on stdout instead of text (shapes: docs/json-output.md)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,19 +73,19 @@ def _parser() -> argparse.ArgumentParser:
 
     once = sub.add_parser("once", help="run one cycle")
     once.add_argument("--dry-run", action="store_true", help="validate and build, post nothing")
-    once.add_argument("--json", action="store_true", help="last line of stdout is one JSON object")
+    once.add_argument("--json", action="store_true", help=JSON_HELP)
 
     explain = sub.add_parser(
         "explain", help="show the verdict and the exact payload for one order; posts nothing"
     )
     explain.add_argument("order", type=int, help="DocumentNumber (or AbsoluteEntry with --entry)")
     explain.add_argument("--entry", action="store_true", help="ORDER is the AbsoluteEntry")
-    explain.add_argument("--json", action="store_true")
+    explain.add_argument("--json", action="store_true", help=JSON_HELP)
 
     sub.add_parser("run", help="the scheduled service (stops cleanly on SIGTERM/SIGINT)")
 
     status = sub.add_parser("status", help="recent postings, held orders, unsettled postings, last cycles")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help=JSON_HELP)
 
     reconcile = sub.add_parser(
         "reconcile",
@@ -84,14 +93,14 @@ def _parser() -> argparse.ArgumentParser:
         "exit 4 on duplicates, orphans or missing receipts",
     )
     reconcile.add_argument("--days", type=_positive_int, default=7, help="how many days back (default 7)")
-    reconcile.add_argument("--json", action="store_true")
+    reconcile.add_argument("--json", action="store_true", help=JSON_HELP)
 
     demo = sub.add_parser("demo", help="start the mock Service Layer with the demo company and run one cycle")
     demo.add_argument("--protocol", choices=["v1", "v2"], default="v2")
     demo.add_argument(
         "--mapping", type=Path, default=None, help="mapping file (default: the built-in default mapping)"
     )
-    demo.add_argument("--json", action="store_true")
+    demo.add_argument("--json", action="store_true", help=JSON_HELP)
 
     # Listed for the help text only; main() hands `mock-sl ...` to connector.mock_sl.cli as it is.
     sub.add_parser(
@@ -108,6 +117,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     msub.add_parser("schema", help="print the JSON Schema of mapping files (save it as schema.json)")
     msub.add_parser("default", help="print the default mapping, every key commented, to start a file from")
+    check.add_argument("--json", action="store_true", help=JSON_HELP)
+    for command in [*(sub.choices[name] for name in READS_SETTINGS), check]:
+        command.add_argument(
+            "--env-file",
+            type=Path,
+            default=None,
+            metavar="PATH",
+            help="read settings from this file instead of ./.env (B1_* environment variables still apply)",
+        )
     return parser
 
 
@@ -119,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from connector.mock_sl.server import serve_forever_cli
 
         return serve_forever_cli(argv[1:])
+    safe_console_output()
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
@@ -128,36 +147,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _fail(args, EXIT_CONFIG, f"configuration error: {exc}")
     except LedgerError as exc:
-        print(f"ledger error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _fail(args, EXIT_CONFIG, f"ledger error: {exc}")
     except SLAuthError as exc:
-        print(
+        return _fail(
+            args,
+            EXIT_SL,
             f"login to the Service Layer failed: {exc}. Check B1_USERNAME, B1_PASSWORD and B1_COMPANY_DB.",
-            file=sys.stderr,
         )
-        return EXIT_SL
     except SLQueryError as exc:
-        print(
+        return _fail(
+            args,
+            EXIT_CONFIG,
             f"the Service Layer refused a query: {exc}. The mapping's fields (UDFs, "
             "candidates.extra_filter) must exist in this company: check them with "
             "`b1-backflush mappings check --online`.",
-            file=sys.stderr,
         )
-        return EXIT_CONFIG
     except SLNotFoundError as exc:
-        print(f"not found: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _fail(args, EXIT_CONFIG, f"not found: {exc}")
     except (SLConnectionError, SLServerError) as exc:
-        print(
-            f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network.", file=sys.stderr
+        return _fail(
+            args, EXIT_SL, f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network."
         )
-        return EXIT_SL
     except SLError as exc:
-        print(f"Service Layer error: {exc}", file=sys.stderr)
-        return EXIT_SL
+        return _fail(args, EXIT_SL, f"Service Layer error: {exc}")
+
+
+def _fail(args: argparse.Namespace, code: int, message: str) -> int:
+    """The one line for people on stderr; with ``--json`` also the error document on stdout."""
+    print(message, file=sys.stderr)
+    if getattr(args, "json", False):
+        print(error_document(code, message))
+    return code
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -166,7 +188,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _demo(args)
     if args.command == "mappings":
         return _mappings(args)
-    settings = load_settings()
+    settings = load_settings(env_file=args.env_file)
     configure_logging(settings.log_level, settings.log_format)
     register_secret(settings.password.get_secret_value())
     if args.command == "status":
@@ -218,15 +240,14 @@ def build_worker(
     return worker
 
 
-def _emit(data: dict[str, Any] | list[Any], text: str, *, as_json: bool) -> None:
-    print(text)
-    if as_json:
-        print(json.dumps(data, default=str))
+def _emit(kind: str, data: dict[str, Any], text: str, *, as_json: bool) -> None:
+    """``--json``: exactly one JSON document on stdout (``kind`` names its shape); else the text."""
+    print(dumps(kind, data) if as_json else text)
 
 
 def _once(worker: Worker, *, dry_run: bool, as_json: bool) -> int:
     report = worker.run_cycle(dry_run=dry_run)
-    _emit(report.to_dict(), report.render_text(), as_json=as_json)
+    _emit("once", report.to_dict(), report.render_text(), as_json=as_json)
     return EXIT_OK
 
 
@@ -240,41 +261,34 @@ def _reconcile(worker: Worker, settings: Settings, *, days: int, as_json: bool) 
         key_field=worker.mapping.idempotency.key_field,
         days=days,
     )
-    _emit(result.to_dict(), reconciliation_text(result), as_json=as_json)
+    _emit("reconcile", result.to_dict(), reconciliation_text(result), as_json=as_json)
     return EXIT_OK if result.clean else EXIT_DIFFERENCES
 
 
 def _explain(worker: Worker, args: argparse.Namespace) -> int:
-    from connector.explain import explain_dict, explain_text
+    from connector.explain import explain_dict, explain_text, unreadable_order_dict, unreadable_order_text
 
     try:
         if args.entry:
             assessment = worker.explain(absolute_entry=args.order)
         else:
             assessment = worker.explain(document_number=args.order)
+    except SLNotFoundError:
+        which = "AbsoluteEntry" if args.entry else "DocumentNumber"
+        return _fail(
+            args,
+            EXIT_NO_SUCH_ORDER,
+            f"SAP has no production order with {which} {args.order}. Check the number"
+            + ("." if args.entry else ", or give the AbsoluteEntry with --entry."),
+        )
     except OrderError as exc:
         # SAP sent the order in a shape the connector cannot read: the cycle holds it with this reason.
-        reason = reason_dict(Reason(code=exc.reason_code, severity="block", message=str(exc)))
-        which = "AbsoluteEntry" if args.entry else "DocumentNumber"
-        data = {
-            "order_entry": args.order if args.entry else None,
-            "order_number": None if args.entry else args.order,
-            "verdict": "hold",
-            "reasons": [reason],
-            "key": None,
-            "payload": None,
-            "provenance": {},
-        }
-        text = (
-            f"Production order {which} {args.order} cannot be read from SAP.\n"
-            "Verdict: HOLD — not posted until the reasons below are fixed.\n"
-            f"  - [block] {reason['code']}: {reason['message']}"
-        )
-        _emit(data, text, as_json=args.json)
+        reason = Reason(code=exc.reason_code, severity="block", message=str(exc))
+        data = unreadable_order_dict(args.order, by_entry=args.entry, reason=reason)
+        _emit("explain", data, unreadable_order_text(data), as_json=args.json)
         return EXIT_OK
-    _emit(
-        explain_dict(assessment, worker.mapping), explain_text(assessment, worker.mapping), as_json=args.json
-    )
+    data = explain_dict(assessment, worker.mapping)
+    _emit("explain", data, explain_text(assessment, worker.mapping), as_json=args.json)
     return EXIT_OK
 
 
@@ -286,7 +300,7 @@ def _status(settings: Settings, *, as_json: bool) -> int:
         data = status_dict(ledger, settings.company_db)
     finally:
         ledger.close()
-    _emit(data, status_text(data), as_json=as_json)
+    _emit("status", data, status_text(data), as_json=as_json)
     return EXIT_OK
 
 
@@ -303,19 +317,18 @@ def _mappings(args: argparse.Namespace) -> int:
 
 
 def _mappings_check(args: argparse.Namespace) -> int:
-    from connector.mapping.check import run_check
+    from connector.mapping.check import check_mapping
 
     if not args.online:
-        code, text = run_check(args.file or load_mapping_setting())
-        print(text)
-        return code
-    settings = load_settings()
-    register_secret(settings.password.get_secret_value())
-    with ServiceLayerClient.from_settings(settings) as client:
-        client.login()
-        code, text = run_check(args.file or settings.mapping, client=client)
-    print(text)
-    return code
+        result = check_mapping(args.file or load_mapping_setting(env_file=args.env_file))
+    else:
+        settings = load_settings(env_file=args.env_file)
+        register_secret(settings.password.get_secret_value())
+        with ServiceLayerClient.from_settings(settings) as client:
+            client.login()
+            result = check_mapping(args.file or settings.mapping, client=client)
+    _emit("mappings-check", result.to_dict(), result.text(), as_json=args.json)
+    return result.exit_code
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -323,7 +336,9 @@ def _demo(args: argparse.Namespace) -> int:
     from connector.mock_sl.server import MockServiceLayer
 
     mapping_path = args.mapping  # None: the built-in default (`b1-backflush mappings default` prints it)
+    stdout = sys.stdout  # with --json the narrative goes to stderr and stdout carries only the document
     with (
+        redirect_stdout(sys.stderr if args.json else stdout),
         tempfile.TemporaryDirectory(prefix="b1-backflush-demo-") as tmp,
         MockServiceLayer(DEMO_COMPANY, port=0) as sl,
         ExitStack() as stack,
@@ -354,7 +369,7 @@ def _demo(args: argparse.Namespace) -> int:
             f"(every confirmation was already received exactly once), {len(second.held)} still held."
         )
         if args.json:
-            print(json.dumps(first.to_dict(), default=str))
+            print(dumps("demo", first.to_dict()), file=stdout)
     return EXIT_OK
 
 

@@ -28,6 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from connector.bounded_http import BoundedThreadingHTTPServer
 from connector.errors import ConfigError
+from connector.json_output import dumps
 from connector.ledger import Ledger
 from connector.metrics import ServiceMetrics
 from connector.settings import Settings
@@ -136,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
                 page = status_html(self.endpoint.status(), refresh_s=self.endpoint.settings.poll_interval_s)
                 self._answer(200, page.encode("utf-8"), "text/html; charset=utf-8")
             elif path == "/status.json":
-                body = json.dumps(self.endpoint.status(), default=str).encode("utf-8")
+                body = dumps("status", self.endpoint.status()).encode("utf-8")
                 self._answer(200, body, "application/json")
             elif path == "/healthz":
                 status, health = self.endpoint.health()

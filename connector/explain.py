@@ -7,6 +7,7 @@ from typing import Any
 
 from connector.mapping.spec import Mapping, ReadyFlagSource
 from connector.production.confirmations import format_quantity as q
+from connector.production.reasons import Reason
 from connector.report import reason_dict
 from connector.worker import Assessment
 
@@ -94,3 +95,41 @@ def explain_text(a: Assessment, mapping: Mapping) -> str:
             width = max(len(k) for k in d["provenance"])
             lines.extend(f"  {field.ljust(width)}  {rule}" for field, rule in d["provenance"].items())
     return "\n".join(lines)
+
+
+def unreadable_order_dict(order: int, *, by_entry: bool, reason: Reason) -> dict[str, Any]:
+    """The same shape as ``explain_dict`` for an order SAP sent in a shape the connector cannot read
+    (the cycle holds it with ``reason``): what SAP's data cannot tell is null."""
+    return {
+        "candidate": None,
+        "not_a_candidate_because": None,
+        "nothing_because": None,
+        "order_entry": order if by_entry else None,
+        "order_number": None if by_entry else order,
+        "item": None,
+        "status": None,
+        "planned": None,
+        "completed": None,
+        "rejected": None,
+        "to_receive": None,
+        "verdict": "hold",
+        "reasons": [reason_dict(reason)],
+        "key": None,
+        "payload": None,
+        "provenance": {},
+    }
+
+
+def unreadable_order_text(d: dict[str, Any]) -> str:
+    """Plain words for ``unreadable_order_dict``."""
+    which = (
+        f"AbsoluteEntry {d['order_entry']}"
+        if d["order_number"] is None
+        else (f"DocumentNumber {d['order_number']}")
+    )
+    reason = d["reasons"][0]
+    return (
+        f"Production order {which} cannot be read from SAP.\n"
+        "Verdict: HOLD — not posted until the reasons below are fixed.\n"
+        f"  - [{reason['severity']}] {reason['code']}: {reason['message']}"
+    )

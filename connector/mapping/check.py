@@ -9,6 +9,7 @@ are active, and SAP accepts a ``$filter`` on the idempotency key field.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,7 +23,15 @@ from connector.mapping.yaml_source import KeyPath, YamlDocument, read_yaml
 from connector.production.receipt import POSTING_KEY_MAX_CHARS
 from connector.sl import odata
 
-__all__ = ["Problem", "check_offline", "check_online", "format_problems", "run_check"]
+__all__ = [
+    "MappingCheck",
+    "Problem",
+    "check_mapping",
+    "check_offline",
+    "check_online",
+    "format_problems",
+    "run_check",
+]
 
 #: UDF tables (docs/service-layer.md §7): order header, receipt header, receipt lines.
 ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE = "OWOR", "OIGN", "IGN1"
@@ -185,23 +194,66 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
     return problems
 
 
-def run_check(path: Path | None, *, client: CollectionClient | None = None) -> tuple[int, str]:
-    """The CLI's ``mappings check [FILE] [--online]``: (exit code, text to print)."""
-    label = str(path) if path is not None else "the built-in default mapping"
+@dataclass
+class MappingCheck:
+    """The outcome of ``mappings check``: what was checked, how far, and every problem."""
+
+    file: str | None  # None: the built-in default mapping
+    scope: str  # offline | online | online_skipped (offline problems first) | online_failed
+    problems: list[Problem] = field(default_factory=list)
+    online_error: str | None = None  # why SAP could not be asked (scope online_failed)
+    exit_code: int = EXIT_OK
+
+    def text(self) -> str:
+        """Plain words for the terminal."""
+        label = self.file if self.file is not None else "the built-in default mapping"
+        if self.scope == "online_failed":
+            return (
+                f"Checked {label} offline: {format_problems(self.problems)}\n"
+                f"Online check failed: {self.online_error}"
+            )
+        scope = {
+            "offline": "offline",
+            "online": "offline and online (against SAP)",
+            "online_skipped": "offline (online skipped: fix the problems below first)",
+        }[self.scope]
+        return f"Checked {label} {scope}.\n{format_problems(self.problems)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document (docs/json-output.md, ``b1-backflush.mappings-check/1``)."""
+        ordered = sorted(self.problems, key=lambda p: (p.file, p.line or 0, p.key))
+        return {
+            "file": self.file,
+            "scope": self.scope,
+            "ok": not self.problems and self.online_error is None,
+            "problems": [asdict(p) for p in ordered],
+            "online_error": self.online_error,
+        }
+
+
+def check_mapping(path: Path | None, *, client: CollectionClient | None = None) -> MappingCheck:
+    """The CLI's ``mappings check [FILE] [--online]``: offline always, online when ``client`` is given."""
     if path is None:
         mapping: Mapping | None = Mapping()
         problems: list[Problem] = []
     else:
         mapping, problems = inspect_mapping(Path(path), display=str(path))
-    scope = "offline"
+    result = MappingCheck(file=str(path) if path is not None else None, scope="offline", problems=problems)
     if client is not None and mapping is not None:
-        scope = "offline and online (against SAP)"
+        result.scope = "online"
         try:
-            problems += check_online(mapping, client, path=path)
+            result.problems = problems + check_online(mapping, client, path=path)
         except SLError as exc:
-            code = EXIT_AUTH if isinstance(exc, SLAuthError) else EXIT_SL_UNREACHABLE
-            return code, f"Checked {label} offline: {format_problems(problems)}\nOnline check failed: {exc}"
+            result.scope, result.online_error = "online_failed", str(exc)
+            result.exit_code = EXIT_AUTH if isinstance(exc, SLAuthError) else EXIT_SL_UNREACHABLE
+            return result
     elif client is not None:
-        scope = "offline (online skipped: fix the problems below first)"
-    text = f"Checked {label} {scope}.\n{format_problems(problems)}"
-    return (EXIT_PROBLEMS if problems else EXIT_OK), text
+        result.scope = "online_skipped"
+    result.exit_code = EXIT_PROBLEMS if result.problems else EXIT_OK
+    return result
+
+
+def run_check(path: Path | None, *, client: CollectionClient | None = None) -> tuple[int, str]:
+    """``check_mapping`` as (exit code, text to print)."""
+    result = check_mapping(path, client=client)
+    return result.exit_code, result.text()

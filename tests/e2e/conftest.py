@@ -121,10 +121,11 @@ class CliResult:
 
     @property
     def json(self) -> Any:
-        """The last stdout line as JSON (the ``--json`` contract)."""
-        lines = self.out.strip().splitlines()
-        assert lines, f"no output; stderr: {self.err[-2000:]}"
-        return json.loads(lines[-1])
+        """Stdout as the one JSON document ``--json`` prints (nothing else may be there)."""
+        assert self.out.strip(), f"no output; stderr: {self.err[-2000:]}"
+        document = json.loads(self.out)
+        assert document["schema"].startswith("b1-backflush."), document["schema"]
+        return document
 
 
 @pytest.fixture

@@ -81,8 +81,8 @@ class CliRun:
 
     @property
     def json(self) -> Any:
-        """The ``--json`` object: the last line of stdout."""
-        return json.loads(self.out.strip().splitlines()[-1])
+        """The ``--json`` document: all of stdout."""
+        return json.loads(self.out)
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> CliRun:

@@ -54,7 +54,11 @@ def test_missing_sl_url_exits_2_naming_the_variable(cli, mock_sl, monkeypatch):
     assert result.code == 2
     [line] = message_lines(result.err)
     assert "B1_SL_URL is missing" in line
-    assert result.out == ""
+    assert result.json == {  # --json: a script still gets one document, the error
+        "schema": "b1-backflush.error/1",
+        "exit_code": 2,
+        "message": f"configuration error: {line.removeprefix('configuration error: ')}",
+    }
     assert mock_sl.requests == []  # stopped before talking to SAP
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from connector import cli as cli_module
 from connector.production import reasons as rc
 from tests.e2e.conftest import codes_by_entry, held_by_entry, key_of, number, receipt_posts
 
@@ -24,8 +25,9 @@ def test_explain_a_clean_order_prints_the_exact_payload_that_once_then_posts(cli
     assert (line["BaseType"], line["BaseEntry"], line["Quantity"]) == (202, 101, 4)
     assert "ItemCode" not in line and "BaseLine" not in line  # SAP refuses both on a referenced line
     # The text form prints the same JSON, field by field, with the rule behind each field.
-    assert json.dumps(payload, indent=2) in "\n".join(ln[2:] for ln in result.out.splitlines())
-    assert "BaseEntry" in result.out and "order AbsoluteEntry 101" in result.out
+    text = cli("explain", str(number(101))).out
+    assert json.dumps(payload, indent=2) in "\n".join(ln[2:] for ln in text.splitlines())
+    assert "BaseEntry" in text and "order AbsoluteEntry 101" in text
     assert receipt_posts(mock_sl) == []
     assert mock_sl.store.get("ProductionOrders", 101)["CompletedQuantity"] == 0
 
@@ -70,11 +72,16 @@ def test_explain_by_entry_shows_why_an_order_is_not_a_candidate(cli, mock_sl):
     assert receipt_posts(mock_sl) == []
 
 
-def test_explain_an_order_that_does_not_exist_says_so(cli, mock_sl):
+def test_explain_an_order_that_does_not_exist_says_so_with_its_own_exit_code(cli, mock_sl):
     result = cli("explain", "2026239999")
 
-    assert result.code != 0
-    assert "2026239999" in result.err and "Traceback" not in result.err
+    assert result.code == cli_module.EXIT_NO_SUCH_ORDER == 5  # a typo, not bad settings (2)
+    assert "SAP has no production order with DocumentNumber 2026239999" in result.err
+    assert "--entry" in result.err and "Traceback" not in result.err
+    by_entry = cli("explain", "--entry", "9999", "--json")
+    assert by_entry.code == 5
+    assert by_entry.json["schema"] == "b1-backflush.error/1" and by_entry.json["exit_code"] == 5
+    assert "AbsoluteEntry 9999" in by_entry.json["message"]
     assert receipt_posts(mock_sl) == []
 
 

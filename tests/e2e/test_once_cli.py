@@ -101,7 +101,6 @@ def test_once_json_posts_the_clean_demo_orders_exactly_once_and_holds_the_rest(c
         assert documents_for(mock_sl, "InventoryGenEntries", entry) == []
         assert documents_for(mock_sl, "InventoryGenExits", entry) == []
         assert receipt_posts(mock_sl, entry) == []
-    assert "Posted 7 Receipt(s) from Production" in first.out
 
     posts_before = len(receipt_posts(mock_sl))
     second = cli("once", "--json")
@@ -113,6 +112,14 @@ def test_once_json_posts_the_clean_demo_orders_exactly_once_and_holds_the_rest(c
     assert len(receipt_posts(mock_sl)) == posts_before  # not even attempted
     assert len(mock_sl.store.rows("InventoryGenEntries")) == len(DEMO_POSTS)
     assert len(mock_sl.store.rows("InventoryGenExits")) == len(DEMO_POSTS)
+
+
+def test_once_without_json_tells_in_plain_words(cli, mock_sl):
+    result = cli("once")
+
+    assert result.code == 0, result.err
+    assert "Posted 7 Receipt(s) from Production" in result.out
+    assert '"schema"' not in result.out
 
 
 def test_dry_run_reports_what_would_be_posted_and_posts_nothing(cli, mock_sl):
@@ -132,7 +139,8 @@ def test_dry_run_reports_what_would_be_posted_and_posts_nothing(cli, mock_sl):
         assert w["payload"]["U_B1BF_Key"] == w["key"]
         assert {(ln["BaseType"], ln["BaseEntry"]) for ln in w["payload"]["DocumentLines"]} == {(202, entry)}
     assert_held_as_documented(report)
-    assert "dry run: nothing was posted" in dry.out
+    text = cli("once", "--dry-run")  # without --json: plain words, and no JSON
+    assert "dry run: nothing was posted" in text.out and "{" not in text.out
 
     # The dry run reserved nothing: the real cycle posts exactly what it said, with the same bodies.
     real = cli("once", "--json").json

@@ -28,9 +28,15 @@ def run_cli(mock_sl, protocol, tmp_path, monkeypatch, capsys):
         monkeypatch.setenv(name, value)
 
     def run(*argv: str) -> tuple[int, dict, str]:
+        """The --json document, then (reconcile only reads) the text of the same command without it."""
+        capsys.readouterr()
         code = cli.main(list(argv))
-        out = capsys.readouterr().out
-        return code, json.loads(out.strip().splitlines()[-1]), out
+        document = json.loads(capsys.readouterr().out)
+        assert document["schema"] == f"b1-backflush.{argv[0]}/1"
+        if argv[0] != "reconcile":
+            return code, document, ""
+        assert cli.main([a for a in argv if a != "--json"]) == code
+        return code, document, capsys.readouterr().out
 
     run.settings = settings  # type: ignore[attr-defined]
     return run
@@ -52,8 +58,10 @@ def test_after_a_cycle_ledger_and_sap_agree(run_cli, mock_sl):
     assert result["clean"] is True
     assert (result["receipts_in_sap"], result["postings_in_ledger"]) == (CLEAN_DEMO_ORDERS, CLEAN_DEMO_ORDERS)
     assert "Ledger and SAP agree" in text
-    [query] = [r.query for r in mock_sl.requests if r.method == "GET" and r.path == "InventoryGenEntries"]
-    assert "startswith(U_B1BF_Key,'SBODEMOUS/')" in query["$filter"]  # narrowed in SAP, not here
+    # one query per reconcile run (the --json one and the text one), each narrowed in SAP, not here
+    queries = [r.query for r in mock_sl.requests if r.method == "GET" and r.path == "InventoryGenEntries"]
+    assert len(queries) == 2
+    assert all("startswith(U_B1BF_Key,'SBODEMOUS/')" in query["$filter"] for query in queries)
 
 
 def test_receipts_without_our_key_or_with_another_companys_key_are_not_ours(run_cli, mock_sl):
