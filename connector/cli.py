@@ -132,12 +132,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``b1-backflush`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    safe_console_output()
     if argv[:1] == ["mock-sl"]:
         # Handed over before argparse: REMAINDER cannot take options such as --port first.
         from connector.mock_sl.server import serve_forever_cli
 
         return serve_forever_cli(argv[1:])
-    safe_console_output()
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)

@@ -27,6 +27,8 @@ def documented_fields() -> dict[str, tuple[set[str], set[str]]]:
     shapes: dict[str, tuple[set[str], set[str]]] = {}
     current = None
     for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            current = None  # a section other than the shapes (e.g. the log lines)
         heading = re.match(r"^### (b1-backflush\.[a-z-]+/\d+)$", line)
         if heading:
             current = heading.group(1)
