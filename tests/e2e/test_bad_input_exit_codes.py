@@ -30,6 +30,17 @@ def test_a_session_margin_not_shorter_than_sap_session_timeout_stops_at_login(cl
     assert receipt_posts(mock_sl) == []
 
 
+def test_the_service_refuses_the_same_session_margin_at_start_with_exit_2(cli, mock_sl, monkeypatch):
+    monkeypatch.setenv("B1_SESSION_MARGIN_S", "3600")
+
+    result = cli("run")  # returns at once: nothing is scheduled
+
+    assert result.code == 2
+    [line] = message_lines(result.err)
+    assert line.startswith("configuration error: B1_SESSION_MARGIN_S (3600 s) is not shorter than")
+    assert [r.path for r in mock_sl.requests] == ["Login", "Logout"]
+
+
 def test_an_infinite_timeout_stops_at_start_naming_the_variable(cli, mock_sl, monkeypatch):
     monkeypatch.setenv("B1_READ_TIMEOUT_S", "inf")
 
