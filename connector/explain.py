@@ -7,7 +7,7 @@ from typing import Any
 
 from connector.mapping.spec import Mapping, ReadyFlagSource
 from connector.production.confirmations import format_quantity as q
-from connector.production.reasons import Reason
+from connector.production.reasons import Reason, screen_line
 from connector.report import reason_dict
 from connector.worker import Assessment
 
@@ -84,7 +84,11 @@ def explain_text(a: Assessment, mapping: Mapping) -> str:
             "is what would happen if they did."
         )
     for reason in d["reasons"]:
-        where = f" (line {reason['line']}, item {reason['item']})" if reason["line"] is not None else ""
+        where = (
+            f" (line {screen_line(reason['line'])}, item {reason['item']})"
+            if reason["line"] is not None
+            else ""
+        )
         lines.append(f"  - [{reason['severity']}] {reason['code']}{where}: {reason['message']}")
     if d["payload"] is not None:
         lines.append(f"Posting key: {d['key']}")

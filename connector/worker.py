@@ -155,7 +155,7 @@ def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) 
                     severity="block",
                     line=line.LineNumber,
                     item=line.ItemNo,
-                    message=f"{label} line {line.LineNumber}: the item master of component "
+                    message=f"{label} line {rc.screen_line(line.LineNumber)}: the item master of component "
                     f"{line.ItemNo} cannot be read ({unreadable[line.ItemNo]}). {help_text}",
                 )
             )
@@ -659,6 +659,7 @@ class Worker:
                 {
                     "where": f"order {order.DocumentNumber}",
                     "key": a.key,
+                    "state": "uncertain",
                     "message": f"the answer to the receipt POST was lost ({outcome.message}); "
                     "it is looked up in SAP by key before any new attempt",
                 }

@@ -56,6 +56,15 @@ class Reason:
         return self.severity == "block"
 
 
+def screen_line(line_number: int) -> int:
+    """A component line as people see it: SAP's screens and messages count from 1, ``LineNumber`` from 0.
+
+    ``Reason.line`` keeps SAP's ``LineNumber`` (the value the Service Layer returns and takes as
+    ``BaseLine``); every text for people says ``screen_line`` of it.
+    """
+    return line_number + 1
+
+
 REASON_HELP: dict[str, ReasonHelp] = {
     BACKFLUSH_BATCH_MANAGED: ReasonHelp(
         "A batch-managed component is set to backflush",

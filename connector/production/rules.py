@@ -133,11 +133,12 @@ def check_items_known(c: _Context) -> list[Reason]:
         )
         found.append(_block(rc.UNKNOWN_ITEM, message, item=c.order.ItemNo or None))
     for line in c.lines:
+        shown = rc.screen_line(line.LineNumber)
         if line.is_item and line.ItemNo not in c.items:
             found.append(
                 _block(
                     rc.UNKNOWN_ITEM,
-                    f"{c.label} line {line.LineNumber}: component "
+                    f"{c.label} line {shown}: component "
                     f"{line.ItemNo or '(none)'} was not found in the item master. Correct "
                     "the component on the order or create the item in SAP.",
                     line=line.LineNumber,
@@ -175,13 +176,14 @@ def check_backflush_tracked(c: _Context) -> list[Reason]:
         item = c.items.get(line.ItemNo or "")
         if not (line.is_item and line.is_backflush and item):
             continue
+        shown = rc.screen_line(line.LineNumber)
         for managed, code, kind, plural in (
             (item.ManageBatchNumbers, rc.BACKFLUSH_BATCH_MANAGED, "batch", "batches"),
             (item.ManageSerialNumbers, rc.BACKFLUSH_SERIAL_MANAGED, "serial-number", "serial numbers"),
         ):
             if managed:
                 message = (
-                    f"{c.label} line {line.LineNumber}: component {line.ItemNo} is {kind} managed "
+                    f"{c.label} line {shown}: component {line.ItemNo} is {kind} managed "
                     f"but set to backflush; SAP cannot pick {plural} by itself and would refuse the "
                     "whole receipt. Set the line to Manual and issue it with an Issue for Production."
                 )
@@ -207,13 +209,14 @@ def check_manual_issued(c: _Context) -> list[Reason]:
         if line.IssuedQuantity >= needed - policy.tolerance - EPSILON:
             continue
         missing = needed - line.IssuedQuantity
+        shown = rc.screen_line(line.LineNumber)
         found.append(
             Reason(
                 code=rc.MANUAL_NOT_ISSUED,
                 severity=_severity(policy),
                 line=line.LineNumber,
                 item=line.ItemNo,
-                message=f"{c.label} line {line.LineNumber}: component {line.ItemNo} is issued manually; "
+                message=f"{c.label} line {shown}: component {line.ItemNo} is issued manually; "
                 f"{q(line.IssuedQuantity)} of {q(needed)} needed for this receipt have been issued "
                 f"(line planned {q(line.PlannedQuantity)} for {q(c.order.PlannedQuantity)} units). "
                 f"Issue the missing {q(missing)} with an Issue for Production, then the receipt is "
@@ -261,7 +264,8 @@ def check_stock(c: _Context) -> list[Reason]:
         in_stock = c.items[code].in_stock(warehouse)
         if round_quantity(quantity) <= in_stock + policy.tolerance + EPSILON:
             continue
-        where = f"line {numbers[0]}" if len(numbers) == 1 else "lines " + ", ".join(map(str, numbers))
+        shown = [str(rc.screen_line(n)) for n in numbers]
+        where = f"line {shown[0]}" if len(shown) == 1 else "lines " + ", ".join(shown)
         found.append(
             Reason(
                 code=rc.INSUFFICIENT_STOCK,

@@ -47,7 +47,8 @@ def assert_held_as_documented(report: dict) -> None:
             if entry in DEMO_LINE_REASONS:
                 line, item = DEMO_LINE_REASONS[entry]
                 assert (reason["line"], reason["item"]) == (line, item)
-                assert re.search(rf"\bline {line}\b", message) and item in message, message
+                # People read SAP's screen numbering: LineNumber 0 is line 1.
+                assert re.search(rf"\bline {line + 1}\b", message) and item in message, message
 
 
 def test_once_json_posts_the_clean_demo_orders_exactly_once_and_holds_the_rest(cli, mock_sl):

@@ -219,7 +219,7 @@ def test_unreadable_item_master_holds_its_orders_invalid_item_data_and_the_cycle
         held = assert_held_and_never_sent(report, mock_sl, entry, rc.INVALID_ITEM_DATA)
         [reason] = held["reasons"]
         assert (reason["line"], reason["item"]) == (line, "SCREW-M4")
-        assert f"line {line}" in reason["message"] and "InStock" in reason["message"]
+        assert f"line {line + 1}:" in reason["message"] and "InStock" in reason["message"]  # screen numbering
     assert set(posted_by_entry(report)) == set(DEMO_POSTS) - set(users)
     assert report["errors"] == []
 

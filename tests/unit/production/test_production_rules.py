@@ -171,7 +171,8 @@ def test_evaluate_manual_issue_message_speaks_planner() -> None:
     o = order(lines=[line(1, "BOLT-M8", issue="im_Manual")])
     reason = evaluate(o, plan(4), items(FG, item("BOLT-M8")), mapping()).reasons[0]
     assert reason.message == (
-        "Order 2026230104 line 1: component BOLT-M8 is issued manually; 0 of 4 needed for this receipt "
+        # LineNumber 1 is the second row on SAP's screen: people read "line 2".
+        "Order 2026230104 line 2: component BOLT-M8 is issued manually; 0 of 4 needed for this receipt "
         "have been issued (line planned 10 for 10 units). Issue the missing 4 with an Issue for "
         "Production, then the receipt is posted next cycle."
     )
@@ -217,7 +218,7 @@ def test_evaluate_stock_aggregates_lines_per_item_and_warehouse() -> None:
         (rc.INSUFFICIENT_STOCK, 0, "STEEL"),
         (rc.INSUFFICIENT_STOCK, 2, "GLUE"),
     ]
-    assert "lines 0, 3" in verdict.reasons[0].message
+    assert "lines 1, 4" in verdict.reasons[0].message  # as SAP's screen numbers LineNumber 0 and 3
     assert "backflushes 7, but only 6 are in stock (short by 1)" in verdict.reasons[0].message
 
 
