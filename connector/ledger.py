@@ -366,9 +366,64 @@ class Ledger:
         """The most recent cycles, newest first."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [
-            {**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None} for row in rows
-        ]
+        return [_cycle(row) for row in rows]
+
+    def cycle_overview(self, company: str) -> dict[str, Any]:
+        """The cycle history in short: the last good cycle, what came after it, the latest one.
+
+        Dry runs (``once --dry-run``) are left out: they post nothing, so they say nothing about
+        whether receipts are being posted. Each cycle carries its ``outcome`` (``cycle_outcome``).
+        """
+        real = "company=? AND dry_run=0"
+        with self._lock:
+            recorded = self._db.execute(f"SELECT COUNT(*) FROM cycles WHERE {real}", (company,)).fetchone()[0]  # noqa: S608
+            latest = self._db.execute(
+                f"SELECT * FROM cycles WHERE {real} ORDER BY id DESC LIMIT 1",  # noqa: S608
+                (company,),
+            ).fetchone()
+            # Newest first, stopping at the last good one: usually one or two rows.
+            since: list[dict[str, Any]] = []
+            last_good = None
+            for row in self._db.execute(
+                f"SELECT * FROM cycles WHERE {real} ORDER BY id DESC",  # noqa: S608
+                (company,),
+            ):
+                cycle = _cycle(row)
+                if cycle["outcome"] == "ok":
+                    last_good = cycle
+                    break
+                since.append(cycle)
+        counts: dict[str, int] = {}
+        for cycle in since:
+            counts[cycle["outcome"]] = counts.get(cycle["outcome"], 0) + 1
+        return {
+            "recorded": recorded,
+            "latest": _cycle(latest) if latest else None,
+            "last_good": last_good,
+            "since_last_good": counts,
+            "first_since_last_good": since[-1] if since else None,
+        }
+
+
+def cycle_outcome(cycle: dict[str, Any]) -> str:
+    """How a recorded cycle went, in one word a person can act on.
+
+    ``ok`` only when it finished with no error at all: a cycle that lost SAP's answer to a receipt
+    (``answer_lost``) or could not send one (``errors``) is not ok, even though it ran to the end.
+    ``running`` is a cycle with no end recorded (still going, or its process died).
+    """
+    summary = cycle.get("summary") or {}
+    if cycle["status"] != "ok":
+        return {"failed": "failed", "stopped": "stopped"}.get(cycle["status"], "running")
+    if summary.get("uncertain"):
+        return "answer_lost"
+    return "errors" if summary.get("errors") else "ok"
+
+
+def _cycle(row: sqlite3.Row) -> dict[str, Any]:
+    cycle = {**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None}
+    cycle["outcome"] = cycle_outcome(cycle)
+    return cycle
 
 
 def _posting(row: sqlite3.Row) -> PostingRow:

@@ -86,6 +86,8 @@ class CycleReport:
             "held": len(self.held),
             "warnings": len(self.warnings),
             "errors": len(self.errors),
+            # receipts whose answer was lost (also counted in errors): the cycle is not "ok"
+            "uncertain": sum(1 for e in self.errors if e.get("state") == "uncertain"),
             "aborted": self.aborted,
             "would_post": len(self.would_post),
             "deferred": self.deferred,

@@ -24,6 +24,7 @@ def status_dict(ledger: Ledger, company: str) -> dict[str, Any]:
         "rejected": rows(ledger.recent(20, state="rejected")),
         "held": ledger.holds(company),
         "last_cycles": ledger.last_cycles(5),
+        "cycles": ledger.cycle_overview(company),
     }
 
 

@@ -150,3 +150,37 @@ def test_unfinished_for_order_names_a_duplicate_before_a_posting_in_flight(tmp_p
     ledger.mark_posted("SBO/101/C6/R0", receipt_entry=8, receipt_number=80)
     assert ledger.unfinished_for_order("SBO", 101) is None
     assert ledger.unfinished_for_order("SBO", 102) is None
+
+
+def _cycle(ledger: Ledger, status: str, *, dry_run: bool = False, **summary: object) -> None:
+    cycle_id = ledger.start_cycle("SBO", dry_run=dry_run)
+    if status != "running":
+        ledger.finish_cycle(cycle_id, status=status, summary={"errors": 0, **summary})
+
+
+def test_ledger_cycle_overview_counts_what_came_after_the_last_good_cycle(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    assert ledger.cycle_overview("SBO") == {
+        "recorded": 0,
+        "latest": None,
+        "last_good": None,
+        "since_last_good": {},
+        "first_since_last_good": None,
+    }
+    _cycle(ledger, "failed")  # before the last good one: not counted
+    _cycle(ledger, "ok", posted=3)
+    _cycle(ledger, "ok", errors=1, uncertain=1)  # a lost answer: ran to the end, yet not ok
+    _cycle(ledger, "ok", errors=1, uncertain=0)  # a receipt not sent
+    _cycle(ledger, "failed", aborted="SLConnectionError: ...")
+    _cycle(ledger, "failed")
+    _cycle(ledger, "ok", dry_run=True)  # a dry run says nothing about posting
+    _cycle(ledger, "running")
+
+    overview = ledger.cycle_overview("SBO")
+    assert overview["recorded"] == 7
+    assert overview["last_good"]["summary"]["posted"] == 3
+    assert overview["since_last_good"] == {"answer_lost": 1, "errors": 1, "failed": 2, "running": 1}
+    assert overview["first_since_last_good"]["outcome"] == "answer_lost"
+    assert overview["latest"]["outcome"] == "running"
+    assert ledger.cycle_overview("OTHER")["recorded"] == 0
+    assert [c["outcome"] for c in ledger.last_cycles(3)] == ["running", "ok", "failed"]
