@@ -124,7 +124,7 @@ class CycleReport:
         if self.warnings:
             lines.append("Warnings:")
             lines.extend(
-                f"  order {w.get('order_number')}: {w['code']}: {w['message']}" for w in self.warnings
+                f"  {_about(w.get('order_number'))}{w['code']}: {w['message']}" for w in self.warnings
             )
         if self.errors:
             lines.append("Errors:")
@@ -139,6 +139,11 @@ class CycleReport:
         if not (self.posted or self.held or self.would_post or self.errors or self.deferred):
             lines.append("Nothing to post: every confirmation is already received.")
         return "\n".join(lines)
+
+
+def _about(order_number: int | None) -> str:
+    """``order N: `` for a warning about one order; nothing for one about the cycle."""
+    return f"order {order_number}: " if order_number is not None else ""
 
 
 def _qty(value: float) -> str:

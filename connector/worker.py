@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from connector.company_facts import read_company_facts
 from connector.errors import (
     LedgerError,
     OrderError,
@@ -40,12 +41,13 @@ from connector.poll import (
 from connector.posting import Poster, PostOutcome
 from connector.posting_pool import PostingPool
 from connector.production import reasons as rc
+from connector.production.company_facts import NO_FACTS, CompanyFacts
 from connector.production.confirmations import ReceiptPlan, plan_receipt
 from connector.production.confirmations import format_quantity as q
 from connector.production.orders import ItemMaster, ProductionOrder, parse_order
 from connector.production.reasons import Reason
 from connector.production.receipt import BuiltReceipt, build_receipt, posting_key
-from connector.production.rules import Verdict, backflush_demand, evaluate
+from connector.production.rules import Verdict, backflush_demand, check_receipt_fields, evaluate
 from connector.report import CycleReport, Held, Posted, reason_dict
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
@@ -82,10 +84,11 @@ def assess(
     today: date,
     now: datetime,
     protocol: str,
+    facts: CompanyFacts = NO_FACTS,
 ) -> Assessment:
-    """Plan, validate and (when postable) build the receipt for one order. Pure."""
+    """Plan, validate and (when postable) build the receipt for one order, and check what was built. Pure."""
     plan = plan_receipt(order, mapping.quantities)
-    verdict = evaluate(order, plan, items, mapping)
+    verdict = evaluate(order, plan, items, mapping, facts)
     if verdict.blocked or plan.nothing_to_receive:
         return Assessment(order, plan, verdict)
     key = posting_key(company, order, plan)
@@ -94,6 +97,9 @@ def assess(
     except OrderError as exc:
         failed = order_block(order, exc.reason_code, str(exc))
         return Assessment(order, plan, Verdict(reasons=(*verdict.reasons, failed)))
+    too_long = check_receipt_fields(order, built.payload, mapping, facts)
+    if too_long:
+        return Assessment(order, plan, Verdict(reasons=(*verdict.reasons, *too_long)))
     return Assessment(order, plan, verdict, key, built)
 
 
@@ -207,6 +213,8 @@ class Worker:
     _unreadable_items: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     #: Receipt POSTs sent in the current cycle (for max_receipts_per_cycle).
     _receipts_sent: int = field(default=0, init=False, repr=False)
+    #: Warehouses, receipt UDF sizes and series, read once at the start of each cycle (``_read_facts``).
+    _facts: CompanyFacts = field(default=NO_FACTS, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.poster = Poster(
@@ -245,7 +253,15 @@ class Worker:
             today=self.today(),
             now=self.now(),
             protocol=self.client.protocol,
+            facts=self._facts,
         )
+
+    def _read_facts(self, report: CycleReport | None) -> None:
+        """The cycle's company facts (the receipts are checked against them); refused reads are warnings."""
+        read = read_company_facts(self.client, self.mapping)
+        self._facts = read.facts
+        for message in read.warnings if report is not None else []:
+            report.warnings.append({"order_number": None, "code": "COMPANY_FACTS_UNREAD", "message": message})
 
     def _stopping(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
@@ -267,6 +283,7 @@ class Worker:
                             "receipt_entry": outcome.receipt_entry,
                         }
                     )
+            self._read_facts(report)
             items: dict[str, ItemMaster] = {}
             self._unreadable_items = {}
             for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
@@ -719,6 +736,7 @@ class Worker:
                 )
             raw = rows[0]
         order = parse_order(raw)
+        self._read_facts(None)
         items: dict[str, ItemMaster] = {}
         unreadable: dict[str, str] = {}
         fetch_items(self.client, item_codes([order]), items, unreadable)

@@ -2,8 +2,9 @@
 
 Offline = everything :mod:`connector.mapping.loader` finds. Online = what only the company
 database knows: the UDFs the mapping names exist on the right table (``UserFieldsMD``, Name
-without ``U_``, TableName = OWOR / OIGN / IGN1, docs/service-layer.md §7), the warehouses exist and
-are active, and SAP accepts a ``$filter`` on the idempotency key field.
+without ``U_``, TableName = OWOR / OIGN / IGN1, docs/service-layer.md §7) and the text a receipt UDF's
+template always makes fits its size, the warehouses exist and are active, ``receipt.series`` is a
+usable Receipt from Production series, and SAP accepts a ``$filter`` on the idempotency key field.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from connector.errors import SLAuthError, SLError, SLQueryError, SLRequestError
+from connector.company_facts import SERIES_OPERATION, read_receipt_series
+from connector.errors import SLAuthError, SLError, SLNotFoundError, SLQueryError, SLRequestError
 from connector.mapping.loader import inspect_mapping
 from connector.mapping.problems import Problem, format_problems
-from connector.mapping.semantics import iter_templates
+from connector.mapping.semantics import fixed_length, iter_templates
 from connector.mapping.spec import ConfirmedFieldsSource, Mapping
 from connector.mapping.templates import TemplateError, template_fields
 from connector.mapping.yaml_source import KeyPath, YamlDocument, read_yaml
+from connector.production.company_facts import RECEIPT_LINE_TABLE, RECEIPT_TABLE, UdfField
 from connector.production.receipt import POSTING_KEY_MAX_CHARS
 from connector.sl import odata
 
@@ -33,8 +36,8 @@ __all__ = [
     "run_check",
 ]
 
-#: UDF tables (docs/service-layer.md §7): order header, receipt header, receipt lines.
-ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE = "OWOR", "OIGN", "IGN1"
+#: UDF table of the order header (docs/service-layer.md §7); the receipt tables: production.company_facts.
+ORDER_TABLE = "OWOR"
 #: UserFieldsMD.Type values whose UDFs can hold the posting key (text).
 TEXT_UDF_TYPES = frozenset({"db_Alpha", "db_Memo"})
 #: Exit codes of run_check, as the CLI's (connector/cli.py): clean, problems found, SAP cannot be
@@ -53,6 +56,9 @@ class CollectionClient(Protocol):
 
     def iter_pages(self, entity_set: str, **options: Any) -> Any:
         """Yield the pages of a collection."""
+
+    def call_reading_service(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a service operation that only reads."""
 
 
 def check_offline(path: Path) -> list[Problem]:
@@ -156,6 +162,18 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
                     f"UDF {name} holds {length} characters, posting keys can be {POSTING_KEY_MAX_CHARS}",
                     f"enlarge the UDF to {POSTING_KEY_MAX_CHARS} characters",
                 )
+        elif table in (RECEIPT_TABLE, RECEIPT_LINE_TABLE) and len(where) == 3:
+            # A receipt UDF the mapping writes: the text outside {...} alone must fit (orders add more,
+            # which is checked per order before posting).
+            value = _get(mapping.model_dump(), where)
+            limit = UdfField(name, table, row.get("Type"), row.get("Size"), row.get("EditSize")).max_chars
+            fixed = fixed_length(value) if isinstance(value, str) else None
+            if limit is not None and fixed is not None and fixed > limit:
+                add(
+                    where,
+                    f"UDF {name} holds {limit} characters in SAP; this rule makes at least {fixed}",
+                    "shorten the text, or enlarge the UDF in SAP",
+                )
 
     warehouses = {
         row.get("WarehouseCode"): row
@@ -173,6 +191,9 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
             add(
                 where, f"warehouse {code!r} is inactive in SAP", "activate it in SAP or use another warehouse"
             )
+
+    if mapping.receipt.series is not None:
+        _check_series(mapping.receipt.series, client, add)
 
     key_field = mapping.idempotency.key_field
     try:
@@ -192,6 +213,35 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
             "use a receipt header UDF (OIGN) that exists, e.g. U_B1BF_Key",
         )
     return problems
+
+
+def _get(data: Any, path: KeyPath) -> Any:
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _check_series(wanted: int, client: CollectionClient, add: Any) -> None:
+    """receipt.series must be a Receipt from Production series SAP has and has not locked."""
+    where = ("receipt", "series")
+    try:
+        known = read_receipt_series(client)
+    except (SLQueryError, SLRequestError, SLNotFoundError) as exc:
+        add(
+            where,
+            f"SAP did not list the receipt numbering series ({SERIES_OPERATION}): {exc.sap_message or exc}",
+            "give the connector's user access to Document Numbering, or check the series in SAP by hand",
+        )
+        return
+    usable = ", ".join(str(s.series) for s in known.values() if not s.locked) or "none"
+    if wanted not in known:
+        add(
+            where,
+            f"series {wanted} is not a numbering series of Receipts from Production in SAP",
+            f"use one of: {usable} (or null for SAP's default series)",
+        )
+    elif known[wanted].locked:
+        add(where, f"series {wanted} is locked in SAP", f"unlock it in SAP or use one of: {usable}")
 
 
 @dataclass

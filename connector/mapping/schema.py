@@ -61,6 +61,9 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("ReadyFlagSource", "ready_field"): "Order UDF holding the flag (e.g. U_ReadyToReceive).",
     ("ReadyFlagSource", "ready_value"): "The flag value meaning 'ready' (e.g. Y).",
     ("ReceiptRule", "doc_date"): "Posting date of the receipt: today, order_due_date or order_posting_date.",
+    ("ReceiptRule", "series"): (
+        "Numbering series of the receipt (Series number in SAP); null = SAP's default series."
+    ),
     ("ReceiptRule", "comments"): (
         "Template for Comments, e.g. 'Receipt from production order {DocumentNumber}'."
     ),

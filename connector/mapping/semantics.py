@@ -13,6 +13,7 @@ from connector.mapping.problems import Problem
 from connector.mapping.template_syntax import Text, parse_template
 from connector.mapping.templates import SERIAL_FIELD, TemplateError, template_fields, validate_template
 from connector.mapping.yaml_source import KeyPath, YamlDocument
+from connector.production.receipt_fields import DOCUMENT_FIELD_RULES, DOCUMENT_FIELD_SIZES
 
 #: Single template strings of the file, by key path.
 TEMPLATE_PATHS: tuple[KeyPath, ...] = (
@@ -25,8 +26,6 @@ TEMPLATE_PATHS: tuple[KeyPath, ...] = (
 #: Tables whose string values are templates (UDF name → value).
 TEMPLATE_TABLES: tuple[KeyPath, ...] = (("receipt", "header_udfs"), ("receipt", "line_udfs"))
 SERIAL_PATH: KeyPath = ("finished_good", "serial", "number")
-#: OIGN.Ref2 length (DI API help, docs/service-layer.md §7). Rendered values are checked again per order.
-REFERENCE2_MAX_CHARS = 11
 
 _TEMPLATE_FIX = (
     "use {Field}, {Field:format} or a function such as {upper(ItemNo)}; "
@@ -81,7 +80,7 @@ def template_problems(doc: YamlDocument) -> list[Problem]:
     return problems
 
 
-def _fixed_length(template: str) -> int | None:
+def fixed_length(template: str) -> int | None:
     """Characters a template always produces (its text outside placeholders); None if it does not parse."""
     try:
         return sum(len(part.text) for part in parse_template(template) if isinstance(part, Text))
@@ -159,14 +158,22 @@ def combination_problems(doc: YamlDocument) -> list[Problem]:
                     f"set rule: {table}, or remove the table",
                 )
 
-    reference2 = _get(data, ("receipt", "reference2"))
-    if isinstance(reference2, str | int | float):
-        fixed = _fixed_length(str(reference2))
-        if fixed is not None and fixed > REFERENCE2_MAX_CHARS:
+    # The text outside placeholders alone too long for the field: every order would be held.
+    # Rendered values are checked again per order (rules.check_receipt_fields).
+    for field, limit in DOCUMENT_FIELD_SIZES.items():
+        path = tuple(DOCUMENT_FIELD_RULES[field].split("."))
+        value = _get(data, path)
+        fixed = fixed_length(str(value)) if isinstance(value, str | int | float) else None
+        if fixed is not None and fixed > limit:
+            example = (
+                '"{DocumentNumber}" or "{right(ItemNo, 4)}-{DocumentNumber}"'
+                if field == "Reference2"
+                else '"Receipt {DocumentNumber}: {left(Remarks, 100)}"'
+            )
             add(
-                ("receipt", "reference2"),
-                f"Reference2 holds {REFERENCE2_MAX_CHARS} characters; this rule makes at least {fixed}",
-                'shorten it, e.g. "{DocumentNumber}" or "{right(ItemNo, 4)}-{DocumentNumber}"',
+                path,
+                f"{field} holds {limit} characters; this rule makes at least {fixed}",
+                f"shorten it, e.g. {example}",
             )
 
     extra = _get(data, ("candidates", "extra_filter"))

@@ -113,6 +113,8 @@ class ReceiptRule(StrictModel):
     """The header and line fields of the Receipt from Production (``InventoryGenEntries``)."""
 
     doc_date: Literal["today", "order_due_date", "order_posting_date"] = "today"
+    #: The receipt's numbering series (``Series``); None = SAP's default series for the user.
+    series: int | None = Field(default=None, ge=1)
     comments: str | None = "Receipt from production order {DocumentNumber} (b1-backflush)"
     journal_memo: str | None = "Receipt from production {DocumentNumber}"
     #: OIGN.Ref2 holds 11 characters at most (DI API help); longer rendered values are refused.

@@ -30,6 +30,8 @@ MAPPING_RULE_FAILED = "MAPPING_RULE_FAILED"
 POSTING_UNCERTAIN = "POSTING_UNCERTAIN"
 DUPLICATE_IN_SAP = "DUPLICATE_IN_SAP"
 ALREADY_POSTED = "ALREADY_POSTED"
+UNKNOWN_WAREHOUSE = "UNKNOWN_WAREHOUSE"
+UNKNOWN_SERIES = "UNKNOWN_SERIES"
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,21 @@ REASON_HELP: dict[str, ReasonHelp] = {
     ),
     MAPPING_RULE_FAILED: ReasonHelp(
         "A mapping rule cannot produce a value for this order",
-        "E.g. Reference2 would be longer than 11 characters, or no receipt warehouse is known. Fill "
-        "the order field the rule uses, or a consultant adjusts the rule in the mapping file.",
+        "E.g. a text or UDF value would be longer than SAP's field holds (the message names the field, "
+        "the length and the limit), or no receipt warehouse is known. Shorten the order's text the "
+        "rule uses, or a consultant adjusts the rule in the mapping file (e.g. {left(Remarks, 200)}).",
+    ),
+    UNKNOWN_WAREHOUSE: ReasonHelp(
+        "The receipt would go into a warehouse SAP does not have, or an inactive one",
+        "The message names the warehouse and where it comes from (the order or the mapping). Correct "
+        "the order's warehouse, activate the warehouse in SAP, or a consultant corrects the mapping "
+        "(receipt.warehouse, receipt.reject_warehouse).",
+    ),
+    UNKNOWN_SERIES: ReasonHelp(
+        "The receipt's numbering series does not exist in SAP or is locked",
+        "A consultant sets receipt.series in the mapping to a Receipt from Production series SAP "
+        "has and that is not locked (Administration > System Initialization > Document Numbering), "
+        "or removes it to use SAP's default series.",
     ),
     POSTING_UNCERTAIN: ReasonHelp(
         "An earlier receipt's outcome is not settled yet",

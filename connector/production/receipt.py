@@ -20,6 +20,7 @@ from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan, describe_source, format_quantity
 from connector.production.orders import ItemMaster, ProductionOrder
 from connector.production.receipt_fields import (
+    DOCUMENT_FIELD_RULES,
     describe_template,
     field_value,
     render,
@@ -31,13 +32,6 @@ from connector.production.receipt_fields import (
 
 #: oProductionOrders (BoObjectTypes): the BaseType of lines that reference a production order.
 BASE_TYPE_PRODUCTION_ORDER = 202
-#: OIGN.Ref2 holds 11 characters (DI-SDK Documents~Reference2, docs/service-layer.md §7).
-REFERENCE2_MAX_CHARS = 11
-#: OIGN.Comments holds 254 characters (DI-SDK, docs/service-layer.md §7).
-COMMENTS_MAX_CHARS = 254
-#: ❓ OIGN.JrnlMemo length is not in the reference; 50 is B1's usual column size. Chosen, not confirmed:
-#: longer memos are cut here rather than risking a refusal of the whole receipt.
-JOURNAL_MEMO_MAX_CHARS = 50
 #: The key must fit the key UDF (created as alphanumeric 100).
 POSTING_KEY_MAX_CHARS = 100
 
@@ -84,12 +78,6 @@ class BuiltReceipt:
 
     payload: dict[str, Any]
     provenance: dict[str, str] = field(default_factory=dict)
-
-
-def _cut(text: str, limit: int, how: str) -> tuple[str, str]:
-    if len(text) <= limit:
-        return text, how
-    return text[:limit], f"{how}, cut to {limit} characters"
 
 
 def _batches(
@@ -149,26 +137,19 @@ def _header(
 ) -> None:
     rule = mapping.receipt
     payload["DocDate"] = doc_date.isoformat()
-    if rule.comments is not None:
-        text = render(order, "receipt.comments", rule.comments, values)
-        payload["Comments"], prov["Comments"] = _cut(
-            text, COMMENTS_MAX_CHARS, describe_template("receipt.comments", rule.comments)
-        )
-    if rule.journal_memo is not None:
-        text = render(order, "receipt.journal_memo", rule.journal_memo, values)
-        payload["JournalMemo"], prov["JournalMemo"] = _cut(
-            text, JOURNAL_MEMO_MAX_CHARS, describe_template("receipt.journal_memo", rule.journal_memo)
-        )
-    if rule.reference2 is not None:
-        text = render(order, "receipt.reference2", rule.reference2, values)
-        if len(text) > REFERENCE2_MAX_CHARS:
-            raise rule_failed(
-                order,
-                f"receipt.reference2 {rule.reference2!r} gives {text!r} ({len(text)} "
-                f"characters); Reference2 holds {REFERENCE2_MAX_CHARS} at most",
-            )
-        payload["Reference2"] = text
-        prov["Reference2"] = describe_template("receipt.reference2", rule.reference2)
+    if rule.series is not None:
+        payload["Series"] = rule.series
+        prov["Series"] = f"receipt.series {rule.series}: the numbering series of the receipt"
+    # Rendered in full: a text longer than its field is held by rules.check_receipt_fields, never cut.
+    for name, template in (
+        ("Comments", rule.comments),
+        ("JournalMemo", rule.journal_memo),
+        ("Reference2", rule.reference2),
+    ):
+        if template is not None:
+            source = DOCUMENT_FIELD_RULES[name]
+            payload[name] = render(order, source, template, values)
+            prov[name] = describe_template(source, template)
     for name, value in rule.header_udfs.items():
         payload[name], prov[name] = field_value(order, f"receipt.header_udfs.{name}", value, values)
     key_field = mapping.idempotency.key_field

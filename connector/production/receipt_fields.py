@@ -18,6 +18,25 @@ from connector.production import reasons as rc
 from connector.production.orders import ItemMaster, ProductionOrder
 from connector.sl.envelope import parse_sl_date  # pure; v1 and v2 date forms (docs/service-layer.md §8)
 
+#: Receipt header text fields the mapping fills, and how many characters SAP stores in each (OIGN
+#: columns; $metadata gives no MaxLength). A longer value is never cut: the order is held
+#: MAPPING_RULE_FAILED naming the field, so SAP never refuses the receipt and no text is lost.
+DOCUMENT_FIELD_SIZES: dict[str, int] = {
+    # OIGN.Comments: 254 (DI API help, Documents~Comments).
+    "Comments": 254,
+    # OIGN.JrnlMemo: not in the DI API help; 50 is B1's column size for journal remarks. Chosen,
+    # not confirmed: a shorter limit than SAP's only holds an order, a longer one would be refused.
+    "JournalMemo": 50,
+    # OIGN.Ref2: 11 (DI API help, Documents~Reference2).
+    "Reference2": 11,
+}
+#: The mapping key that fills each of those fields (for messages that say what to change).
+DOCUMENT_FIELD_RULES: dict[str, str] = {
+    "Comments": "receipt.comments",
+    "JournalMemo": "receipt.journal_memo",
+    "Reference2": "receipt.reference2",
+}
+
 
 def rule_failed(order: ProductionOrder, message: str) -> OrderError:
     """An OrderError for a mapping rule that cannot produce a value for this order."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from connector.errors import OrderError
 from connector.mapping import spec
 from connector.production import reasons as rc
+from connector.production.company_facts import NO_FACTS, RECEIPT_LINE_TABLE, RECEIPT_TABLE, CompanyFacts
 from connector.production.confirmations import ReceiptPlan, round_quantity
 from connector.production.confirmations import format_quantity as q
 from connector.production.orders import (
@@ -24,6 +26,7 @@ from connector.production.orders import (
     ProductionOrder,
 )
 from connector.production.reasons import Reason, Severity
+from connector.production.receipt_fields import DOCUMENT_FIELD_RULES, DOCUMENT_FIELD_SIZES, resolve_warehouse
 
 #: Slack for float comparisons of quantities that SAP keeps to 6 decimals.
 EPSILON = 1e-6
@@ -57,6 +60,7 @@ class _Context:
     plan: ReceiptPlan
     items: Mapping[str, ItemMaster]
     mapping: spec.Mapping
+    facts: CompanyFacts = NO_FACTS
 
     @property
     def receiving(self) -> float:
@@ -313,6 +317,71 @@ def check_finished_good(c: _Context) -> list[Reason]:
     return found
 
 
+def _receipt_warehouses(c: _Context) -> dict[str, list[str]]:
+    """WarehouseCode → what the receipt puts there and which rule chose it, for the lines it will have."""
+    try:
+        good, good_how = resolve_warehouse(c.order, c.items.get(c.order.ItemNo), c.mapping.receipt.warehouse)
+    except OrderError:
+        return {}  # no warehouse at all: the build reports MAPPING_RULE_FAILED
+    used: dict[str, list[str]] = {}
+    if c.plan.good > 0:
+        used.setdefault(good, []).append(f"the good quantity ({good_how})")
+    if c.plan.rejected > 0:
+        reject = c.mapping.receipt.reject_warehouse
+        how = (
+            f"receipt.reject_warehouse {reject!r}"
+            if reject
+            else f"the same as the good quantity ({good_how})"
+        )
+        used.setdefault(reject or good, []).append(f"the rejected quantity ({how})")
+    return used
+
+
+def check_warehouses(c: _Context) -> list[Reason]:
+    """UNKNOWN_WAREHOUSE: a receipt line would go into a warehouse SAP does not have, or an inactive one."""
+    known = c.facts.warehouses
+    if known is None or c.plan.nothing_to_receive:
+        return []
+    found = []
+    for code, uses in _receipt_warehouses(c).items():
+        active = known.get(code)
+        if active:
+            continue
+        state = "does not exist in SAP" if active is None else "is inactive in SAP"
+        fix = (
+            "Create or activate the warehouse in SAP, or correct the order's warehouse"
+            if all("order Warehouse" in use for use in uses)
+            else "A consultant corrects the mapping, or the warehouse is created or activated in SAP"
+        )
+        message = (
+            f"{c.label}: {' and '.join(uses)} would be received into warehouse {code!r}, which "
+            f"{state}; SAP would refuse the receipt. {fix}."
+        )
+        found.append(_block(rc.UNKNOWN_WAREHOUSE, message, item=c.order.ItemNo))
+    return found
+
+
+def check_series(c: _Context) -> list[Reason]:
+    """UNKNOWN_SERIES: receipt.series is not a Receipt from Production series in SAP, or it is locked."""
+    wanted, known = c.mapping.receipt.series, c.facts.receipt_series
+    if wanted is None or known is None or c.plan.nothing_to_receive:
+        return []
+    series = known.get(wanted)
+    if series is not None and not series.locked:
+        return []
+    usable = ", ".join(str(s.series) for s in known.values() if not s.locked) or "none"
+    state = (
+        "is locked in SAP"
+        if series is not None
+        else "is not a numbering series of Receipts from Production in SAP"
+    )
+    message = (
+        f"{c.label}: receipt.series {wanted} {state} (series SAP offers: {usable}); SAP would refuse "
+        "the receipt. A consultant corrects receipt.series in the mapping."
+    )
+    return [_block(rc.UNKNOWN_SERIES, message, item=c.order.ItemNo)]
+
+
 #: The rules in reporting order.
 RULES: tuple[Callable[[_Context], list[Reason]], ...] = (
     check_order_type,
@@ -324,12 +393,70 @@ RULES: tuple[Callable[[_Context], list[Reason]], ...] = (
     check_manual_issued,
     check_stock,
     check_finished_good,
+    check_warehouses,
+    check_series,
 )
 
 
 def evaluate(
-    order: ProductionOrder, plan: ReceiptPlan, items: Mapping[str, ItemMaster], mapping: spec.Mapping
+    order: ProductionOrder,
+    plan: ReceiptPlan,
+    items: Mapping[str, ItemMaster],
+    mapping: spec.Mapping,
+    facts: CompanyFacts = NO_FACTS,
 ) -> Verdict:
     """Run every rule on one order and its receipt plan (pure); the Verdict lists every finding."""
-    context = _Context(order, plan, items, mapping)
+    context = _Context(order, plan, items, mapping, facts)
     return Verdict(reasons=tuple(reason for rule in RULES for reason in rule(context)))
+
+
+def _too_long(label: str, field: str, rule: str, text: str, limit: int) -> Reason:
+    return _block(
+        rc.MAPPING_RULE_FAILED,
+        f"{label}: {field} would be {len(text)} characters, but SAP's {field} holds {limit} at most "
+        f"(made by {rule}: {text[:40]!r}{'...' if len(text) > 40 else ''}). Shorten the order's text "
+        f"the rule uses, or a consultant shortens {rule} in the mapping, e.g. with {{left(Field, n)}}.",
+    )
+
+
+def check_receipt_fields(
+    order: ProductionOrder,
+    payload: Mapping[str, object],
+    mapping: spec.Mapping,
+    facts: CompanyFacts = NO_FACTS,
+) -> list[Reason]:
+    """MAPPING_RULE_FAILED for each built text longer than its field: the document fields' known sizes
+    (``DOCUMENT_FIELD_SIZES``) and each receipt UDF's size in UserFieldsMD; a UDF SAP does not have."""
+    label = f"Order {order.DocumentNumber}"
+    found = []
+    for field, limit in DOCUMENT_FIELD_SIZES.items():
+        text = payload.get(field)
+        if isinstance(text, str) and len(text) > limit:
+            found.append(_too_long(label, field, DOCUMENT_FIELD_RULES[field], text, limit))
+    if facts.udfs is None:
+        return found
+    key_field = mapping.idempotency.key_field
+    header = [(n, "receipt.header_udfs." + n) for n in mapping.receipt.header_udfs]
+    header.append((key_field, "idempotency.key_field (the posting key)"))
+    lines = payload.get("DocumentLines")
+    first_line = lines[0] if isinstance(lines, list) and lines and isinstance(lines[0], Mapping) else {}
+    for values, table, names in (
+        (payload, RECEIPT_TABLE, header),
+        (first_line, RECEIPT_LINE_TABLE, [(n, "receipt.line_udfs." + n) for n in mapping.receipt.line_udfs]),
+    ):
+        for name, rule in names:
+            udf = facts.udfs.get((name, table))
+            if udf is None:
+                found.append(
+                    _block(
+                        rc.MAPPING_RULE_FAILED,
+                        f"{label}: {rule} writes UDF {name}, which does not exist on table {table} in SAP; "
+                        f"SAP would refuse the receipt. Create the UDF {name[2:]} on {table}, or a "
+                        "consultant removes it from the mapping.",
+                    )
+                )
+                continue
+            text, limit = values.get(name), udf.max_chars
+            if isinstance(text, str) and limit is not None and len(text) > limit:
+                found.append(_too_long(label, f"UDF {name}", rule, text, limit))
+    return found

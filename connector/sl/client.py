@@ -342,6 +342,16 @@ class ServiceLayerClient:
             )
         return created
 
+    def call_reading_service(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a service operation that only reads (e.g. ``SeriesService_GetDocumentSeries``) → JSON body.
+
+        Retried like a GET: the operation must be listed in ``retry.IDEMPOTENT_POST_PATHS``.
+        """
+        if not is_idempotent("POST", operation):
+            raise ValueError(f"{operation} is not a reading service operation (retry.IDEMPOTENT_POST_PATHS)")
+        url = self.url(operation)
+        return _json_of(self.request("POST", url, json_body=body), method="POST", url=url)
+
     def patch(self, entity_set: str, key: odata.ODataValue, body: dict[str, Any]) -> None:
         """PATCH absolute values onto ``EntitySet(key)`` (204). Retried: absolute values are idempotent."""
         self.request("PATCH", self.url(f"{entity_set}{odata.key(key)}"), json_body=body)

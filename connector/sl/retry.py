@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 #: connector only PATCHes absolute values (never increments); a caller that ever PATCHes a relative
 #: change must not go through ``ServiceLayerClient.patch``.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-#: POSTs that are idempotent by nature: a second Login just opens another session.
-IDEMPOTENT_POST_PATHS = frozenset({"Login", "Logout"})
+#: POSTs that are idempotent by nature: a second Login just opens another session; the service
+#: operations listed only read (``ServiceLayerClient.call_reading_service``).
+IDEMPOTENT_POST_PATHS = frozenset({"Login", "Logout", "SeriesService_GetDocumentSeries"})
 #: Gateway statuses: Apache or the SL node did not handle the request (or lost its answer).
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 #: 500 / 299 "SAML Login Failed": a race between parallel logins on the SL (§1.6).

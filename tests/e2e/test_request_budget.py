@@ -42,11 +42,13 @@ def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_post_and_a_
 
     before = len(mock_sl.requests)
     worker_factory(page_size=100).run_cycle()
-    # Nothing to post: the page, the chunk read of the held orders (they still have something to
-    # receive, so their lines are checked again) and the batched item reads (besides the login).
+    # Nothing to post: the company facts (one page of warehouses, one of the receipt UDFs), the page,
+    # the chunk read of the held orders (they still have something to receive, so their lines are
+    # checked again) and the batched item reads (besides the login).
     again = [r for r in mock_sl.requests[before:] if r.path not in ("Login", "Logout")]
+    assert [r.path for r in again[:2]] == ["Warehouses", "UserFieldsMD"]
     assert len(requests_of(mock_sl, "GET", "ProductionOrders", since=before)) == 2
-    assert len(again) == 2 + len(requests_of(mock_sl, "GET", "Items", since=before))
+    assert len(again) == 2 + 2 + len(requests_of(mock_sl, "GET", "Items", since=before))
     assert (
         len(requests_of(mock_sl, "GET", "Items", since=before))
         <= math.ceil(len(codes) / ITEMS_PER_REQUEST) + 1

@@ -50,9 +50,17 @@ class FakeClient:
         udfs: list[dict[str, Any]] = DEMO_UDFS,
         warehouses: list[dict[str, Any]] = DEMO_WAREHOUSES,
         key_error: Exception | None = None,
+        series: list[dict[str, Any]] | Exception = (),  # type: ignore[assignment]
     ) -> None:
         self.udfs, self.warehouses, self.key_error = udfs, warehouses, key_error
+        self.series = series
         self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def call_reading_service(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((operation, body))
+        if isinstance(self.series, Exception):
+            raise self.series
+        return {"value": list(self.series)}
 
     def iter_collection(self, entity_set: str, **options: Any) -> Iterator[dict[str, Any]]:
         self.calls.append((entity_set, options))
@@ -217,4 +225,61 @@ def test_check_online_key_field_too_short_for_the_key() -> None:
     problems = check_online(Mapping(), FakeClient(udfs=udfs))
     assert [(p.key, p.message) for p in problems] == [
         ("idempotency.key_field", "UDF U_B1BF_Key holds 20 characters, posting keys can be 100")
+    ]
+
+
+RECEIPT_SERIES = [
+    {"Series": 122, "Name": "Primary", "Document": "59", "Locked": "tNO"},
+    {"Series": 130, "Name": "2025", "Document": "59", "Locked": "tYES"},
+]
+
+
+@pytest.mark.parametrize(
+    ("series", "message"),
+    [
+        (122, None),
+        (999, "series 999 is not a numbering series of Receipts from Production in SAP"),
+        (130, "series 130 is locked in SAP"),
+    ],
+)
+def test_check_online_receipt_series_must_exist_and_not_be_locked(
+    tmp_path: Path, series: int, message: str | None
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(f"receipt:\n  series: {series}\n")
+    client = FakeClient(series=RECEIPT_SERIES)
+    problems = check_online(load_mapping(path), client, path=path)
+    assert ("SeriesService_GetDocumentSeries", {"DocumentTypeParams": {"Document": "59"}}) in client.calls
+    if message is None:
+        assert problems == []
+        return
+    assert [(p.line, p.key, p.message) for p in problems] == [(2, "receipt.series", message)]
+    assert "122" in problems[0].fix
+
+
+def test_check_online_reads_series_only_when_the_mapping_names_one() -> None:
+    client = FakeClient(series=SLQueryError("no", status=400))
+    assert check_online(Mapping(), client) == []
+    assert "SeriesService_GetDocumentSeries" not in [name for name, _ in client.calls]
+
+
+def test_check_online_receipt_udf_text_that_cannot_fit_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "receipt:\n  header_udfs:\n"
+        '    U_B1BF_Source: "made by b1-backflush for {ItemNo} on the night shift"\n'
+        '    U_B1BF_OrderRef: "{DocumentNumber}-{today:%Y%m%d}"\n'
+    )
+    udfs = [
+        {**u, "Size": 30, "EditSize": 30} if u["Name"] in ("B1BF_Source", "B1BF_OrderRef") else u
+        for u in DEMO_UDFS
+    ]
+    problems = check_online(load_mapping(path), FakeClient(udfs=udfs), path=path)
+    # Only what is knowable: 44 characters outside {...} in a UDF of 30; the order reference may fit.
+    assert [(p.line, p.key, p.message) for p in problems] == [
+        (
+            3,
+            "receipt.header_udfs.U_B1BF_Source",
+            "UDF U_B1BF_Source holds 30 characters in SAP; this rule makes at least 44",
+        )
     ]

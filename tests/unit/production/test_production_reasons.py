@@ -32,6 +32,8 @@ BRIEF_CODES = {
     "POSTING_UNCERTAIN",
     "DUPLICATE_IN_SAP",
     "ALREADY_POSTED",
+    "UNKNOWN_WAREHOUSE",
+    "UNKNOWN_SERIES",
 }
 #: The real v2 receipt that SAP accepted (201): sl-payloads/request-receipt-from-production_v2_real.json (P2).
 P2_REQUEST = {

@@ -14,6 +14,7 @@ from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan
 from connector.production.orders import ItemMaster, ProductionOrder
 from connector.production.receipt import BuiltReceipt, Protocol, build_receipt
+from connector.production.rules import check_receipt_fields
 
 TODAY = date(2026, 4, 26)
 NOW = datetime(2026, 4, 26, 8, 30, 15)
@@ -226,23 +227,30 @@ def test_build_receipt_doc_date_not_a_date_fails(bad: Any) -> None:
     ("template", "ok"),
     [("{right(DocumentNumber, 8)}", True), ("{DocumentNumber}X", True), ("{DocumentNumber}XY", False)],
 )
-def test_build_receipt_reference2_at_most_11_characters(template: str, ok: bool) -> None:
+def test_build_receipt_reference2_beyond_11_characters_is_held_naming_length_and_limit(
+    template: str, ok: bool
+) -> None:
     m = mapping(receipt={"reference2": template})
+    built = build(m=m)
+    found = check_receipt_fields(order(), built.payload, m)
     if ok:
-        assert len(build(m=m).payload["Reference2"]) <= 11
+        assert len(built.payload["Reference2"]) <= 11 and found == []
         return
-    with pytest.raises(OrderError) as caught:
-        build(m=m)
-    assert caught.value.reason_code == rc.MAPPING_RULE_FAILED
-    assert "'2026230104XY' (12 characters)" in str(caught.value)
+    assert [r.code for r in found] == [rc.MAPPING_RULE_FAILED]
+    assert "Reference2 would be 12 characters, but SAP's Reference2 holds 11 at most" in found[0].message
+    assert "receipt.reference2" in found[0].message
 
 
-def test_build_receipt_long_comments_and_memo_are_cut() -> None:
-    built = build(
-        order(U_Note="x" * 300), m=mapping(receipt={"comments": "{U_Note}", "journal_memo": "{U_Note}"})
-    )
-    assert len(built.payload["Comments"]) == 254 and len(built.payload["JournalMemo"]) == 50
-    assert built.provenance["JournalMemo"].endswith("cut to 50 characters")
+def test_build_receipt_long_comments_and_memo_are_never_cut_but_held() -> None:
+    m = mapping(receipt={"comments": "{U_Note}", "journal_memo": "{U_Note}"})
+    built = build(order(U_Note="x" * 300), m=m)
+    assert len(built.payload["Comments"]) == 300 and len(built.payload["JournalMemo"]) == 300
+    found = check_receipt_fields(order(), built.payload, m)
+    assert [r.message.split(": ", 1)[1].split(",")[0] for r in found] == [
+        "Comments would be 300 characters",
+        "JournalMemo would be 300 characters",
+    ]
+    assert "holds 254 at most" in found[0].message and "holds 50 at most" in found[1].message
 
 
 def test_build_receipt_udfs_numbers_pass_through_and_text_is_rendered() -> None:
