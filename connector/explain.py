@@ -41,6 +41,14 @@ def _nothing_because(a: Assessment, mapping: Mapping) -> str:
     return text + "."
 
 
+def _receipt_text(r: dict[str, Any]) -> str:
+    """One posting of the order: which receipt (DocNum and DocEntry), for what, in which state."""
+    what = f"{q(r['good'])} good, {q(r['rejected'])} rejected, key {r['key']}"
+    if r["receipt_entry"] is not None:
+        return f"receipt DocNum {r['receipt_number']} (DocEntry {r['receipt_entry']}): {what} [{r['state']}]"
+    return f"no receipt known yet: {what} [{r['state']}]"
+
+
 def explain_dict(a: Assessment, mapping: Mapping) -> dict[str, Any]:
     """Machine-readable explanation (the ``--json`` line)."""
     order = a.order
@@ -61,6 +69,19 @@ def explain_dict(a: Assessment, mapping: Mapping) -> dict[str, Any]:
         "key": a.key,
         "payload": a.built.payload if a.built else None,
         "provenance": a.built.provenance if a.built else {},
+        # SAP's two receipt numbers are never interchangeable: DocEntry is the key (what the connector
+        # looks receipts up by), DocNum the number users see, drawn from a numbering series.
+        "receipts": [
+            {
+                "key": row.key,
+                "state": row.state,
+                "good": row.quantity,
+                "rejected": row.rejected_quantity,
+                "receipt_entry": row.receipt_entry,
+                "receipt_number": row.receipt_number,
+            }
+            for row in a.postings
+        ],
     }
 
 
@@ -83,6 +104,9 @@ def explain_text(a: Assessment, mapping: Mapping) -> str:
             f"Cycles never look at this order: {d['not_a_candidate_because']}. The verdict above "
             "is what would happen if they did."
         )
+    if d["receipts"]:
+        lines.append("Receipts from this connector for the order (ledger):")
+        lines.extend(f"  - {_receipt_text(r)}" for r in d["receipts"])
     for reason in d["reasons"]:
         where = (
             f" (line {screen_line(reason['line'])}, item {reason['item']})"

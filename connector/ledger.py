@@ -284,6 +284,12 @@ class Ledger:
         where = "company=? AND order_entry=? AND state='posted' LIMIT 1"
         return bool(self._postings(where, (company, order_entry)))
 
+    def postings_for_order(self, company: str, order_entry: int) -> list[PostingRow]:
+        """Every posting of the order, oldest first (``explain`` names each receipt: DocNum and DocEntry)."""
+        return self._postings(
+            "company=? AND order_entry=? ORDER BY created_at, rowid", (company, order_entry)
+        )
+
     def duplicates(self) -> list[PostingRow]:
         """Keys found more than once in SAP."""
         return self._postings("state='duplicate' ORDER BY updated_at DESC")

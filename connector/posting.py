@@ -268,7 +268,12 @@ class Poster:
             log.info("settled_not_posted", extra={"order": row.order_number, "key": row.key})
             return PostOutcome("void")
         entries = sorted(int(d["DocEntry"]) for d in found)
-        message = f"{len(found)} receipts carry key {row.key} (DocEntry {entries}): a person must look"
+        # Users find a receipt in SAP by DocNum; DocEntry is the key. Name both, never one for the other.
+        named = ", ".join(
+            f"DocNum {d.get('DocNum')} (DocEntry {d['DocEntry']})"
+            for d in sorted(found, key=lambda d: int(d["DocEntry"]))
+        )
+        message = f"{len(found)} receipts carry key {row.key}: {named}; a person must look"
         self.ledger.mark_duplicate(row.key, message=message)
         log.error(
             "duplicate_in_sap", extra={"order": row.order_number, "key": row.key, "receipt_entries": entries}

@@ -135,6 +135,14 @@ def reconcile(
     return result
 
 
+def _receipts_text(receipts: list[dict[str, Any]]) -> str:
+    """Receipts as a user finds them in SAP (DocNum) and as the Service Layer keys them (DocEntry)."""
+    return ", ".join(
+        f"DocNum {x['DocNum']} (DocEntry {x['DocEntry']})" + (", cancelled" if x["cancelled"] else "")
+        for x in receipts
+    )
+
+
 def reconciliation_text(r: Reconciliation) -> str:
     """Plain words for the terminal."""
     lines = [
@@ -149,25 +157,23 @@ def reconciliation_text(r: Reconciliation) -> str:
         return "\n".join(lines)
     if r.duplicates:
         lines.append("DUPLICATES — more than one uncancelled receipt per key (cancel the extra one in SAP):")
-        lines.extend(
-            f"  {d['key']}: DocEntry " + ", ".join(str(x["DocEntry"]) for x in d["receipts"])
-            for d in r.duplicates
-        )
+        lines.extend(f"  {d['key']}: " + _receipts_text(d["receipts"]) for d in r.duplicates)
     if r.orphans:
         lines.append(
             "In SAP but not posted according to the ledger (ledger lost or restored, or another "
             "instance posted them):"
         )
         lines.extend(
-            f"  {o['key']}: DocEntry "
-            + ", ".join(str(x["DocEntry"]) for x in o["receipts"])
+            f"  {o['key']}: "
+            + _receipts_text(o["receipts"])
             + f" (ledger: {o['ledger_state'] or 'unknown key'})"
             for o in r.orphans
         )
     if r.missing:
         lines.append("Posted according to the ledger, but not so in SAP:")
         lines.extend(
-            f"  order {m['order_number']}: {m['key']} (DocEntry {m['receipt_entry']}): {m['problem']}"
+            f"  order {m['order_number']}: {m['key']} (receipt DocNum {m['receipt_number']}, DocEntry "
+            f"{m['receipt_entry']}): {m['problem']}"
             for m in r.missing
         )
     return "\n".join(lines)

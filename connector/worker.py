@@ -66,6 +66,8 @@ class Assessment:
     built: BuiltReceipt | None = None
     #: ``explain`` only: why the cycle would not even look at this order (None: it is a candidate).
     not_a_candidate: str | None = None
+    #: ``explain`` only: what the ledger holds for this order (receipts posted, postings in flight).
+    postings: tuple[PostingRow, ...] = ()
 
     @property
     def action(self) -> str:
@@ -746,7 +748,11 @@ class Worker:
             assessment = Assessment(order, plan, Verdict(reasons=tuple(reasons)))
         else:
             assessment = self._assess(order, items)
-        return replace(assessment, not_a_candidate=self._why_not_a_candidate(order, items))
+        return replace(
+            assessment,
+            not_a_candidate=self._why_not_a_candidate(order, items),
+            postings=tuple(self.ledger.postings_for_order(self.company, order.AbsoluteEntry)),
+        )
 
     def _why_not_a_candidate(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> str | None:
         """Asks SAP whether the poll's own ``$filter`` selects this order (one small request)."""

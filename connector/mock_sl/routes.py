@@ -111,12 +111,38 @@ class Router:
             out["OData-Version"] = "4.0"
         return Response(status, protocol.dumps(version, body), out)
 
+    def _document_series(self, request: Request) -> Response:
+        """``POST SeriesService_GetDocumentSeries`` {"DocumentTypeParams": {"Document": "59"}}: that object
+        type's numbering series (a reading service operation; SAP's SeriesService names)."""
+        params = request.body.get("DocumentTypeParams") if isinstance(request.body, dict) else None
+        document = params.get("Document") if isinstance(params, dict) else None
+        if document in (None, ""):
+            # ASSUMPTION: SAP's text for a missing DocumentTypeParams was not captured.
+            raise SapError(400, -1000, "DocumentTypeParams.Document is required")
+        with self.store.lock:
+            rows = [
+                {
+                    "Document": s.document,
+                    "Series": s.series,
+                    "Name": s.name,
+                    "InitialNumber": s.initial_number,
+                    "NextNumber": s.next_number,
+                    "LastNumber": s.last_number,
+                    "Locked": "tYES" if s.locked else "tNO",
+                }
+                for s in self.store.numbering.series.values()
+                if s.document == str(document)
+            ]
+        return self.json(request.version, 200, {"value": rows})
+
     # -- dispatch --------------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Response:
         if request.path == "$metadata":
             if request.method != "GET":
                 raise SapError(400, -5006, protocol.NOT_SUPPORTED)
             return self._metadata(request.version)
+        if request.path == "SeriesService_GetDocumentSeries" and request.method == "POST":
+            return self._document_series(request)
         match = _PATH.match(request.path)
         entity_set = match.group("set") if match else ""
         if match is None or schema.entity_type_of(entity_set) is None:

@@ -414,7 +414,7 @@ def _too_long(label: str, field: str, rule: str, text: str, limit: int) -> Reaso
     return _block(
         rc.MAPPING_RULE_FAILED,
         f"{label}: {field} would be {len(text)} characters, but SAP's {field} holds {limit} at most "
-        f"(made by {rule}: {text[:40]!r}{'...' if len(text) > 40 else ''}). Shorten the order's text "
+        f"(made by {rule}, starting {text[:40]!r}). Shorten the order's text "
         f"the rule uses, or a consultant shortens {rule} in the mapping, e.g. with {{left(Field, n)}}.",
     )
 

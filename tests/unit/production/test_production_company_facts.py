@@ -130,7 +130,7 @@ def test_header_udf_value_over_its_size_is_held_naming_field_length_and_limit() 
     assert [r.code for r in found] == [rc.MAPPING_RULE_FAILED]
     assert found[0].message.startswith(
         "Order 2026230104: UDF U_Source would be 35 characters, but SAP's UDF U_Source holds 30 at most "
-        "(made by receipt.header_udfs.U_Source: 'b1-backflush order 2026230104 of FG')."
+        "(made by receipt.header_udfs.U_Source, starting 'b1-backflush order 2026230104 of FG')."
     )
 
 

@@ -1,0 +1,97 @@
+"""A receipt has two numbers and the connector never mixes them up: ``DocEntry`` (the key the Service Layer
+looks receipts up by) and ``DocNum`` (what users see, from a numbering series). The demo company numbers
+receipts from series 122 (DocNum 202680360 onwards, as in the real capture), so the two never agree.
+Every place that names a receipt shows both, each the right one: the cycle, the ledger, ``status``,
+``explain``, a settled lost answer, a duplicate, ``reconcile``.
+"""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import DEMO_POSTS, key_of, number, posted_by_entry
+
+KEY_FIELD = "U_B1BF_Key"
+
+
+def sap_receipts(sl) -> dict[int, dict]:
+    """DocEntry → the receipt as SAP holds it."""
+    return {doc["DocEntry"]: doc for doc in sl.store.rows("InventoryGenEntries")}
+
+
+def test_every_receipt_is_named_by_its_docnum_and_its_docentry_never_one_for_the_other(cli, mock_sl):
+    once = cli("once", "--json")
+    posted = posted_by_entry(once.json)
+    assert set(posted) == set(DEMO_POSTS)
+    in_sap = sap_receipts(mock_sl)
+    for p in posted.values():
+        doc = in_sap[p["receipt_entry"]]
+        assert doc[KEY_FIELD] == p["key"] and doc["Series"] == 122
+        assert p["receipt_number"] == doc["DocNum"] >= 202680360 > doc["DocEntry"]
+        assert f"receipt DocNum {doc['DocNum']} (DocEntry {doc['DocEntry']})" in once.out
+
+    status = cli("status", "--json").json
+    recent = {r["key"]: r for r in status["recent_postings"]}
+    for p in posted.values():
+        assert (recent[p["key"]]["receipt_entry"], recent[p["key"]]["receipt_number"]) == (
+            p["receipt_entry"],
+            p["receipt_number"],
+        )
+
+    # explain names the order's receipt from the ledger with both numbers.
+    mock_sl.store.patch("ProductionOrders", 101, {"U_ConfirmedQty": 6})
+    explained = cli("explain", str(number(101)), "--json").json
+    first = posted[101]
+    assert explained["receipts"] == [
+        {
+            "key": key_of(101, 4, 0),
+            "state": "posted",
+            "good": 4,
+            "rejected": 0,
+            "receipt_entry": first["receipt_entry"],
+            "receipt_number": first["receipt_number"],
+        }
+    ]
+    text = cli("explain", str(number(101))).out
+    assert f"receipt DocNum {first['receipt_number']} (DocEntry {first['receipt_entry']}): 4 good" in text
+
+    reconciled = cli("reconcile", "--json")
+    assert reconciled.code == 0, reconciled.out
+
+
+def test_a_lost_answer_and_a_duplicate_are_settled_and_named_with_both_numbers(cli, mock_sl, sl_client):
+    # The answer to the first receipt (order 101) is lost; someone posts the same key again by hand.
+    mock_sl.faults.commit_then_drop("InventoryGenEntries", count=1, method="POST")
+    cli("once", "--json")
+    [original] = [d for d in sap_receipts(mock_sl).values() if d[KEY_FIELD] == key_of(101, 4, 0)]
+    sl_client.post(
+        "InventoryGenEntries",
+        {"DocDate": original["DocDate"], KEY_FIELD: original[KEY_FIELD]}
+        | {"DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 4}]},
+    )
+    copies = sorted(
+        (d for d in sap_receipts(mock_sl).values() if d[KEY_FIELD] == original[KEY_FIELD]),
+        key=lambda d: d["DocEntry"],
+    )
+    assert len(copies) == 2
+
+    held = cli("once", "--json").json
+    [reason] = next(h for h in held["held"] if h["order_entry"] == 101)["reasons"]
+    named = ", ".join(f"DocNum {d['DocNum']} (DocEntry {d['DocEntry']})" for d in copies)
+    assert reason["code"] == "DUPLICATE_IN_SAP" and named in reason["message"]
+
+    reconciled = cli("reconcile")
+    assert reconciled.code == 4 and named in reconciled.out
+
+    explained = cli("explain", "--entry", "101", "--json").json
+    assert [(r["state"], r["receipt_entry"]) for r in explained["receipts"]] == [("duplicate", None)]
+
+    # A person cancels the extra one: the original is settled with its own DocEntry and DocNum.
+    mock_sl.store.patch("InventoryGenEntries", copies[1]["DocEntry"], {"Cancelled": "tYES"})
+    order = mock_sl.store.get("ProductionOrders", 101)
+    mock_sl.store.patch("ProductionOrders", 101, {"CompletedQuantity": order["CompletedQuantity"] - 4})
+    cli("once", "--json")
+    [row] = cli("explain", "--entry", "101", "--json").json["receipts"]
+    assert (row["state"], row["receipt_entry"], row["receipt_number"]) == (
+        "posted",
+        original["DocEntry"],
+        original["DocNum"],
+    )
