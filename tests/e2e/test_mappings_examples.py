@@ -356,7 +356,10 @@ def test_a_mapping_without_expectations_fails_with_what_to_do() -> None:
 
 def _demo_readme_outcomes() -> dict[int, str]:
     """AbsoluteEntry → 'Expected outcome' cell of the demo table in connector/demo_company/README.md."""
-    rows = re.findall(r"^\| (\d{3}) \|.*\| ([^|]+) \|$", DEMO_README.read_text(encoding="utf-8"), re.M)
+    # Rows of the orders table only (its second cell is the status: R, P, L, C), not the series table.
+    rows = re.findall(
+        r"^\| (\d{3}) \| [RPLC]\b.*\| ([^|]+) \|$", DEMO_README.read_text(encoding="utf-8"), re.M
+    )
     return {int(entry): outcome.strip() for entry, outcome in rows}
 
 
