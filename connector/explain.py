@@ -145,6 +145,7 @@ def unreadable_order_dict(order: int, *, by_entry: bool, reason: Reason) -> dict
         "key": None,
         "payload": None,
         "provenance": {},
+        "receipts": [],  # the ledger is not read for an order that cannot be read
     }
 
 
