@@ -147,3 +147,13 @@ def test_an_unknown_or_locked_series_holds_every_order_and_a_known_one_numbers_t
     for p in posted:
         doc = receipts[p["receipt_entry"]]
         assert doc["Series"] == 123 and p["receipt_number"] == doc["DocNum"] >= 202690001
+
+
+def test_a_fact_sap_will_not_give_is_a_cycle_warning_and_the_cycle_goes_on(cli, mock_sl):
+    # E.g. the connector's user may not read the warehouse list: not checked this cycle, said so.
+    mock_sl.faults.fail_next("Warehouses", status=403, code=-1000, message="No permission", method="GET")
+    report = cli("once", "--json").json
+    [warning] = [w for w in report["warnings"] if w["code"] == "COMPANY_FACTS_UNREAD"]
+    assert warning["order_number"] is None
+    assert warning["message"].startswith("the warehouse list (Warehouses) could not be read")
+    assert set(posted_by_entry(report)) == set(DEMO_POSTS) and report["errors"] == []
