@@ -138,7 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from connector.mock_sl.server import serve_forever_cli
 
         return serve_forever_cli(argv[1:])
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and what is wrong on stderr
+        if exc.code not in (0, None) and "--json" in argv:
+            print(error_document(EXIT_CONFIG, "invalid command line: see the usage on stderr"))
+        raise
     try:
         return _dispatch(args)
     except BrokenPipeError:

@@ -173,6 +173,13 @@ def test_a_failing_json_command_prints_the_error_document(env, tmp_path):
     assert error["exit_code"] == 3 and "B1_SL_URL" in error["message"]
 
 
+def test_a_command_line_argparse_refuses_still_gives_a_json_script_one_document(env, tmp_path):
+    result = run(["reconcile", "--days", "zero", "--json"], env, tmp_path)
+    assert result.returncode == 2
+    error = document(result, "b1-backflush.error/1")
+    assert error["exit_code"] == 2 and "usage" in result.stderr
+
+
 def test_text_output_survives_a_windows_console_code_page(env, mock_sl, tmp_path):
     # explain's provenance says "good quantity → CompletedQuantity"; cp1252 has no arrow.
     explain = run(["explain", str(number(101))], env, tmp_path, PYTHONIOENCODING="cp1252")
