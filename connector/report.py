@@ -101,7 +101,12 @@ class CycleReport:
             + "."
         ]
         for item in self.settled:
-            lines.append(f"  Settled earlier posting {item['key']}: {item['state']}.")
+            found = (
+                f" as receipt DocNum {item['receipt_number']} (DocEntry {item['receipt_entry']})"
+                if item.get("receipt_entry") is not None
+                else ""
+            )
+            lines.append(f"  Settled earlier posting {item['key']}: {item['state']}{found}.")
         if self.posted:
             lines.append(f"Posted {len(self.posted)} Receipt(s) from Production:")
             for p in self.posted:

@@ -283,6 +283,7 @@ class Worker:
                             "order_number": row.order_number,
                             "state": outcome.state,
                             "receipt_entry": outcome.receipt_entry,
+                            "receipt_number": outcome.receipt_number,
                         }
                     )
             self._read_facts(report)

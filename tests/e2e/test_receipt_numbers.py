@@ -65,6 +65,8 @@ def test_a_lost_answer_and_a_duplicate_are_settled_and_named_with_both_numbers(c
     )
     assert len(copies) == 2
 
+    settling = cli("once")  # the lost answer is looked up: two receipts carry its key
+    assert f"Settled earlier posting {original[KEY_FIELD]}: duplicate." in settling.out
     held = cli("once", "--json").json
     [reason] = next(h for h in held["held"] if h["order_entry"] == 101)["reasons"]
     named = ", ".join(f"DocNum {d['DocNum']} (DocEntry {d['DocEntry']})" for d in copies)
@@ -80,7 +82,11 @@ def test_a_lost_answer_and_a_duplicate_are_settled_and_named_with_both_numbers(c
     mock_sl.store.patch("InventoryGenEntries", copies[1]["DocEntry"], {"Cancelled": "tYES"})
     order = mock_sl.store.get("ProductionOrders", 101)
     mock_sl.store.patch("ProductionOrders", 101, {"CompletedQuantity": order["CompletedQuantity"] - 4})
-    cli("once", "--json")
+    cleared = cli("once")
+    assert (
+        f"Settled earlier posting {original[KEY_FIELD]}: posted as receipt DocNum {original['DocNum']} "
+        f"(DocEntry {original['DocEntry']})."
+    ) in cleared.out
     [row] = cli("explain", "--entry", "101", "--json").json["receipts"]
     assert (row["state"], row["receipt_entry"], row["receipt_number"]) == (
         "posted",

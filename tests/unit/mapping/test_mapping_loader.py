@@ -215,6 +215,19 @@ MISTAKES = [
         "shorten it",
     ),
     (
+        "comments_too_long",
+        f'receipt:\n  comments: "{"x" * 250} {{DocumentNumber}} (b1-backflush)"\n',
+        f"{FILE}:2: receipt.comments: Comments holds 254 characters; this rule makes at least 266",
+        "shorten it",
+    ),
+    (
+        "journal_memo_too_long",
+        'receipt:\n  journal_memo: "Receipt from production order {DocumentNumber} for the night shift team"'
+        "\n",
+        f"{FILE}:2: receipt.journal_memo: JournalMemo holds 50 characters; this rule makes at least 55",
+        "shorten it",
+    ),
+    (
         "out_of_range",
         "finished_good:\n  batch:\n    shelf_life_days: 0\n",
         f"{FILE}:3: finished_good.batch.shelf_life_days: must be greater than or equal to 1",
