@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.demo_company import DEMO_COMPANY as DEMO
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.mock import DEMO, ROOT, make_settings
 
 
 @pytest.fixture(autouse=True)
@@ -37,25 +35,6 @@ def mock_sl() -> Iterator[object]:
         yield sl
 
 
-def make_settings(sl: object, protocol: str, tmp_path: Path, **overrides: object):
-    """Settings for a worker against the mock (no .env, no environment)."""
-    from connector.settings import Settings
-
-    user, password = next(iter(sl.users.items()))  # type: ignore[attr-defined]
-    values = {
-        "sl_url": sl.root(protocol),
-        "company_db": sl.company_db,
-        "username": user,  # type: ignore[attr-defined]
-        "password": password,
-        "ledger_path": tmp_path / "ledger.sqlite3",
-        "unknown_quiet_period_s": 0,
-        "retry_max_wait_s": 0.01,
-        "read_timeout_s": 5,
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
 @pytest.fixture
 def worker_factory(mock_sl, protocol, tmp_path) -> Iterator[object]:
     """Builds logged-in workers against the mock; all closed at teardown."""
@@ -72,7 +51,7 @@ def worker_factory(mock_sl, protocol, tmp_path) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def test_ca(tmp_path_factory: pytest.TempPathFactory):
     """A throw-away CA (``.pem`` is a real PEM for B1_CA_BUNDLE) that issues server certificates."""
-    from tests.tls_certs import ThrowawayCA
+    from tests.support.tls_certs import ThrowawayCA
 
     return ThrowawayCA.create(tmp_path_factory.mktemp("tls-ca"))
 

@@ -13,8 +13,7 @@ import sys
 
 import yaml
 
-from tests.conftest import ROOT, make_settings
-from tests.e2e.test_mock_sl_command import free_port
+from tests.support.mock import ROOT, free_port, make_settings
 
 
 def instructions() -> list[tuple[str, str]]:

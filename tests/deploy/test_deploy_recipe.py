@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.mock import ROOT
 
 DEPLOY = ROOT / "deploy"
 UNIT = DEPLOY / "b1-backflush@.service"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from connector import cli as cli_module
-from tests.e2e.conftest import receipt_posts
-from tests.unit.mapping.test_mapping_hostile_yaml import billion_laughs
+from tests.support.demo import receipt_posts
+from tests.support.hostile_yaml import billion_laughs
 
 
 def message_lines(err: str) -> list[str]:

@@ -7,15 +7,8 @@ order DUPLICATE_IN_SAP until a person cancels the extra one; then the connector 
 
 from __future__ import annotations
 
-KEY_FIELD = "U_B1BF_Key"
-
-
-def receipts_for(sl, order_entry: int) -> list[dict]:
-    return [
-        d
-        for d in sl.store.rows("InventoryGenEntries")
-        if any(ln.get("BaseEntry") == order_entry for ln in d.get("DocumentLines") or [])
-    ]
+from tests.support.demo import receipts_for
+from tests.support.exactly_once import KEY_FIELD
 
 
 def cancel_in_sap(sl, receipt: dict, order_entry: int) -> None:

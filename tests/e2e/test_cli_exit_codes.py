@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 from connector import cli as cli_module
-from tests.e2e.conftest import receipt_posts
+from tests.support.demo import receipt_posts
 
 
 def closed_port() -> int:

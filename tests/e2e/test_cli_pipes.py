@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.mock import ROOT
 
 
 def test_a_reader_that_stops_early_leaves_no_traceback_and_exit_0():

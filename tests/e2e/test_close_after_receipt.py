@@ -3,7 +3,7 @@ warning (the receipt stands), never a reason to post again."""
 
 from __future__ import annotations
 
-from tests.conftest import ROOT
+from tests.support.mock import ROOT
 
 READY_FLAG = ROOT / "mappings" / "examples" / "ready-flag-batch-close.yaml"
 

@@ -7,7 +7,7 @@ import json
 
 from connector import cli as cli_module
 from connector.production import reasons as rc
-from tests.e2e.conftest import codes_by_entry, held_by_entry, key_of, number, receipt_posts
+from tests.support.demo import codes_by_entry, held_by_entry, key_of, number, receipt_posts
 
 
 def test_explain_a_clean_order_prints_the_exact_payload_that_once_then_posts(cli, mock_sl):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from connector.production import reasons as rc
-from tests.e2e.conftest import DEMO_HOLDS, number
+from tests.support.demo import DEMO_HOLDS, number
 
 
 def _held_lines(caplog) -> dict[int, list[logging.LogRecord]]:

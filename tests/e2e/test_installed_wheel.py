@@ -24,9 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT
-from tests.e2e.conftest import DEMO_POSTS
-from tests.e2e.test_mock_sl_command import free_port
+from tests.support.demo import DEMO_POSTS
+from tests.support.mock import ROOT, free_port
 
 
 def json_document(out: str) -> dict:

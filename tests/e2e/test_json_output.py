@@ -16,8 +16,8 @@ import pytest
 
 from connector.json_output import SCHEMAS
 from connector.production import reasons as rc
-from tests.conftest import ROOT
-from tests.e2e.conftest import DEMO_HOLDS, DEMO_POSTS, number
+from tests.support.demo import DEMO_HOLDS, DEMO_POSTS, number
+from tests.support.mock import ROOT
 
 DOC = ROOT / "docs" / "json-output.md"
 

@@ -23,7 +23,7 @@ import pytest
 from connector.demo_company import DEMO_COMPANY
 from connector.report import CycleReport
 from connector.worker import Worker
-from tests.e2e.conftest_mappings import (
+from tests.support.mappings import (
     MAPPINGS,
     ROOT,
     doc_number,

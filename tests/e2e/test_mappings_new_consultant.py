@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from connector.mapping.semantics import TEMPLATE_TABLES
-from tests.e2e.conftest_mappings import (
+from tests.support.mappings import (
     MAPPINGS_README,
     doc_number,
     posted_bodies,

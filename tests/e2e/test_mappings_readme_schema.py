@@ -21,7 +21,7 @@ import yaml
 from connector.mapping import spec
 from connector.mapping.schema import SCHEMA_PATH
 from connector.mapping.yaml_source import MappingYamlLoader, read_yaml
-from tests.e2e.conftest_mappings import MAPPINGS, MAPPINGS_README
+from tests.support.mappings import MAPPINGS, MAPPINGS_README
 
 README = MAPPINGS_README.read_text(encoding="utf-8")
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

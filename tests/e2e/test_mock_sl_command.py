@@ -11,13 +11,7 @@ import time
 
 import requests
 
-from tests.conftest import DEMO, ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.mock import DEMO, ROOT, free_port
 
 
 def test_the_mock_command_serves_the_demo_company_until_interrupted(tmp_path):

@@ -4,11 +4,14 @@ planner doing what the held messages say, and the mock answers every receipt POS
 from __future__ import annotations
 
 from connector.production import reasons as rc
-from tests.e2e.conftest import DEMO_HOLDS, DEMO_POSTS, codes_by_entry, posted_by_entry, receipt_posts
-
-
-def refusals(sl) -> list[tuple[str, int | None]]:
-    return [(r.path, r.status) for r in receipt_posts(sl) if r.status is None or r.status >= 400]
+from tests.support.demo import (
+    DEMO_HOLDS,
+    DEMO_POSTS,
+    codes_by_entry,
+    posted_by_entry,
+    receipt_posts,
+    refusals,
+)
 
 
 def sl_rejected(report: dict) -> list[int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from tests.e2e.conftest import (
+from tests.support.demo import (
     COMPANY,
     DEMO_ACTIONS,
     DEMO_HOLDS,

@@ -3,7 +3,7 @@ totals add up, and every receipt carries its own key (``once --json`` against th
 
 from __future__ import annotations
 
-from tests.e2e.conftest import documents_for, key_of, number, posted_by_entry, receipt_posts
+from tests.support.demo import documents_for, key_of, number, posted_by_entry, receipt_posts
 
 ENTRY = 116  # clean demo order: FG-CHAIR, planned 20, nothing received, plenty of component stock
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from connector.production import reasons as rc
-from tests.e2e.conftest import (
+from tests.support.demo import (
     DEMO_POSTS,
     codes_by_entry,
     held_by_entry,
     number,
     posted_by_entry,
     receipt_posts,
+    refusals,
 )
-from tests.e2e.test_no_sap_rejections import refusals
 
 
 def mapping_file(tmp_path: Path, monkeypatch, text: str) -> Path:

@@ -12,7 +12,7 @@ import pytest
 from connector.errors import SLRequestError
 from connector.mock_sl.sap_rules import NOTHING_ISSUED
 from connector.production import reasons as rc
-from tests.e2e.conftest import (
+from tests.support.demo import (
     DEMO_HOLDS,
     DEMO_POSTS,
     codes_by_entry,

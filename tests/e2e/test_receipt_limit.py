@@ -3,7 +3,7 @@ held orders are still assessed and reported, and the next cycles post the rest, 
 
 from __future__ import annotations
 
-from tests.e2e.conftest import DEMO_HOLDS, DEMO_POSTS, codes_by_entry, receipt_posts
+from tests.support.demo import DEMO_HOLDS, DEMO_POSTS, codes_by_entry, receipt_posts
 
 
 def test_the_cycle_stops_posting_after_the_limit_and_says_so(cli, cli_env, mock_sl, monkeypatch) -> None:

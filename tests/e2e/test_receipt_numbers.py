@@ -7,7 +7,7 @@ Every place that names a receipt shows both, each the right one: the cycle, the 
 
 from __future__ import annotations
 
-from tests.e2e.conftest import DEMO_POSTS, key_of, number
+from tests.support.demo import DEMO_POSTS, key_of, number
 
 KEY_FIELD = "U_B1BF_Key"
 

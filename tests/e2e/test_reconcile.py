@@ -7,7 +7,7 @@ import json
 import pytest
 
 from connector import cli
-from tests.conftest import make_settings
+from tests.support.mock import make_settings
 
 KEY_FIELD = "U_B1BF_Key"
 CLEAN_DEMO_ORDERS = 7

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from connector.errors import ConfigError
 from connector.production.reasons import REASON_HELP
 from connector.service import run_service
-from tests.conftest import make_settings
-from tests.e2e.test_service_run import CLEAN_DEMO_ORDERS, ServiceThread, fast, receipts_posted, wait_until
+from tests.support.mock import make_settings
+from tests.support.service import CLEAN_DEMO_ORDERS, ServiceThread, fast, receipts_posted, wait_until
 
 
 def free_port() -> int:

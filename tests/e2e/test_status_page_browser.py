@@ -23,10 +23,9 @@ from connector.endpoint import ServiceEndpoint
 from connector.errors import ConnectorError
 from connector.ledger import Ledger
 from connector.metrics import ServiceMetrics
-from tests.conftest import make_settings
-from tests.e2e.conftest import DEMO_HOLDS, DEMO_LINE_REASONS, number
-from tests.e2e.test_cancelled_and_duplicates import KEY_FIELD, receipts_for
-from tests.e2e.test_service_run import free_port
+from tests.support.demo import DEMO_HOLDS, DEMO_LINE_REASONS, number, receipts_for
+from tests.support.exactly_once import KEY_FIELD
+from tests.support.mock import free_port, make_settings
 
 CHROMIUM = os.environ.get("B1BF_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -60,7 +59,7 @@ def browser() -> Iterator[object]:
 def page_url(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """The endpoint of a service whose ledger holds orders, an unsettled posting and a duplicate."""
     from connector.mock_sl.server import MockServiceLayer
-    from tests.conftest import DEMO
+    from tests.support.mock import DEMO
 
     tmp_path = tmp_path_factory.mktemp("status-page")
     with MockServiceLayer(DEMO, port=0) as sl, ExitStack() as stack:

@@ -12,7 +12,7 @@ import requests
 from connector.mock_sl.cli import build_parser
 from connector.mock_sl.faults import CLI_MODES, parse_fault_spec
 from connector.mock_sl.server import MockServiceLayer
-from tests.mock_sl.conftest import Client, receipt
+from tests.support.raw_client import Client, receipt
 
 KEY = "U_B1BF_Key"
 

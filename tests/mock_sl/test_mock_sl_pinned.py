@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.mock_sl.conftest import Client, receipt
+from tests.support.raw_client import Client, receipt
 
 PINNED = Path(__file__).parents[2] / "fixtures" / "sl-payloads"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mock_sl.conftest import Client
+from tests.support.raw_client import Client
 
 RELEASED = 19  # released orders in the demo company (101..119)
 

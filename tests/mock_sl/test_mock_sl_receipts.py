@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mock_sl.conftest import Client, receipt, stock
+from tests.support.raw_client import Client, receipt, stock
 
 
 def order(client: Client, entry: int) -> dict:

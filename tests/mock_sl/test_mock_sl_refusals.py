@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.mock_sl.conftest import Client, receipt, stock
+from tests.support.raw_client import Client, receipt, stock
 
 
 def assert_refused(client: Client, response: requests.Response, code: int, message: str) -> None:

@@ -11,7 +11,8 @@ import requests
 from connector.mock_sl.cli import main as cli_main
 from connector.mock_sl.faults import parse_fault_spec
 from connector.mock_sl.server import MockServiceLayer
-from tests.mock_sl.conftest import DEMO, Client, receipt
+from tests.support.mock import DEMO
+from tests.support.raw_client import Client, receipt
 
 
 class FakeClock:

@@ -16,13 +16,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from connector.mock_sl.server import MockServiceLayer, MockSwitches
-from tests.conftest import DEMO, make_settings
-
-
-def duplicates_visible() -> MockSwitches:
-    """The switches every reliability test's mock runs with (see the module docstring)."""
-    return MockSwitches(over_receipt="allow")
+from connector.mock_sl.server import MockServiceLayer
+from tests.support.mock import DEMO, duplicates_visible, make_settings
 
 
 @pytest.fixture

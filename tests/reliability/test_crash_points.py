@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +14,8 @@ import pytest
 
 from connector.ledger import Ledger
 from connector.posting import CRASH_POINTS
-from tests.reliability import crash_worker
-
-KEY_FIELD = "U_B1BF_Key"
+from tests.support import crash_worker
+from tests.support.exactly_once import KEY_FIELD, assert_exactly_once_and_ledger_agrees
 
 
 def _worker_argv(sl, protocol: str, ledger: Path, crash_at: str, post_sessions: int = 1) -> list[str]:
@@ -32,30 +30,6 @@ def _run_worker(
     return crash_worker.run(
         _worker_argv(sl, protocol, ledger, crash_at, post_sessions), ledger.parent / "worker-output"
     )
-
-
-def assert_exactly_once_and_ledger_agrees(sl, ledger_path: Path) -> None:
-    """One document per key in SAP, every posted ledger row points at it, nothing left in flight."""
-    receipts = sl.store.rows("InventoryGenEntries")
-    per_key = Counter(r.get(KEY_FIELD) for r in receipts)
-    assert all(count == 1 for count in per_key.values()), per_key
-    assert None not in per_key, "a receipt without a posting key"
-    ledger = Ledger(ledger_path)
-    try:
-        assert ledger.in_flight() == []
-        posted = {row.key: row for row in ledger.recent(1000, state="posted")}
-        assert set(posted) == set(per_key)
-        by_key = {r[KEY_FIELD]: r for r in receipts}
-        for key, row in posted.items():
-            assert row.receipt_entry == by_key[key]["DocEntry"]
-    finally:
-        ledger.close()
-    # Drained: each order received what SAP-side confirmations say, no more (per receipt key targets).
-    for receipt in receipts:
-        _company, entry, completed, rejected = receipt[KEY_FIELD].split("/")
-        order = sl.store.get("ProductionOrders", int(entry))
-        assert order["CompletedQuantity"] >= float(completed[1:]) - 1e-9
-        assert order["RejectedQuantity"] >= float(rejected[1:]) - 1e-9
 
 
 @dataclass(frozen=True)

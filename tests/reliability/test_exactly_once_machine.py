@@ -39,9 +39,8 @@ from hypothesis.stateful import (
 from connector import posting
 from connector.cli import build_worker
 from connector.mock_sl.server import MockServiceLayer
-from tests.conftest import DEMO, make_settings
-from tests.reliability.conftest import duplicates_visible
-from tests.reliability.test_crash_points import KEY_FIELD, assert_exactly_once_and_ledger_agrees
+from tests.support.exactly_once import KEY_FIELD, assert_exactly_once_and_ledger_agrees
+from tests.support.mock import DEMO, duplicates_visible, make_settings
 
 RECEIPTS = "InventoryGenEntries"
 #: The demo orders that post under the default mapping (demo_company/README.md); the others stay held.

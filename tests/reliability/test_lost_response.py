@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.test_crash_points import assert_exactly_once_and_ledger_agrees
+from tests.support.exactly_once import assert_exactly_once_and_ledger_agrees
 
 
 def _receipt_posts(sl) -> int:

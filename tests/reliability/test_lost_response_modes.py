@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.reliability.test_crash_points import KEY_FIELD, assert_exactly_once_and_ledger_agrees
+from tests.support.exactly_once import KEY_FIELD, assert_exactly_once_and_ledger_agrees
 
 READ_TIMEOUT_S = 0.25
 HOLD_S = 0.5  # > READ_TIMEOUT_S: the client gives up first

@@ -14,7 +14,7 @@ import pytest
 from connector.ledger import Ledger
 from connector.production import reasons as rc
 from connector.sl.client import ServiceLayerClient
-from tests.reliability.test_crash_points import KEY_FIELD, assert_exactly_once_and_ledger_agrees
+from tests.support.exactly_once import KEY_FIELD, assert_exactly_once_and_ledger_agrees
 
 
 def _receipt_posts(sl) -> list:

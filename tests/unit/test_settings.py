@@ -9,14 +9,9 @@ import pytest
 
 from connector.errors import ConfigError
 from connector.settings import Settings, load_settings
+from tests.support.settings_env import REQUIRED
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = {
-    "B1_SL_URL": "https://sap:50000/b1s/v2",
-    "B1_COMPANY_DB": "SBO",
-    "B1_USERNAME": "manager",
-    "B1_PASSWORD": "s3cret-pw",
-}
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from connector.errors import ConfigError
 from connector.settings import load_settings
 from connector.sl.session import refuse_margin_beyond_timeout
-from tests.unit.test_settings import REQUIRED
+from tests.support.settings_env import REQUIRED
 
 
 @pytest.fixture

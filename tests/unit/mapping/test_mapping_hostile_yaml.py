@@ -10,6 +10,7 @@ import pytest
 
 from connector.errors import MappingError
 from connector.mapping.loader import load_mapping
+from tests.support.hostile_yaml import billion_laughs
 
 FILE = "mappings/acme.yaml"
 ANCHOR_FIX = "write the value out in full wherever it is used (remove every '&name' and '*name')"
@@ -22,15 +23,6 @@ def _problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> lis
     with pytest.raises(MappingError) as caught:
         load_mapping(Path(FILE))
     return caught.value.problems
-
-
-def billion_laughs(levels: int) -> str:
-    """``levels`` levels of 9 aliases each: 9**levels strings once expanded (9 levels: 387 million)."""
-    lines = ["version: 1", 'l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    for level in range(1, levels):
-        aliases = ", ".join([f"*l{level - 1}"] * 9)
-        lines.append(f"l{level}: &l{level} [{aliases}]")
-    return "\n".join(lines) + "\n"
 
 
 def test_a_billion_laughs_file_is_refused_at_its_first_anchor_in_little_memory(tmp_path, monkeypatch):

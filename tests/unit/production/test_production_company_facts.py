@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from production_factories import item, items, mapping, order, plan
 
 from connector.production import reasons as rc
 from connector.production.company_facts import CompanyFacts, NumberingSeries, UdfField
 from connector.production.receipt import build_receipt
 from connector.production.rules import check_receipt_fields, check_series, check_warehouses, evaluate
+from tests.support.production_factories import item, items, mapping, order, plan
 
 WAREHOUSES = {"01": True, "REJ": True, "OLD": False}
 KEY = "SBODEMOUS/101/C4/R0"

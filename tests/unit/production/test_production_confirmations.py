@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from production_factories import order
 
 from connector.mapping.spec import ConfirmedFieldsSource, ReadyFlagSource
 from connector.production.confirmations import format_quantity, plan_receipt, round_quantity
+from tests.support.production_factories import order
 
 CONFIRMED = ConfirmedFieldsSource()
 GOOD_ONLY = ConfirmedFieldsSource(rejected_field=None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from production_factories import order, plan
 
 from connector.production.receipt import POSTING_KEY_MAX_CHARS, key_belongs_to, key_prefix, posting_key
+from tests.support.production_factories import order, plan
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from production_factories import item, items, line, mapping, order
 
 from connector.production import reasons as rc
 from connector.production.confirmations import plan_receipt
 from connector.production.receipt import build_receipt, posting_key
 from connector.production.rules import evaluate
+from tests.support.production_factories import item, items, line, mapping, order
 
 CONSTANTS = {name: value for name, value in vars(rc).items() if name.isupper() and isinstance(value, str)}
 BRIEF_CODES = {

@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from production_factories import item, items, mapping, order, plan
 
 from connector.errors import OrderError
 from connector.mapping.spec import Mapping
@@ -15,6 +14,7 @@ from connector.production.confirmations import ReceiptPlan
 from connector.production.orders import ItemMaster, ProductionOrder
 from connector.production.receipt import BuiltReceipt, Protocol, build_receipt
 from connector.production.rules import check_receipt_fields
+from tests.support.production_factories import item, items, mapping, order, plan
 
 TODAY = date(2026, 4, 26)
 NOW = datetime(2026, 4, 26, 8, 30, 15)

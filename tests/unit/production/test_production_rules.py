@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from production_factories import item, items, line, mapping, order, plan
 
 from connector.production import reasons as rc
 from connector.production.confirmations import ReceiptPlan
 from connector.production.reasons import Reason
 from connector.production.rules import Verdict, evaluate
+from tests.support.production_factories import item, items, line, mapping, order, plan
 
 FG = item("FG", stock={"01": 0.0})
 

@@ -9,9 +9,9 @@ import pytest
 import responses
 from pydantic import SecretStr
 from responses.registries import OrderedRegistry
-from sl_unit_helpers import HOST, PASSWORD, FakeClock, SleepRecorder
 
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_unit import HOST, PASSWORD, FakeClock, SleepRecorder
 
 
 @pytest.fixture(params=["v1", "v2"])

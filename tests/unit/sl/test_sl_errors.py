@@ -6,7 +6,6 @@ import json
 
 import pytest
 import requests
-from sl_unit_helpers import sl_error
 
 from connector.errors import (
     SLAuthError,
@@ -18,6 +17,7 @@ from connector.errors import (
     SLSessionError,
 )
 from connector.sl.client import error_from_response
+from tests.support.sl_unit import sl_error
 
 APACHE_502 = (
     '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN"><html><head><title>502 Proxy Error</title>'

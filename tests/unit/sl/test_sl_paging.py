@@ -7,11 +7,11 @@ from collections.abc import Callable
 import pytest
 import responses
 from responses import matchers
-from sl_unit_helpers import HOST, collection, login_ok, rows, sl_error
 
 from connector.errors import SLError, SLQueryError
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_unit import HOST, collection, login_ok, rows, sl_error
 
 Factory = Callable[..., ServiceLayerClient]
 

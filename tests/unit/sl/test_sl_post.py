@@ -8,7 +8,6 @@ import pytest
 import requests
 import responses
 from responses import matchers
-from sl_unit_helpers import SESSION_IDS, SleepRecorder, login_ok, sent_cookies, session_expired, sl_error
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProtocolError
 
 from connector.errors import (
@@ -19,6 +18,14 @@ from connector.errors import (
     SLServerError,
 )
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_unit import (
+    SESSION_IDS,
+    SleepRecorder,
+    login_ok,
+    sent_cookies,
+    session_expired,
+    sl_error,
+)
 
 Factory = Callable[..., ServiceLayerClient]
 RECEIPT = {"DocumentLines": [{"BaseType": 202, "BaseEntry": 3585, "Quantity": 10}], "U_ExtRef": "K-1"}

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 import requests
 import responses
-from sl_unit_helpers import PASSWORD, ROUTE, SESSION_IDS, login_ok, session_expired, sl_error
 
 from connector.errors import SLAuthError, SLError, SLOutcomeUnknownError, SLRequestError, SLSessionError
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_unit import PASSWORD, ROUTE, SESSION_IDS, login_ok, session_expired, sl_error
 
 Factory = Callable[..., ServiceLayerClient]
 SECRETS = [PASSWORD, *SESSION_IDS, ROUTE]

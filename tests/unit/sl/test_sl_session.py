@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 import responses
 from responses import matchers
-from sl_unit_helpers import (
+
+from connector.errors import SLAuthError, SLServerError, SLSessionError
+from connector.sl.client import ServiceLayerClient
+from connector.sl.session import parse_login
+from tests.support.sl_unit import (
     HOST,
     PASSWORD,
     ROUTE,
@@ -23,10 +27,6 @@ from sl_unit_helpers import (
     session_expired,
     sl_error,
 )
-
-from connector.errors import SLAuthError, SLServerError, SLSessionError
-from connector.sl.client import ServiceLayerClient
-from connector.sl.session import parse_login
 
 Factory = Callable[..., ServiceLayerClient]
 PAYLOADS = Path(__file__).parent / "payloads"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import responses
 from pydantic import SecretStr
-from sl_unit_helpers import login_ok
 
 from connector.settings import Settings
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_unit import login_ok
 
 Factory = Callable[..., ServiceLayerClient]
 

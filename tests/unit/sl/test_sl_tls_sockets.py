@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from connector.errors import SLConnectionError, SLError
 from connector.sl.client import ServiceLayerClient
-from tests.tls_certs import ServerCert, ThrowawayCA, https_server
+from tests.support.tls_certs import ServerCert, ThrowawayCA, https_server
 
 
 def client_for(url: str, verify: bool | str) -> ServiceLayerClient:

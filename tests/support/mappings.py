@@ -20,9 +20,8 @@ import pytest
 
 from connector import cli, log
 from connector.worker import Worker
-from tests.conftest import make_settings
+from tests.support.mock import ROOT, make_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
 MAPPINGS_README = MAPPINGS / "README.md"
 #: The demo company's DocumentNumber of an order = this + AbsoluteEntry (connector/demo_company/README.md).

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 #: What the fork server imports once, so every forked worker starts with it loaded.
-PRELOAD = ["connector.cli", "connector.posting", "connector.settings", "tests.reliability.crash_worker"]
+PRELOAD = ["connector.cli", "connector.posting", "connector.settings", "tests.support.crash_worker"]
 
 
 def cycle(
