@@ -37,6 +37,13 @@ def test_readme_lists_every_reason_code() -> None:
     assert missing == []
 
 
+@pytest.mark.parametrize("code", list(REASON_HELP))
+def test_readme_says_what_to_do_in_the_words_the_status_page_shows(code: str) -> None:
+    # REASON_HELP is the one table of planner actions: the status page renders it, the README repeats it.
+    help_ = REASON_HELP[code]
+    assert f"| `{code}` | {help_.title}. | {help_.what_to_do} |" in README.splitlines()
+
+
 @pytest.mark.parametrize("path", [".".join(p) for p in all_key_paths()])
 def test_readme_documents_every_key(path: str) -> None:
     last = path.rsplit(".", 1)[-1]
