@@ -187,6 +187,8 @@ def run(args: argparse.Namespace) -> dict:
         first = worker.run_cycle(dry_run=args.dry_run)
         if profile is not None:
             profile.disable()
+            if args.profile_out:
+                profile.dump_stats(args.profile_out)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         first_kinds = counter.take()
         rss_after_first = rss_mb()
@@ -248,6 +250,7 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the first cycle; print the top entries"
     )
+    parser.add_argument("--profile-out", type=Path, help="with --profile: also write the pstats file here")
     parser.add_argument("--write-company", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write_company:

@@ -8,6 +8,7 @@ index access, so ``{x.__class__}`` or ``{x[0]}`` is a syntax error, not a lookup
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -155,6 +156,17 @@ def _split_placeholder(body: str) -> tuple[str, str | None]:
 
 def parse_template(template: str) -> list[Text | Placeholder]:
     """Tokenize a template into text and placeholders; raise :class:`TemplateError` on bad syntax."""
+    return list(_parse_once(template))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_once(template: str) -> tuple[Text | Placeholder, ...]:
+    # A mapping has a handful of templates, rendered for every receipt: each is parsed once per
+    # process (the parts are frozen; a syntax error is not cached and raises every time).
+    return tuple(_parse(template))
+
+
+def _parse(template: str) -> list[Text | Placeholder]:
     parts: list[Text | Placeholder] = []
     text: list[str] = []
     pos = 0

@@ -32,7 +32,7 @@ from connector.settings import Settings
 from connector.sl import envelope, odata
 from connector.sl.odata import display_path
 from connector.sl.paging import iter_pages
-from connector.sl.retry import RetryPolicy, build_retrying, is_idempotent
+from connector.sl.retry import RetryPolicy, build_retrying, is_idempotent, is_retryable
 from connector.sl.session import LoginResult, SessionManager, SessionTicket, login_body, parse_login
 from connector.sl.transport import Transport
 
@@ -226,7 +226,7 @@ class ServiceLayerClient:
             raise error_from_response(response, method="POST", path=display_path(url))
 
     # -- requests ------------------------------------------------------------------------------
-    def _retrying(self, method: str, path: str) -> Any:
+    def _retrying(self, method: str, path: str, started: float | None = None) -> Any:
         return build_retrying(
             self._policy,
             method=method,
@@ -234,6 +234,7 @@ class ServiceLayerClient:
             sleep=self._sleep,
             clock=self._clock,
             stop_event=self._stop_event,
+            started=started,
         )
 
     def url(self, path: str, query: str = "") -> str:
@@ -246,7 +247,26 @@ class ServiceLayerClient:
     ) -> requests.Response:
         """Send with session handling, one re-login on 401, retries per ``is_retryable``; 2xx or raise."""
         method = method.upper()
-        return self._retrying(method, display_path(url))(self._attempt, method, url, json_body, headers)
+        started = self._clock()
+        try:
+            # Most requests succeed at once: the first attempt runs without tenacity's machinery,
+            # which cost more CPU than the rest of a request's own work (issue 11).
+            return self._attempt(method, url, json_body, headers)
+        except Exception as exc:
+            if not is_retryable(exc, method):
+                raise
+            first_failure: BaseException | None = exc
+        # The same budget as ever, the failed attempt counted as attempt 1: tenacity sees it raise
+        # again (judged, logged, waited for as before) and carries on from attempt 2.
+
+        def attempt() -> requests.Response:
+            nonlocal first_failure
+            if first_failure is not None:
+                failure, first_failure = first_failure, None
+                raise failure
+            return self._attempt(method, url, json_body, headers)
+
+        return self._retrying(method, display_path(url), started)(attempt)
 
     def _attempt(
         self, method: str, url: str, json_body: Any, headers: dict[str, str] | None

@@ -102,9 +102,10 @@ def build_retrying(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
     stop_event: threading.Event | None = None,
+    started: float | None = None,
 ) -> Retrying:
-    """A fresh tenacity ``Retrying`` for one logical request (one budget per call)."""
-    started = clock()
+    """A fresh tenacity ``Retrying`` for one logical request (one budget per call, from ``started``)."""
+    started = clock() if started is None else started
 
     def _stop(state: RetryCallState) -> bool:
         if state.attempt_number >= policy.attempts:

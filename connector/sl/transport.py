@@ -13,6 +13,8 @@ from typing import Any
 
 import requests
 import urllib3
+from requests.structures import CaseInsensitiveDict
+from requests.utils import requote_uri
 from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, NewConnectionError
 
 from connector.errors import SLConnectionError, SLError, SLOutcomeUnknownError
@@ -99,18 +101,7 @@ class Transport:
         path = display_path(url)
         started = time.monotonic()
         try:
-            response = self.http.request(
-                method,
-                url,
-                json=json_body,
-                headers=headers,
-                cookies=cookies,
-                timeout=self.timeout,
-                verify=self.verify,
-                proxies=self.proxies,
-                # A redirect could carry our cookies elsewhere; the SL never redirects.
-                allow_redirects=False,
-            )
+            response = self._send_prepared(method, url, json_body, headers, cookies)
         except requests.exceptions.SSLError as exc:
             # A certificate problem is configuration, not a transient fault: not retryable.
             raise self._tls_error(exc, method, url, path) from exc
@@ -152,6 +143,40 @@ class Transport:
             method=method,
             path=path,
         )
+
+    def _send_prepared(
+        self,
+        method: str,
+        url: str,
+        json_body: Any,
+        headers: dict[str, str] | None,
+        cookies: dict[str, str] | None,
+    ) -> requests.Response:
+        """One request through the session's adapter, prepared here instead of by ``Session.request``.
+
+        ``Session.request`` merges environment settings, cookie jars and hooks on every call, which
+        cost more CPU than the request itself (issue 11). Everything it would decide is fixed here:
+        trust_env is off, the session's jar stores nothing, the cookies go as one ``Cookie`` header,
+        proxies and TLS are ours, and redirects are never followed (the SL never redirects, and a
+        redirect could carry the session cookie elsewhere).
+        """
+        request = requests.PreparedRequest()
+        request.method = method
+        request.url = requote_uri(url)
+        merged = CaseInsensitiveDict(self.http.headers)  # User-Agent, Accept, Accept-Encoding, …
+        if headers:
+            merged.update(headers)
+        if cookies:
+            merged["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        request.headers = merged
+        request.prepare_body(data=None, files=None, json=json_body)
+        request.prepare_hooks({})
+        adapter = self.http.get_adapter(request.url)
+        response = adapter.send(
+            request, stream=False, timeout=self.timeout, verify=self.verify, cert=None, proxies=self.proxies
+        )
+        response.content  # noqa: B018 - read the body now, as Session.send does without stream
+        return response
 
     def close(self) -> None:
         """Close pooled connections."""
