@@ -237,9 +237,26 @@ class Ledger:
             if cursor.rowcount != 1:
                 raise LedgerError(f"posting {key} is not in the ledger")
 
-    def mark_posted(self, key: str, *, receipt_entry: int, receipt_number: int | None) -> None:
-        """SAP created the receipt (201, or found by key)."""
-        self._set(key, "posted", receipt_entry=receipt_entry, receipt_number=receipt_number)
+    def mark_posted(
+        self, key: str, *, receipt_entry: int, receipt_number: int | None, durable: bool = True
+    ) -> None:
+        """SAP created the receipt (201, or found by key).
+
+        ``durable=False`` commits without waiting for the disk (``synchronous=NORMAL``: it survives a
+        crash of the process, not a power cut). Safe for the mark after a 201 only because its loss
+        leaves the row ``sending``, which is settled by looking the key up in SAP before anything is
+        posted for the order again (docs/exactly-once.md, "The posted mark").
+        """
+        if durable:
+            self._set(key, "posted", receipt_entry=receipt_entry, receipt_number=receipt_number)
+            return
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._set(key, "posted", receipt_entry=receipt_entry, receipt_number=receipt_number)
+            finally:
+                # Every other write, the intent above all, is committed durably again.
+                self._db.execute("PRAGMA synchronous=FULL")
 
     def mark_rejected(self, key: str, *, code: str | None, message: str | None) -> None:
         """SAP refused the receipt with a business error; nothing was created."""

@@ -223,7 +223,9 @@ class Poster:
             self.ledger.mark_uncertain(key, message=message)
             log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": message})
             return PostOutcome("uncertain", message=message)
-        self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number)
+        # Not waited onto the disk: a power cut that loses this mark leaves the row ``sending``, and
+        # settling looks the key up in SAP and finds this receipt (docs/exactly-once.md).
+        self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number, durable=False)
         log.info(
             "posted",
             extra={"order": order_number, "key": key, "receipt_entry": entry, "receipt_number": number},

@@ -34,6 +34,32 @@ def test_ledger_intent_is_durable_before_the_post(tmp_path):
     assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
+def test_only_the_posted_mark_after_a_201_skips_waiting_for_the_disk(tmp_path):
+    # The intent before the POST is committed with synchronous=FULL; the posted mark after SAP's 201
+    # may be NORMAL (a lost mark is settled by key), and FULL is back for everything after it.
+    path = tmp_path / "l.sqlite3"
+    ledger = Ledger(path)
+    statements: list[str] = []
+    ledger._db.set_trace_callback(statements.append)
+    _intend(ledger, key="SBO/101/C4/R0")
+    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70, durable=False)
+    _intend(ledger, key="SBO/102/C4/R0", entry=102)
+    ledger.mark_posted("SBO/102/C4/R0", receipt_entry=8, receipt_number=80)
+    level, at_commit = "FULL", []
+    for statement in statements:
+        if statement.startswith("PRAGMA synchronous="):
+            level = statement.split("=", 1)[1]
+        elif statement == "COMMIT":
+            at_commit.append(level)
+    assert at_commit == ["FULL", "NORMAL", "FULL", "FULL"]
+    assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    other = sqlite3.connect(path)  # committed all the same: a crash of the process keeps it
+    assert other.execute("SELECT key, state FROM postings ORDER BY key").fetchall() == [
+        ("SBO/101/C4/R0", "posted"),
+        ("SBO/102/C4/R0", "posted"),
+    ]
+
+
 def test_ledger_refuses_a_second_posting_in_flight_for_one_order(tmp_path):
     ledger = Ledger(tmp_path / "l.sqlite3")
     _intend(ledger, key="SBO/101/C4/R0")
