@@ -110,22 +110,41 @@ def iter_order_pages(
         last_entry = max(entries)
 
 
-def fetch_orders(client: ServiceLayerClient, mapping: Mapping, entries: list[int]) -> list[dict[str, Any]]:
-    """The orders ``entries`` as SAP has them now, lines included, in one request (any status).
+#: Component lines one read of orders may bring back, about 3.5 KB each while parsed: the page size
+#: of the read right before posting shrinks for orders with many lines, so memory stays bounded.
+LINES_PER_READ = 2000
+#: Orders per page of a cycle's first read, before the connector has seen how many lines they have.
+FIRST_READ_PAGE = 10
+
+
+def read_page_size(chunk: int, lines_per_order: float | None) -> int:
+    """Orders per page of a re-read, so a page holds about ``LINES_PER_READ`` lines at most."""
+    if lines_per_order is None:
+        return min(chunk, FIRST_READ_PAGE)
+    return max(1, min(chunk, int(LINES_PER_READ // max(lines_per_order, 1.0))))
+
+
+def fetch_orders(
+    client: ServiceLayerClient, mapping: Mapping, entries: list[int], *, page_size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """The orders ``entries`` as SAP has them now, lines included, page by page (any status).
 
     The fresh read right before posting: an order closed, or received by hand, since the poll is
-    seen here. An order that no longer exists is simply missing from the answer.
+    seen here. An order that no longer exists is simply missing from the answer. ``page_size``
+    bounds what one answer holds (see ``read_page_size``); with all ``entries`` on one page it is
+    one request.
     """
     if not entries:
-        return []
-    return list(
-        client.iter_collection(
-            "ProductionOrders",
-            filter=odata.any_of("AbsoluteEntry", entries),
-            select=order_select(mapping),
-            # One row more than can come back, so a full answer carries no next link to follow.
-            page_size=len(entries) + 1,
-        )
+        return iter(())
+    # One row more than can come back when every entry fits on one page, so a full answer carries
+    # no next link to follow.
+    size = page_size + 1 if page_size >= len(entries) else page_size
+    return client.iter_pages(
+        "ProductionOrders",
+        filter=odata.any_of("AbsoluteEntry", entries),
+        select=order_select(mapping),
+        orderby="AbsoluteEntry",
+        page_size=size,
     )
 
 

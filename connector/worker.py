@@ -37,6 +37,7 @@ from connector.poll import (
     item_codes,
     iter_order_pages,
     order_select,
+    read_page_size,
 )
 from connector.posting import Poster, PostOutcome
 from connector.posting_pool import PostingPool
@@ -211,6 +212,9 @@ class Worker:
     fresh_read_chunk: int = 50
     #: B1_POST_SESSIONS > 1: the sessions that post; None posts in the cycle's own session.
     posting_pool: PostingPool | None = None
+    #: Lines per order in the last re-read (None: none yet); sizes the next read's pages. Kept across
+    #: the cycles of ``run``: only a worker's very first read pays for not knowing it.
+    _lines_per_order: float | None = field(default=None, init=False, repr=False)
     #: Item codes whose item master SAP returned unreadable this cycle → what is wrong with it.
     _unreadable_items: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     #: Receipt POSTs sent in the current cycle (for max_receipts_per_cycle).
@@ -452,24 +456,30 @@ class Worker:
         (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
         """
         entries = [order.AbsoluteEntry for order in due]
+        fresh: dict[int, ProductionOrder | OrderError] = {}
+        page_size = read_page_size(len(entries), self._lines_per_order)
         try:
-            rows: list[dict[str, Any]] | None = fetch_orders(self.client, self.mapping, entries)
+            lines = 0
+            # Each page is parsed before the next is read: only the orders are kept, not SAP's rows.
+            for page in fetch_orders(self.client, self.mapping, entries, page_size=page_size):
+                for raw in page:
+                    fresh[raw.get("AbsoluteEntry")] = _parsed(raw)  # type: ignore[index]
+                    lines += len(raw.get("ProductionOrderLines") or ())
+            if fresh:
+                self._lines_per_order = lines / len(fresh)
+            rows_read = True
         except SLRequestError as exc:
             # SAP refused the chunk's read (not a connection problem): read the orders one by one, so
             # a refusal stays with the order it concerns and the others are still posted.
             log.warning("chunk_read_refused", extra={"orders": len(due), "error": str(exc)})
-            rows = None
-        fresh: dict[int, ProductionOrder | OrderError] = {}
-        for raw in rows or []:
-            fresh[raw.get("AbsoluteEntry")] = _parsed(raw)  # type: ignore[index]
-        rows = None if rows is None else []  # the raw rows are not kept while the chunk is posted
+            rows_read = False
         readable = [order for order in fresh.values() if isinstance(order, ProductionOrder)]
         fetch_items(self.client, item_codes(readable), items, self._unreadable_items)
         with self._dispatch(report, items) as dispatch:
             for order in due:
                 if self._stopping():
                     break
-                if rows is None:
+                if not rows_read:
                     read = self._guarded(order, report, self._read_order, order, items)
                     if read is None:  # recorded as this order's error
                         continue

@@ -57,7 +57,7 @@ ITEM_SELECT: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: an order may have hundreds of lines in memory
 class ComponentLine:
     """One ``ProductionOrderLines`` row: a component, a resource or a text line."""
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from connector.poll import ITEMS_PER_REQUEST
+from connector.poll import FIRST_READ_PAGE, ITEMS_PER_REQUEST
 
 
 def requests_of(sl, method: str, entity_set: str, since: int = 0) -> list:
@@ -26,7 +26,8 @@ def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_post_and_a_
         for ln in o["ProductionOrderLines"]
         if ln.get("ItemType") != "pit_Text" and ln.get("ItemNo")
     }
-    report = worker_factory(page_size=100).run_cycle()
+    worker = worker_factory(page_size=100)
+    report = worker.run_cycle()
     posted = len(report.posted)
     assert posted == 7
 
@@ -34,17 +35,20 @@ def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_post_and_a_
     # The products with the page, the components with the chunk of orders to post.
     assert len(item_reads) <= math.ceil(len(codes) / ITEMS_PER_REQUEST) + 1
     assert len(requests_of(mock_sl, "POST", "InventoryGenEntries")) == posted
-    order_reads = requests_of(mock_sl, "GET", "ProductionOrders")
-    # One page of headers (19 orders < 100) + one read of the orders with something to receive.
-    assert len(order_reads) == 2
-    assert "ProductionOrderLines" not in order_reads[0].query["$select"]
-    assert "ProductionOrderLines" in order_reads[1].query["$select"]
+    poll, *rereads = requests_of(mock_sl, "GET", "ProductionOrders")
+    # One page of headers (19 orders < 100), then the orders with something to receive read again
+    # with their lines; a worker's first read does not know how many lines orders have yet, so it
+    # reads in small pages.
+    assert "ProductionOrderLines" not in poll.query["$select"]
+    assert all("ProductionOrderLines" in r.query["$select"] for r in rereads)
+    due = rereads[0].query["$filter"].count("AbsoluteEntry eq")
+    assert len(rereads) == math.ceil(due / FIRST_READ_PAGE)
 
     before = len(mock_sl.requests)
-    worker_factory(page_size=100).run_cycle()
+    worker.run_cycle()
     # Nothing to post: the company facts (one page of warehouses, one of the receipt UDFs), the page,
-    # the chunk read of the held orders (they still have something to receive, so their lines are
-    # checked again) and the batched item reads (besides the login).
+    # one read of the held orders (they still have something to receive, so their lines are checked
+    # again: a few lines each, one page) and the batched item reads (besides the login).
     again = [r for r in mock_sl.requests[before:] if r.path not in ("Login", "Logout")]
     assert [r.path for r in again[:2]] == ["Warehouses", "UserFieldsMD"]
     assert len(requests_of(mock_sl, "GET", "ProductionOrders", since=before)) == 2
@@ -53,6 +57,33 @@ def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_post_and_a_
         len(requests_of(mock_sl, "GET", "Items", since=before))
         <= math.ceil(len(codes) / ITEMS_PER_REQUEST) + 1
     )
+
+
+def test_orders_with_many_lines_are_read_in_smaller_pages(mock_sl, worker_factory):
+    # Every order gets 600 component lines: once the connector has seen that, a read right before
+    # posting holds about LINES_PER_READ lines per page, so memory stays bounded whatever orders hold.
+    from connector.poll import LINES_PER_READ, read_page_size
+
+    with mock_sl.store.lock:
+        for order in mock_sl.store.rows("ProductionOrders"):
+            order = mock_sl.store.live("ProductionOrders", order["AbsoluteEntry"])
+            if order["ProductionOrderLines"]:
+                line = order["ProductionOrderLines"][0]
+                order["ProductionOrderLines"] = [
+                    {**line, "LineNumber": n, "VisualOrder": n} for n in range(600)
+                ]
+    assert read_page_size(50, 1500.0) == 1 and read_page_size(50, 2.5) == 50
+    assert read_page_size(50, None) == FIRST_READ_PAGE
+    worker = worker_factory(page_size=100)
+    worker.run_cycle()
+    assert worker._lines_per_order is not None and worker._lines_per_order > 50
+    before = len(mock_sl.requests)
+    worker.run_cycle()
+    rereads = requests_of(mock_sl, "GET", "ProductionOrders", since=before)[1:]
+    due = rereads[0].query["$filter"].count("AbsoluteEntry eq")
+    expected_page = read_page_size(due, worker._lines_per_order)
+    assert expected_page * worker._lines_per_order <= LINES_PER_READ
+    assert len(rereads) == math.ceil(due / expected_page) > 1
 
 
 def test_a_batch_of_items_that_all_exist_is_one_request(mock_sl, worker_factory):
