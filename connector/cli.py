@@ -370,7 +370,7 @@ def _demo(args: argparse.Namespace) -> int:
         second = worker.run_cycle()
         print()
         print(
-            f"Second cycle right after: {len(second.posted)} posted "
+            f"Second cycle right after: {second.posted_count} posted "
             f"(every confirmation was already received exactly once), {len(second.held)} still held."
         )
         if args.json:

@@ -58,7 +58,7 @@ class ServiceMetrics:
     ) -> None:
         """After a cycle that ran to its end (or was stopped between postings)."""
         self.cycles.labels(outcome="stopped" if report.aborted else "ok").inc()
-        self.receipts.inc(len(report.posted))
+        self.receipts.inc(report.posted_count)
         self.held.clear()  # codes that no longer apply must not linger at their old count
         for code, count in Tally(reason["code"] for held in report.held for reason in held.reasons).items():
             self.held.labels(code=code).set(count)

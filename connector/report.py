@@ -52,6 +52,11 @@ def reason_dict(reason: Reason) -> dict[str, Any]:
     }
 
 
+#: Receipts a report lists one by one; beyond that it counts them (every one is a row in the ledger:
+#: ``b1-backflush status``), so a cycle draining a large backlog does not grow in memory per receipt.
+POSTED_SAMPLE = 1000
+
+
 @dataclass
 class CycleReport:
     """Everything one cycle did; ``to_dict`` is the ``--json`` line."""
@@ -59,7 +64,9 @@ class CycleReport:
     company: str
     dry_run: bool = False
     orders_seen: int = 0
+    #: The first ``POSTED_SAMPLE`` receipts of the cycle; ``posted_count`` counts them all.
     posted: list[Posted] = field(default_factory=list)
+    posted_count: int = 0
     held: list[Held] = field(default_factory=list)
     would_post: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
@@ -70,6 +77,12 @@ class CycleReport:
     #: post it left for the next cycle.
     receipt_limit: int | None = None
     deferred: int = 0
+
+    def add_posted(self, posted: Posted) -> None:
+        """Count a receipt; list it while the sample is not full."""
+        self.posted_count += 1
+        if len(self.posted) < POSTED_SAMPLE:
+            self.posted.append(posted)
 
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable report (stable keys)."""
@@ -82,7 +95,7 @@ class CycleReport:
         """Counts for the ledger's cycle history and the metrics line."""
         return {
             "orders_seen": self.orders_seen,
-            "posted": len(self.posted),
+            "posted": self.posted_count,
             "held": len(self.held),
             "warnings": len(self.warnings),
             "errors": len(self.errors),
@@ -108,7 +121,7 @@ class CycleReport:
             )
             lines.append(f"  Settled earlier posting {item['key']}: {item['state']}{found}.")
         if self.posted:
-            lines.append(f"Posted {len(self.posted)} Receipt(s) from Production:")
+            lines.append(f"Posted {self.posted_count} Receipt(s) from Production:")
             for p in self.posted:
                 reject = f" and {_qty(p.rejected_quantity)} rejected" if p.rejected_quantity else ""
                 lines.append(
@@ -116,6 +129,9 @@ class CycleReport:
                     f" -> receipt DocNum {p.receipt_number} (DocEntry {p.receipt_entry})"
                     + ("; order closed" if p.order_closed else "")
                 )
+            if self.posted_count > len(self.posted):
+                more = self.posted_count - len(self.posted)
+                lines.append(f"  ... and {more} more (b1-backflush status lists every receipt).")
         for w in self.would_post:
             lines.append(
                 f"  would post order {w['order_number']}: {_qty(w['quantity'])} x {w['item']}"

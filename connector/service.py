@@ -101,7 +101,7 @@ class CycleRunner:
             self.login_refusals = 0
             log.info(
                 "service_cycle",
-                extra={"posted": len(report.posted), "held": len(report.held), "errors": len(report.errors)},
+                extra={"posted": report.posted_count, "held": len(report.held), "errors": len(report.errors)},
             )
             if self.metrics is not None:
                 self.metrics.cycle_finished(

@@ -658,7 +658,7 @@ class Worker:
             self._hold(report, order, [order_block(order, rc.POSTING_UNCERTAIN, outcome.message or "")])
         elif outcome.state == "posted":
             assert a.key is not None
-            report.posted.append(
+            report.add_posted(
                 Posted(
                     order.AbsoluteEntry,
                     order.DocumentNumber,
