@@ -219,8 +219,10 @@ class Worker:
     _unreadable_items: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     #: Receipt POSTs sent in the current cycle (for max_receipts_per_cycle).
     _receipts_sent: int = field(default=0, init=False, repr=False)
-    #: Warehouses, receipt UDF sizes and series, read once at the start of each cycle (``_read_facts``).
+    #: Warehouses, receipt UDF sizes and series, read once per cycle before its first order with
+    #: something to receive is read again (``_read_facts``).
     _facts: CompanyFacts = field(default=NO_FACTS, init=False, repr=False)
+    _facts_read: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.poster = Poster(
@@ -290,7 +292,7 @@ class Worker:
                             "receipt_number": outcome.receipt_number,
                         }
                     )
-            self._read_facts(report)
+            self._facts_read = False  # read before the cycle's first re-read: an idle cycle needs none
             items: dict[str, ItemMaster] = {}
             self._unreadable_items = {}
             for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
@@ -455,6 +457,11 @@ class Worker:
         Right before posting: an order may have been closed, or received by a user, since the poll
         (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
         """
+        if not self._facts_read:
+            # Only receipts are checked against them (warehouses, series, UDF sizes), so a cycle
+            # whose orders have nothing to receive costs its pages and item reads, nothing more.
+            self._read_facts(report)
+            self._facts_read = True
         entries = [order.AbsoluteEntry for order in due]
         fresh: dict[int, ProductionOrder | OrderError] = {}
         page_size = read_page_size(len(entries), self._lines_per_order)

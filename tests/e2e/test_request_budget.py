@@ -46,17 +46,36 @@ def test_one_cycle_reads_items_in_batches_and_each_receipt_costs_one_post_and_a_
 
     before = len(mock_sl.requests)
     worker.run_cycle()
-    # Nothing to post: the company facts (one page of warehouses, one of the receipt UDFs), the page,
+    # Nothing to post: the page, the company facts (one page of warehouses, one of the receipt UDFs),
     # one read of the held orders (they still have something to receive, so their lines are checked
     # again: a few lines each, one page) and the batched item reads (besides the login).
     again = [r for r in mock_sl.requests[before:] if r.path not in ("Login", "Logout")]
-    assert [r.path for r in again[:2]] == ["Warehouses", "UserFieldsMD"]
+    assert [r.path for r in again[2:4]] == ["Warehouses", "UserFieldsMD"]  # after the page and products
     assert len(requests_of(mock_sl, "GET", "ProductionOrders", since=before)) == 2
     assert len(again) == 2 + 2 + len(requests_of(mock_sl, "GET", "Items", since=before))
     assert (
         len(requests_of(mock_sl, "GET", "Items", since=before))
         <= math.ceil(len(codes) / ITEMS_PER_REQUEST) + 1
     )
+
+
+def test_a_cycle_with_nothing_to_receive_costs_its_pages_and_one_item_read(mock_sl, worker_factory):
+    # Everything received already: no order is read again, the company facts (warehouses, UDF sizes)
+    # are not needed, so the idle poll is the pages of headers and the products' item master.
+    with mock_sl.store.lock:
+        for order in mock_sl.store.rows("ProductionOrders"):
+            live = mock_sl.store.live("ProductionOrders", order["AbsoluteEntry"])
+            live["U_ConfirmedQty"] = live["CompletedQuantity"]
+            live["U_RejectedQty"] = live["RejectedQuantity"]
+    worker = worker_factory(page_size=5)
+    before = len(mock_sl.requests)
+    report = worker.run_cycle()
+    assert report.summary()["posted"] == 0 and report.orders_seen > 0
+    idle = [r for r in mock_sl.requests[before:] if r.path not in ("Login", "Logout")]
+    pages = requests_of(mock_sl, "GET", "ProductionOrders", since=before)
+    assert len(pages) == math.ceil(report.orders_seen / 5)
+    assert len(idle) == len(pages) + len(requests_of(mock_sl, "GET", "Items", since=before))
+    assert len(requests_of(mock_sl, "GET", "Items", since=before)) <= len(pages)
 
 
 def test_orders_with_many_lines_are_read_in_smaller_pages(mock_sl, worker_factory):
