@@ -34,3 +34,13 @@ def assert_exactly_once_and_ledger_agrees(sl, ledger_path: Path) -> None:
         order = sl.store.get("ProductionOrders", int(entry))
         assert order["CompletedQuantity"] >= float(completed[1:]) - 1e-9
         assert order["RejectedQuantity"] >= float(rejected[1:]) - 1e-9
+
+
+def receipts_with_key(sl, key: str) -> list[dict]:
+    """The receipts SAP holds (mock store) whose posting-key field is ``key``."""
+    return [r for r in sl.store.rows("InventoryGenEntries") if r.get(KEY_FIELD) == key]
+
+
+def order_entry_of(key: str) -> int:
+    """The production order's AbsoluteEntry in a posting key ``company/entry/C<good>/R<rejected>``."""
+    return int(key.split("/")[1])

@@ -89,5 +89,9 @@ def test_a_session_margin_not_shorter_than_the_session_timeout_is_refused(margin
 
 
 def test_a_session_margin_shorter_than_the_timeout_is_fine():
-    refuse_margin_beyond_timeout(60, 30)
-    refuse_margin_beyond_timeout(0, 1)
+    assert refuse_margin_beyond_timeout(60, 30) is None
+    assert refuse_margin_beyond_timeout(0, 1) is None
+    # The boundary: one second shorter than the timeout is accepted, equal is refused.
+    assert refuse_margin_beyond_timeout(30 * 60 - 1, 30) is None
+    with pytest.raises(ConfigError):
+        refuse_margin_beyond_timeout(30 * 60, 30)

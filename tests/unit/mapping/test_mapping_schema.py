@@ -22,7 +22,12 @@ def test_schema_json_is_up_to_date() -> None:
 
 
 def test_schema_is_a_valid_json_schema() -> None:
-    jsonschema.Draft202012Validator.check_schema(build_schema())
+    schema = build_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)  # raises SchemaError when it is not
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors({"version": 1})) == []  # the smallest mapping: all defaults
+    assert list(validator.iter_errors({"version": 2})), "a version the loader refuses is refused here too"
+    assert list(validator.iter_errors({"version": 1, "no_such_key": 1})), "unknown keys are refused"
 
 
 def test_schema_describes_every_key() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -243,6 +244,11 @@ def test_session_concurrent_401s_cause_one_relogin(root: str, version: str, make
     assert logins == SESSION_IDS[:2]
 
 
+def _calls(mocked: responses.RequestsMock) -> list[tuple[str, str]]:
+    """(method, last path segment) of every request the client sent, in order."""
+    return [(call.request.method, call.request.url.rsplit("/", 1)[-1]) for call in mocked.calls]
+
+
 def test_session_logout_sends_cookies_and_forgets_the_session(
     mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
 ) -> None:
@@ -259,17 +265,28 @@ def test_session_logout_sends_cookies_and_forgets_the_session(
     client.login()
     client.logout()
     client.logout()  # nothing held: no second Logout request
-    client.get_entity("Items", "A")
+    assert _calls(mocked) == [("POST", "Login"), ("POST", "Logout")]
+    # The old session is forgotten: the next call logs in anew and sends only the new session's cookie.
+    assert client.get_entity("Items", "A")["ItemCode"] == "A"
+    assert _calls(mocked)[2:] == [("POST", "Login"), ("GET", "Items('A')")]
+    assert sent_cookies(mocked.calls[-1].request)["B1SESSION"] == SESSION_IDS[1]
 
 
 def test_session_logout_of_an_expired_session_is_quiet(
-    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, caplog
 ) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(session_expired(version, responses.POST, f"{root}/Logout"))
+    mocked.add(login_ok(root, version, SESSION_IDS[1]))
+    mocked.add(item_ok(root, SESSION_IDS[1]))
     client = make_client()
     client.login()
-    client.logout()
+    caplog.set_level(logging.WARNING)
+    client.logout()  # SAP had dropped the session already (401): that is logged out, not an error
+    assert _calls(mocked) == [("POST", "Login"), ("POST", "Logout")]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert client.get_entity("Items", "A")["ItemCode"] == "A"  # and the next call logs in anew
+    assert sent_cookies(mocked.calls[-1].request)["B1SESSION"] == SESSION_IDS[1]
 
 
 def test_session_context_manager_logs_out_on_exit(
@@ -280,16 +297,24 @@ def test_session_context_manager_logs_out_on_exit(
     mocked.add(responses.POST, f"{root}/Logout", status=204)
     with make_client() as client:
         client.get_entity("Items", "A")
+        assert _calls(mocked) == [("POST", "Login"), ("GET", "Items('A')")]
+    assert _calls(mocked)[-1] == ("POST", "Logout")
+    assert sent_cookies(mocked.calls[-1].request)["B1SESSION"] == SESSION_IDS[0]
 
 
 def test_session_close_survives_a_failing_logout(
-    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory
+    mocked: responses.RequestsMock, root: str, version: str, make_client: Factory, caplog
 ) -> None:
     mocked.add(login_ok(root, version))
     mocked.add(responses.POST, f"{root}/Logout", status=500, json=sl_error(version, 407, "broken node"))
     client = make_client()
     client.login()
-    client.close()
+    caplog.set_level(logging.WARNING)
+    client.close()  # no exception: closing is best effort
+    assert _calls(mocked) == [("POST", "Login"), ("POST", "Logout")]  # tried once, not retried
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.getMessage() == "sl.logout_failed"
+    assert PASSWORD not in caplog.text and SESSION_IDS[0] not in caplog.text
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in PAYLOADS.glob("login-*.json")))

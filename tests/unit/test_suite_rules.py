@@ -1,4 +1,4 @@
-"""The test suite's own layout: helpers shared between test modules live in tests/support/.
+"""The test suite's own rules: shared helpers live in tests/support/, and every test checks something.
 
 A test module that imports another test module or a conftest.py runs that module's tests' import-time code
 twice under two names, couples unrelated tests, and hides where a helper lives. So every import of
@@ -108,3 +108,28 @@ def test_conftest_files_hold_fixtures_and_hooks_only():
                 if not (is_fixture or node.name.startswith("pytest_")):
                     found.append(f"{path.relative_to(TESTS.parent)}:{node.lineno} def {node.name}")
     assert found == []
+
+
+def _checks_something(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """An ``assert``, ``pytest.raises``/``pytest.fail``, or a call of an ``assert_*`` helper."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in ("pytest.raises", "pytest.fail") or name.split(".")[-1].startswith("assert_"):
+                return True
+    return False
+
+
+def test_every_test_checks_something():
+    """A test without an assertion passes whatever the code does (issue 12: the session tests had none)."""
+    silent = [
+        f"{path.relative_to(TESTS.parent)}:{node.lineno} {node.name}"
+        for path in sorted(TESTS.rglob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+        and not _checks_something(node)
+    ]
+    assert silent == [], "assert what the user relies on:\n" + "\n".join(silent)
