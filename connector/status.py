@@ -40,8 +40,9 @@ def status_text(d: dict[str, Any]) -> str:
         summary = last.get("summary") or {}
         lines.append(
             f"Last cycle: {last['started_at']} -> {last['finished_at'] or 'still running'}, "
-            f"{last['status']}; posted {summary.get('posted', 0)}, held {summary.get('held', 0)}, "
-            f"errors {summary.get('errors', 0)}" + (" (dry run)" if last["dry_run"] else "")
+            f"{last['outcome'].replace('_', ' ')}; posted {summary.get('posted', 0)}, "
+            f"held {summary.get('held', 0)}, errors {summary.get('errors', 0)}"
+            + (" (dry run)" if last["dry_run"] else "")
         )
     if d["duplicates"]:
         lines.append("ALERT — more than one receipt in SAP carries one key (a person must look):")

@@ -180,3 +180,16 @@ def test_status_after_a_cycle_lists_postings_and_held_orders_from_the_ledger(cli
         assert code in text
     for entry in DEMO_POSTS:
         assert f"order {number(entry)}: " in text
+
+
+def test_status_says_a_cycle_that_lost_an_answer_is_not_ok(cli, mock_sl):
+    mock_sl.faults.commit_then_drop("InventoryGenEntries", count=1, method="POST")
+    cli("once", "--json")
+
+    data = cli("status", "--json").json
+    [last] = data["last_cycles"][:1]
+    # It ran to the end (status ok), yet one receipt's outcome is unknown: its outcome says so.
+    assert (last["status"], last["outcome"], last["summary"]["uncertain"]) == ("ok", "answer_lost", 1)
+    assert data["cycles"]["last_good"] is None and data["cycles"]["since_last_good"] == {"answer_lost": 1}
+    text = cli("status").out
+    assert "Last cycle:" in text and "answer lost; posted" in text
