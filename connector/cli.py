@@ -14,13 +14,13 @@ import logging
 import os
 import sys
 import tempfile
-import threading
 from collections.abc import Sequence
 from contextlib import ExitStack, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 from connector import __version__
+from connector.composition import build_worker, logged_in_client
 from connector.console import safe_console_output
 from connector.errors import (
     ConfigError,
@@ -36,10 +36,8 @@ from connector.errors import (
 from connector.json_output import dumps, error_document
 from connector.ledger import Ledger
 from connector.log import configure_logging, register_secret
-from connector.mapping.loader import load_mapping
 from connector.production.reasons import Reason
 from connector.settings import Settings, load_mapping_setting, load_settings
-from connector.sl.client import ServiceLayerClient
 from connector.worker import Worker
 
 EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL, EXIT_DIFFERENCES = 0, 1, 2, 3, 4
@@ -211,40 +209,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _explain(worker, args)
 
 
-def build_worker(
-    settings: Settings, stack: ExitStack, *, stop_event: threading.Event | None = None
-) -> Worker:
-    """Settings → mapping, ledger, logged-in client and the worker; closed by ``stack``."""
-    mapping = load_mapping(settings.mapping)
-    ledger = Ledger(settings.ledger_path)
-    stack.callback(ledger.close)
-    client = ServiceLayerClient.from_settings(settings, stop_event=stop_event)
-    stack.enter_context(client)
-    client.login()
-    worker = Worker(
-        client=client,
-        ledger=ledger,
-        mapping=mapping,
-        company=settings.company_db,
-        page_size=settings.page_size,
-        quiet_period_s=settings.unknown_quiet_period_s,
-        stop_event=stop_event,
-        max_receipts_per_cycle=settings.max_receipts_per_cycle,
-        fresh_read_chunk=settings.fresh_read_chunk,
-    )
-    if settings.post_sessions > 1:
-        # Sessions of their own: the cycle's session keeps reading while these post.
-        posting = [
-            ServiceLayerClient.from_settings(settings, stop_event=stop_event)
-            for _ in range(settings.post_sessions)
-        ]
-        for session in posting:
-            stack.enter_context(session)
-            session.login()  # a refused login stops here, before anything is posted
-        stack.callback(worker.use_posting_sessions(posting).close)
-    return worker
-
-
 def _emit(kind: str, data: dict[str, Any], text: str, *, as_json: bool) -> None:
     """``--json``: exactly one JSON document on stdout (``kind`` names its shape); else the text."""
     print(dumps(kind, data) if as_json else text)
@@ -329,8 +293,8 @@ def _mappings_check(args: argparse.Namespace) -> int:
     else:
         settings = load_settings(env_file=args.env_file)
         register_secret(settings.password.get_secret_value())
-        with ServiceLayerClient.from_settings(settings) as client:
-            client.login()
+        with ExitStack() as stack:
+            client = logged_in_client(settings, stack)
             result = check_mapping(args.file or settings.mapping, client=client)
     _emit("mappings-check", result.to_dict(), result.text(), as_json=args.json)
     return result.exit_code

@@ -32,6 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
 from connector import sd_notify
+from connector.composition import build_worker
 from connector.endpoint import ServiceEndpoint
 from connector.errors import ConfigError, ConnectorError, SLAuthError, SLConnectionError, SLServerError
 from connector.metrics import ServiceMetrics
@@ -67,8 +68,6 @@ class CycleRunner:
     def ensure_worker(self) -> Any:
         """The logged-in worker, built on first use and after a failed cycle."""
         if self._worker is None:
-            from connector.cli import build_worker
-
             stack = ExitStack()
             try:
                 self._worker = build_worker(self.settings, stack, stop_event=self.stop_event)

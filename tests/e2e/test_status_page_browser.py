@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.cli import build_worker
+from connector.composition import build_worker
 from connector.endpoint import ServiceEndpoint
 from connector.errors import ConnectorError
 from connector.ledger import Ledger

@@ -36,7 +36,7 @@ def post_sessions(request: pytest.FixtureRequest) -> int:
 @pytest.fixture
 def worker_factory(mock_sl, protocol, tmp_path, post_sessions) -> Iterator[object]:
     """Logged-in workers against the mock, posting with ``post_sessions`` sessions; closed at teardown."""
-    from connector.cli import build_worker
+    from connector.composition import build_worker
 
     with ExitStack() as stack:
 

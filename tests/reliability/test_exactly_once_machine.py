@@ -37,7 +37,7 @@ from hypothesis.stateful import (
 )
 
 from connector import posting
-from connector.cli import build_worker
+from connector.composition import build_worker
 from connector.mock_sl.server import MockServiceLayer
 from tests.support.exactly_once import KEY_FIELD, assert_exactly_once_and_ledger_agrees
 from tests.support.mock import DEMO, duplicates_visible, make_settings

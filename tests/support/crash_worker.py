@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 #: What the fork server imports once, so every forked worker starts with it loaded.
-PRELOAD = ["connector.cli", "connector.posting", "connector.settings", "tests.support.crash_worker"]
+PRELOAD = ["connector.composition", "connector.posting", "connector.settings", "tests.support.crash_worker"]
 
 
 def cycle(
@@ -28,7 +28,7 @@ def cycle(
 ) -> int:
     """Log in, run one cycle, print its counts; SIGKILL this process at ``crash_at`` (or ``none``)."""
     from connector import posting
-    from connector.cli import build_worker
+    from connector.composition import build_worker
     from connector.settings import Settings
 
     if crash_at != "none":
