@@ -24,6 +24,8 @@ from connector.composition import build_worker, logged_in_client
 from connector.console import safe_console_output
 from connector.errors import (
     ConfigError,
+    ConnectorError,
+    ExitCode,
     LedgerError,
     OrderError,
     SLAuthError,
@@ -40,9 +42,9 @@ from connector.production.reasons import Reason
 from connector.settings import Settings, load_mapping_setting, load_settings
 from connector.worker import Worker
 
-EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL, EXIT_DIFFERENCES = 0, 1, 2, 3, 4
-#: ``explain`` of an order SAP does not have: a typo in the number, not a broken configuration.
-EXIT_NO_SUCH_ORDER = 5
+#: The exit codes (README, "Commands"); an error's own code is its class's ``exit_code`` (errors.py).
+EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL = ExitCode.OK, ExitCode.BUG, ExitCode.CONFIG, ExitCode.SL
+EXIT_DIFFERENCES, EXIT_NO_SUCH_ORDER = ExitCode.DIFFERENCES, ExitCode.NO_SUCH_ORDER
 #: The commands that read settings, each of which takes ``--env-file PATH``.
 READS_SETTINGS = ("once", "explain", "run", "status", "reconcile")
 
@@ -149,32 +151,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         # so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except ConfigError as exc:
-        return _fail(args, EXIT_CONFIG, f"configuration error: {exc}")
-    except LedgerError as exc:
-        return _fail(args, EXIT_CONFIG, f"ledger error: {exc}")
-    except SLAuthError as exc:
-        return _fail(
-            args,
-            EXIT_SL,
-            f"login to the Service Layer failed: {exc}. Check B1_USERNAME, B1_PASSWORD and B1_COMPANY_DB.",
-        )
-    except SLQueryError as exc:
-        return _fail(
-            args,
-            EXIT_CONFIG,
+    except ConnectorError as exc:
+        if exc.exit_code == ExitCode.BUG:
+            log.error("command_failed", exc_info=exc)
+        return _fail(args, exc.exit_code, failure_message(exc))
+
+
+def failure_message(exc: ConnectorError) -> str:
+    """The one line a person reads when a command stops on ``exc`` (its exit code is ``exc.exit_code``)."""
+    if isinstance(exc, LedgerError):
+        return f"ledger error: {exc}"
+    if isinstance(exc, ConfigError):
+        return f"configuration error: {exc}"
+    if isinstance(exc, SLAuthError):
+        return f"login to the Service Layer failed: {exc}. Check B1_USERNAME, B1_PASSWORD and B1_COMPANY_DB."
+    if isinstance(exc, SLQueryError):
+        return (
             f"the Service Layer refused a query: {exc}. The mapping's fields (UDFs, "
             "candidates.extra_filter) must exist in this company: check them with "
-            "`b1-backflush mappings check --online`.",
+            "`b1-backflush mappings check --online`."
         )
-    except SLNotFoundError as exc:
-        return _fail(args, EXIT_CONFIG, f"not found: {exc}")
-    except (SLConnectionError, SLServerError) as exc:
-        return _fail(
-            args, EXIT_SL, f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network."
-        )
-    except SLError as exc:
-        return _fail(args, EXIT_SL, f"Service Layer error: {exc}")
+    if isinstance(exc, SLNotFoundError):
+        return f"not found: {exc}"
+    if isinstance(exc, SLConnectionError | SLServerError):
+        return f"the Service Layer cannot be reached: {exc}. Check B1_SL_URL and the network."
+    if isinstance(exc, SLError):
+        return f"Service Layer error: {exc}"
+    return f"error: {exc}"
 
 
 def _fail(args: argparse.Namespace, code: int, message: str) -> int:

@@ -34,7 +34,7 @@ from filelock import FileLock, Timeout
 from connector import sd_notify
 from connector.composition import build_worker
 from connector.endpoint import ServiceEndpoint
-from connector.errors import ConfigError, ConnectorError, SLAuthError, SLConnectionError, SLServerError
+from connector.errors import Action, ConfigError, ConnectorError, SLAuthError
 from connector.metrics import ServiceMetrics
 from connector.settings import Settings
 
@@ -167,7 +167,10 @@ def run_service(
             cleanup.callback(endpoint.serve(settings.http_host, settings.http_port))
         try:
             runner.ensure_worker()  # bad mapping, ledger or credentials fail here, not in the background
-        except (SLConnectionError, SLServerError) as exc:
+        except ConnectorError as exc:
+            if exc.action is Action.STOP:
+                raise  # bad settings, mapping, ledger, certificate or credentials: exit 2 / 3
+            # SAP still booting or unreachable: the first interval tries again.
             log.warning(
                 "service_waiting_for_sl", extra={"error": str(exc), "retry_in_s": settings.poll_interval_s}
             )

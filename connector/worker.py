@@ -19,14 +19,12 @@ from typing import Any
 
 from connector.company_facts import read_company_facts
 from connector.errors import (
+    ENDS_THE_CYCLE,
+    ConnectorError,
     LedgerError,
     OrderError,
-    SLAuthError,
-    SLConnectionError,
     SLNotFoundError,
     SLRequestError,
-    SLServerError,
-    SLSessionError,
 )
 from connector.ledger import Ledger, PostingRow
 from connector.mapping.spec import Mapping
@@ -405,9 +403,9 @@ class Worker:
         """One order's step; what is wrong with this order alone is recorded and the cycle goes on."""
         try:
             return step(*args)
-        except (SLConnectionError, SLServerError, SLAuthError, SLSessionError, LedgerError):
-            raise  # SAP or the ledger is unusable: stop the cycle, the next one starts afresh
         except Exception as exc:  # SAP data we did not foresee, or a bug: never stall every other order
+            if isinstance(exc, ConnectorError) and exc.action in ENDS_THE_CYCLE:
+                raise  # SAP, our query or the ledger is unusable: stop the cycle, the next one starts afresh
             log.exception("order_failed", extra={"order": order.DocumentNumber})
             report.errors.append(
                 {

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from connector.company_facts import SERIES_OPERATION, read_receipt_series
-from connector.errors import SLAuthError, SLError, SLNotFoundError, SLQueryError, SLRequestError
+from connector.errors import ExitCode, SLError, SLNotFoundError, SLQueryError, SLRequestError
 from connector.mapping.loader import inspect_mapping
 from connector.mapping.problems import Problem, format_problems
 from connector.mapping.semantics import fixed_length, iter_templates
@@ -40,9 +40,11 @@ __all__ = [
 ORDER_TABLE = "OWOR"
 #: UserFieldsMD.Type values whose UDFs can hold the posting key (text).
 TEXT_UDF_TYPES = frozenset({"db_Alpha", "db_Memo"})
-#: Exit codes of run_check, as the CLI's (connector/cli.py): clean, problems found, SAP cannot be
-#: reached, SAP refused the login (1 is the CLI's "unexpected error", never a verdict on SAP).
-EXIT_OK, EXIT_PROBLEMS, EXIT_SL_UNREACHABLE, EXIT_AUTH = 0, 2, 3, 3
+#: Exit codes of run_check, the CLI's (connector.errors.ExitCode): clean, problems found, SAP cannot be
+#: reached, SAP refused the login (1 is the CLI's "unexpected error", never a verdict on SAP). When SAP
+#: fails the online check, the code is that error's own ``exit_code``.
+EXIT_OK, EXIT_PROBLEMS = ExitCode.OK, ExitCode.CONFIG
+EXIT_SL_UNREACHABLE = EXIT_AUTH = ExitCode.SL
 
 _UDF_IN_FILTER = re.compile(r"\bU_[A-Za-z0-9_]+")
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
@@ -295,7 +297,7 @@ def check_mapping(path: Path | None, *, client: CollectionClient | None = None) 
             result.problems = problems + check_online(mapping, client, path=path)
         except SLError as exc:
             result.scope, result.online_error = "online_failed", str(exc)
-            result.exit_code = EXIT_AUTH if isinstance(exc, SLAuthError) else EXIT_SL_UNREACHABLE
+            result.exit_code = exc.exit_code
             return result
     elif client is not None:
         result.scope = "online_skipped"

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import SplitResult, parse_qs, quote, unquote, urljoin, urlsplit
 
-from connector.errors import SLError
+from connector.errors import SLProtocolError
 
 #: Characters left unencoded in query values besides the RFC 3986 unreserved ones. ``'``, space,
 #: ``&``, ``#``, ``+`` and ``=`` are always percent-encoded so a literal can never end the value.
@@ -169,7 +169,7 @@ def build_query(
 def resolve_next_link(root_url: str, link: str) -> str:
     """Turn a next link (relative to the root, absolute path or absolute URL) into an absolute URL.
 
-    Raises ``SLError`` if the link leaves the Service Layer's host or its ``/b1s/`` tree: the
+    Raises ``SLProtocolError`` if the link leaves the Service Layer's host or its ``/b1s/`` tree: the
     client never sends its session cookie anywhere else.
     """
     root = urlsplit(root_url)
@@ -189,9 +189,11 @@ def resolve_next_link(root_url: str, link: str) -> str:
     # naming another host (e.g. the SL's internal name behind a proxy) is refused, not rewritten;
     # the error names the host so an administrator can fix the proxy instead of us leaking cookies.
     if (parsed.scheme, _netloc(parsed)) != (root.scheme, _netloc(root)):
-        raise SLError(f"next link points to another host ({parsed.hostname}); refusing to follow it")
+        raise SLProtocolError(f"next link points to another host ({parsed.hostname}); refusing to follow it")
     if not (parsed.path + "/").startswith(root_path.rsplit("/", 1)[0] + "/"):
-        raise SLError(f"next link leaves the Service Layer root ({parsed.path}); refusing to follow it")
+        raise SLProtocolError(
+            f"next link leaves the Service Layer root ({parsed.path}); refusing to follow it"
+        )
     return target
 
 

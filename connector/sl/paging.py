@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from connector.errors import SLError
+from connector.errors import SLProtocolError
 from connector.sl import envelope, odata
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def iter_pages(client: ServiceLayerClient, first_url: str, page_size: int) -> It
     while url is not None:
         skip = odata.skip_of(url)
         if url in seen_urls or (skip is not None and skip in seen_skips):
-            raise SLError(
+            raise SLProtocolError(
                 f"GET {odata.display_path(url)}: the Service Layer's next link repeats $skip={skip}; "
                 "stopping instead of looping",
                 method="GET",
@@ -66,7 +66,7 @@ def iter_pages(client: ServiceLayerClient, first_url: str, page_size: int) -> It
         body = client.get_url(url, headers=headers)
         rows = body.get("value")
         if not isinstance(rows, list):
-            raise SLError(
+            raise SLProtocolError(
                 f"GET {odata.display_path(url)}: the answer is not a collection ('value' is "
                 f"{_json_kind(rows)}, not a list); {BROKEN_PAGE_FIX}",
                 method="GET",
@@ -75,7 +75,7 @@ def iter_pages(client: ServiceLayerClient, first_url: str, page_size: int) -> It
         for position, row in enumerate(rows):
             if not isinstance(row, dict):
                 # One unreadable row makes the whole page untrustworthy: stop rather than skip an order.
-                raise SLError(
+                raise SLProtocolError(
                     f"GET {odata.display_path(url)}: row {position + 1} of the page is {_json_kind(row)}"
                     f"{_snippet(row)}, not an entity object; {BROKEN_PAGE_FIX}",
                     method="GET",

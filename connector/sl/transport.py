@@ -17,7 +17,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import requote_uri
 from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, NewConnectionError
 
-from connector.errors import SLConnectionError, SLError, SLOutcomeUnknownError
+from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLTLSError
 from connector.sl.odata import display_path
 from connector.sl.retry import is_idempotent
 from connector.sl.tls import describe_tls_failure
@@ -137,8 +137,8 @@ class Transport:
         )
         return response
 
-    def _tls_error(self, exc: BaseException, method: str, url: str, path: str) -> SLError:
-        return SLError(
+    def _tls_error(self, exc: BaseException, method: str, url: str, path: str) -> SLTLSError:
+        return SLTLSError(
             f"{method} {path}: {describe_tls_failure(exc, url=url, verify=self.verify)}",
             method=method,
             path=path,

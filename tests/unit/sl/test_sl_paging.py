@@ -8,7 +8,7 @@ import pytest
 import responses
 from responses import matchers
 
-from connector.errors import SLError, SLQueryError
+from connector.errors import SLError, SLProtocolError, SLQueryError
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
 from tests.support.sl_unit import HOST, collection, login_ok, rows, sl_error
@@ -252,6 +252,6 @@ def test_iter_pages_refuses_rows_that_are_not_objects_with_one_clear_message(
     with pytest.raises(SLError) as caught:
         list(make_client().iter_pages("ProductionOrders"))
     message = str(caught.value)
-    assert type(caught.value) is SLError and "\n" not in message
+    assert type(caught.value) is SLProtocolError and "\n" not in message
     assert message.startswith(f"GET /b1s/{version}/ProductionOrders: {expected}; ")
     assert message.endswith("if it persists, check the proxy and the SL log")

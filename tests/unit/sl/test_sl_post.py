@@ -18,6 +18,7 @@ from connector.errors import (
     SLServerError,
 )
 from connector.sl.client import ServiceLayerClient
+from connector.sl.retry import is_retryable
 from tests.support.sl_unit import (
     SESSION_IDS,
     SleepRecorder,
@@ -90,7 +91,7 @@ def test_post_uncertain_failure_is_outcome_unknown_after_one_post(
     posts = [c for c in mocked.calls if c.request.url.endswith("/InventoryGenEntries")]
     assert len(posts) == 1
     assert sleeps.calls == []
-    assert info.value.request_sent is True and info.value.retryable is False
+    assert info.value.request_sent is True and not is_retryable(info.value, "POST")
     assert "look the document up before posting again" in str(info.value)
     assert info.value.method == "POST" and info.value.path == f"/b1s/{version}/InventoryGenEntries"
 
