@@ -474,6 +474,8 @@ class Worker:
                 self._lines_per_order = lines / len(fresh)
             rows_read = True
         except SLRequestError as exc:
+            if exc.action in ENDS_THE_CYCLE:
+                raise  # our query itself is wrong (SLQueryError): the same for every order
             # SAP refused the chunk's read (not a connection problem): read the orders one by one, so
             # a refusal stays with the order it concerns and the others are still posted.
             log.warning("chunk_read_refused", extra={"orders": len(due), "error": str(exc)})
