@@ -15,8 +15,8 @@ from connector.errors import OrderError
 from connector.mapping import spec
 from connector.mapping.templates import TemplateError, render_template
 from connector.production import reasons as rc
+from connector.production.dates import parse_sl_date
 from connector.production.orders import ItemMaster, ProductionOrder
-from connector.sl.envelope import parse_sl_date  # pure; v1 and v2 date forms (docs/service-layer.md §8)
 
 #: Receipt header text fields the mapping fills, and how many characters SAP stores in each (OIGN
 #: columns; $metadata gives no MaxLength). A longer value is never cut: the order is held

@@ -7,5 +7,5 @@
 - ``retry``: the pure ``is_retryable`` predicate and the tenacity policy (idempotent requests only).
 - ``paging``: the page generator with its loop and off-host guards.
 - ``odata``: literals, keys, ``$filter``/``$select`` builders, query encoding, next-link resolution.
-- ``envelope``: v1/v2 body shapes (metadata, next link, count, errors, dates: ``parse_sl_date``).
+- ``envelope``: v1/v2 body shapes (metadata, next link, count, errors).
 """

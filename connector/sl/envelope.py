@@ -1,14 +1,12 @@
 """The shapes of Service Layer response bodies in v1 (OData V3) and v2 (OData V4).
 
 docs/service-layer.md §8 lists the differences: metadata key, next-link key, inline-count form, error
-shape and date format. Every function here accepts both so the client never branches on version.
+shape. Every function here accepts both so the client never branches on version.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -19,9 +17,6 @@ ETAG_KEYS = ("odata.etag", "@odata.etag")
 
 #: Longest non-JSON error body text kept in an exception (an Apache page has no secrets, but is long).
 MAX_TEXT_CHARS = 200
-
-_DATE_ONLY = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
-_V2_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
 
 
 def next_link(body: dict[str, Any]) -> str | None:
@@ -44,31 +39,6 @@ def inline_count(body: dict[str, Any]) -> int | None:
 def strip_annotations(entity: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``entity`` without OData annotations (``odata.*``, ``@odata.*``)."""
     return {k: v for k, v in entity.items() if not (k.startswith("odata.") or k.startswith("@odata."))}
-
-
-def parse_sl_date(value: object) -> date | None:
-    """Parse an SL date: v1 ``"2022-10-31"``, v2 ``"2023-10-26T00:00:00Z"``, ``"20140423"``; else ``None``.
-
-    The time and zone of a v2 value are dropped: B1 document dates are calendar dates stored at
-    midnight, and converting ``...T00:00:00Z`` to local time would move them a day back (§8).
-    """
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    match = _V2_DATETIME.match(text)
-    if match:
-        text = match.group(1)
-    parts = _DATE_ONLY.match(text)
-    if not parts:
-        return None
-    try:
-        return date(int(parts.group(1)), int(parts.group(2)), int(parts.group(3)))
-    except ValueError:
-        return None
 
 
 def parse_error(body: object) -> tuple[str | None, str | None]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from connector.production.dates import parse_sl_date
 from connector.sl import envelope
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -119,7 +120,7 @@ def test_describe_body_never_crashes(
     ],
 )
 def test_parse_sl_date_accepts_v1_and_v2_forms(value: object, expected: date | None) -> None:
-    assert envelope.parse_sl_date(value) == expected
+    assert parse_sl_date(value) == expected
 
 
 @pytest.mark.parametrize(
