@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from connector import cli, log
+from connector.composition import build_worker
 from connector.worker import Worker
 from tests.support.mock import ROOT, make_settings
 
@@ -97,7 +98,7 @@ def mapping_worker(
     sl: Any, protocol: str, tmp_path: Path, mapping: Path, stack: ExitStack, today: date
 ) -> Worker:
     """A logged-in worker with ``mapping``, built as the CLI builds it; its posting date is ``today``."""
-    worker = cli.build_worker(make_settings(sl, protocol, tmp_path, mapping=mapping), stack)
+    worker = build_worker(make_settings(sl, protocol, tmp_path, mapping=mapping), stack)
     worker.today = lambda: today
     return worker
 
