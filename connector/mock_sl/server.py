@@ -9,8 +9,10 @@ Used by tests (port 0), the demo, consultants' dry runs and CI. It speaks the re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import selectors
 import socket
 import struct
 import threading
@@ -150,25 +152,22 @@ class MockServiceLayer:
     def start(self) -> MockServiceLayer:
         """Bind and serve in a daemon thread."""
         handler = type("BoundHandler", (_Handler,), {"mock": self})
-        self._server = ThreadingHTTPServer((self.host, self._port), handler)
-        self._server.daemon_threads = True
-        # A short poll interval keeps stop() fast (tests start one mock each).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mock-sl", daemon=True
-        )
+        self._server = _Server((self.host, self._port), handler)
+        self._thread = threading.Thread(target=self._server.serve_until_stopped, name="mock-sl", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port (at once: nothing waits out a poll interval)."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._port = self._server.server_address[1]  # type: ignore[assignment]
-            self._server = None
+            self._server.stop_serving()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._server is not None:
+            self._server.server_close()
+            self._port = self._server.server_address[1]  # type: ignore[assignment]
+            self._server = None
 
     def __enter__(self) -> MockServiceLayer:
         return self.start()
@@ -211,6 +210,51 @@ def _cookies(header: str | None) -> dict[str, str]:
         if name:
             jar[name] = value
     return jar
+
+
+class _Server(ThreadingHTTPServer):
+    """A ThreadingHTTPServer whose serving loop ends the moment it is stopped.
+
+    The standard ``serve_forever`` notices ``shutdown()`` only when its select() times out (its poll
+    interval), so every stop waited ~50 ms; tests start and stop hundreds of mocks, which added up to
+    tens of seconds. Here a socket pair wakes the loop instead, and nothing polls while idle.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._stopping = threading.Event()
+        try:
+            super().__init__(address, handler)
+        except BaseException:
+            self._close_wake()
+            raise
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections until ``stop_serving``; each is handled in its own thread."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                for key, _events in selector.select():
+                    if key.fileobj is self and not self._stopping.is_set():
+                        self._handle_request_noblock()
+                self.service_actions()
+
+    def stop_serving(self) -> None:
+        """Make ``serve_until_stopped`` return now (from any thread)."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):  # already closed: the loop has ended anyway
+            self._wake_writer.send(b"\0")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._close_wake()
+
+    def _close_wake(self) -> None:
+        self._wake_reader.close()
+        self._wake_writer.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
