@@ -3,17 +3,19 @@
 It renders ``status_dict`` (the same data as ``b1-backflush status --json``) as one self-contained
 page: no external assets and no framework, so it works offline and behind any proxy. Order:
 
-1. a red banner when a person must act on a posting: receipts whose answer was lost (unsettled)
+1. the title with one line on the cycles (ok or not, the latest);
+2. a red banner when a person must act on a posting: receipts whose answer was lost (unsettled)
    and posting keys found on more than one receipt in SAP (duplicates);
-2. the cycles in one paragraph: the last good cycle, what failed since, the latest one;
 3. held orders, grouped by reason code with counts, each group with what to do (``REASON_HELP``,
    the one table of planner actions) and each row with the order's ``DocumentNumber``, product,
-   the component line as SAP's screen numbers it, why, and since when;
-4. SAP's refusals and the recent receipts.
+   the component line as SAP's screen numbers it (``screen_line``), why, and since when;
+4. the cycles in one paragraph: the last good cycle, what failed since, the latest one;
+5. SAP's refusals and the recent receipts.
 
-A filter box hides rows that do not contain the typed text (plain JavaScript; the query is kept in
-the address, so the periodic refresh keeps it). Times are written in the service's local time and
-rewritten by the browser into the planner's own. Every value from SAP or the ledger is escaped.
+A filter box hides the rows below the banner that do not contain the typed text (plain
+JavaScript; the query is kept in the address, so the periodic refresh keeps it). Times are written
+in the service's local time and rewritten by the browser into the planner's own. Every value from
+SAP or the ledger is escaped.
 """
 
 from __future__ import annotations
@@ -467,7 +469,8 @@ _SCRIPT = """
   var box = document.getElementById('filter'), out = document.getElementById('filter-count');
   function apply(){
     var q = box.value.trim().toLowerCase(), shown = 0, total = 0;
-    document.querySelectorAll('tr[data-filter]').forEach(function(r){
+    // The red banner is never filtered away: what it says concerns every order.
+    document.querySelectorAll('main > section:not(.banner) tr[data-filter]').forEach(function(r){
       var hit = !q || r.getAttribute('data-filter').indexOf(q) >= 0;
       r.hidden = !hit; total++; if (hit) shown++;
     });

@@ -101,6 +101,8 @@ def open_page(browser, url: str, width: int):
     page.set_default_timeout(5000)  # everything is on the page at once; no need to wait long
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Works offline: the page asks for nothing but itself (no fonts, scripts or styles from elsewhere).
+    page.on("request", lambda r: r.url.startswith(url) or errors.append(f"fetched {r.url}"))
     page.goto(url)
     return context, page, errors
 
@@ -117,6 +119,8 @@ def test_held_orders_banner_and_cycles_are_readable_at_phone_and_desktop_width(b
         print(f"screenshot: {shot}")
 
         assert errors == []
+        viewport = page.locator("meta[name=viewport]").get_attribute("content")
+        assert viewport == "width=device-width, initial-scale=1"
         assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
         # Nothing is cut off: no element's content is wider than its box.
         clipped = page.evaluate(
@@ -176,10 +180,12 @@ def test_held_orders_banner_and_cycles_are_readable_at_phone_and_desktop_width(b
         since = stock.locator("td[data-label='Held since'] time").inner_text()
         assert local.strftime("%H:%M") in since and "GMT+5:30" in since, since
 
-        # The filter box narrows every table to the rows containing the text, and the groups with them.
+        # The filter box narrows every table to the rows containing the text, and the groups with them;
+        # the red banner stays whole.
         page.fill("#filter", "foam-low")
-        visible_rows = page.locator("tr[data-filter]:visible")
+        visible_rows = page.locator("main > section:not(#banner) tr[data-filter]:visible")
         assert visible_rows.count() == 1
+        assert page.locator("#banner tr[data-filter]:visible").count() == 2
         assert visible_rows.first.locator("td[data-label=Order]").inner_text() == str(number(107))
         assert page.locator("#held .group:visible").count() == 1
         assert page.locator("#filter-count").inner_text().startswith("1 of ")
