@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from contextlib import ExitStack
 
+from connector.clock import Clock
 from connector.ledger import Ledger
 from connector.mapping.loader import load_mapping
 from connector.settings import Settings
@@ -24,7 +25,7 @@ def logged_in_client(
 
     A refused login raises here (``SLAuthError``), before anything else is attempted.
     """
-    client = ServiceLayerClient.from_settings(settings, stop_event=stop_event)
+    client = ServiceLayerClient(settings.sl, settings.retry, clock=Clock(stop_event=stop_event))
     stack.enter_context(client)
     client.login()
     return client

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.clock import REAL_CLOCK, Clock
 from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLRequestError
 from connector.ledger import Ledger, PostingRow
 from connector.sl import odata
@@ -110,24 +110,11 @@ class Poster:
     company: str
     key_field: str
     quiet_period_s: float
-    clock: Callable[[], float] = time.time
-    stop_event: threading.Event | None = None
-    #: How the quiet period is waited out; None = the real wait. Tests inject one to run in milliseconds.
-    sleep: Callable[[float], None] | None = None
+    #: Wall time for ``uncertain_since``, and the stop-aware sleep of the quiet period: SIGTERM never
+    #: has to sit out a quiet period. Tests inject one (``pause``) to run in milliseconds.
+    clock: Clock = REAL_CLOCK
     #: Shared by every poster of one worker (the posting sessions): one thread per key at a time.
     key_locks: KeyLocks = field(default_factory=KeyLocks)
-
-    def _sleep(self, seconds: float) -> None:
-        # Waits on the stop event so SIGTERM never has to sit out a quiet period.
-        if seconds <= 0:
-            return
-        if self.sleep is not None:
-            if self.stop_event is None or not self.stop_event.is_set():
-                self.sleep(seconds)
-        elif self.stop_event is not None:
-            self.stop_event.wait(seconds)
-        else:
-            time.sleep(seconds)
 
     def lookup(self, key: str) -> list[dict[str, Any]]:
         """Receipts in SAP that carry ``key`` in the key field."""
@@ -244,10 +231,10 @@ class Poster:
             row = self.ledger.get(row.key) or row
         found = self.lookup(row.key)
         if not found:
-            since = row.uncertain_since if row.uncertain_since is not None else self.clock()
+            since = row.uncertain_since if row.uncertain_since is not None else self.clock.wall()
             # Never longer than one quiet period: a wall clock stepped back must not stall the cycle.
-            self._sleep(min(self.quiet_period_s, since + self.quiet_period_s - self.clock()))
-            if self.stop_event is not None and self.stop_event.is_set():
+            self.clock.sleep(min(self.quiet_period_s, since + self.quiet_period_s - self.clock.wall()))
+            if self.clock.stopping():
                 return PostOutcome("uncertain", message="stopping; settled next start")
             crash_point("before_second_lookup")
             found = self.lookup(row.key)

@@ -22,8 +22,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
@@ -32,6 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
 from connector import sd_notify
+from connector.clock import REAL_CLOCK, Clock
 from connector.composition import build_worker
 from connector.endpoint import ServiceEndpoint
 from connector.errors import Action, ConfigError, ConnectorError, SLAuthError
@@ -51,7 +50,7 @@ class CycleRunner:
         self,
         settings: Settings,
         stop_event: threading.Event,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = REAL_CLOCK,
         metrics: ServiceMetrics | None = None,
     ) -> None:
         self.settings = settings
@@ -86,13 +85,16 @@ class CycleRunner:
     def __call__(self) -> None:
         if self.stop_event.is_set():
             return
-        if self._worker is None and self.clock() < self._no_login_before:
+        if self._worker is None and self.clock.monotonic() < self._no_login_before:
             log.warning(
                 "service_login_paused",
-                extra={"retry_in_s": round(self._no_login_before - self.clock()), "reason": "login refused"},
+                extra={
+                    "retry_in_s": round(self._no_login_before - self.clock.monotonic()),
+                    "reason": "login refused",
+                },
             )
             return
-        started = time.monotonic()
+        started = self.clock.monotonic()
         try:
             worker = self.ensure_worker()
             report = worker.run_cycle()
@@ -105,8 +107,8 @@ class CycleRunner:
             if self.metrics is not None:
                 self.metrics.cycle_finished(
                     report,
-                    duration_s=time.monotonic() - started,
-                    finished_at=time.time(),
+                    duration_s=self.clock.monotonic() - started,
+                    finished_at=self.clock.wall(),
                     postings_by_state=worker.ledger.count_by_state(),
                 )
         except SLAuthError as exc:
@@ -115,7 +117,7 @@ class CycleRunner:
             self.cycles_failed += 1
             self.login_refusals += 1
             pause = min(self.settings.poll_interval_s * 2**self.login_refusals, self.MAX_LOGIN_PAUSE_S)
-            self._no_login_before = self.clock() + pause
+            self._no_login_before = self.clock.monotonic() + pause
             log.error(
                 "service_login_refused",
                 extra={

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connector.errors import ConfigError
+from connector.sl.config import RetryPolicy, SLSettings
 from connector.sl.tls import ca_bundle_problem
 
 _SL_ROOT = re.compile(r"^https?://[^/\s]+(/[^\s]*)?/b1s/v[12]$")
@@ -150,6 +152,72 @@ class Settings(BaseSettings):
     def tls_verify(self) -> bool | str:
         """The value for requests' ``verify``: the CA bundle path when set, else the boolean."""
         return str(self.ca_bundle) if self.ca_bundle is not None else self.verify_tls
+
+    # -- the groups each part is built from (the variables stay flat: B1_* names never change) ------
+    @property
+    def sl(self) -> SLSettings:
+        """Where and as whom to reach the Service Layer: ``ServiceLayerClient``'s first argument."""
+        return SLSettings(
+            url=self.sl_url,
+            company_db=self.company_db,
+            username=self.username,
+            password=self.password,
+            verify=self.tls_verify,
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
+            page_size=self.page_size,
+            session_margin_s=self.session_margin_s,
+        )
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How often and how long failed reads are retried: ``ServiceLayerClient``'s second argument."""
+        return RetryPolicy(
+            attempts=self.retry_attempts, max_wait_s=self.retry_max_wait_s, total_s=self.retry_total_s
+        )
+
+    @property
+    def service(self) -> ServiceSettings:
+        """How the cycles run: the ledger, the mapping, the schedule, the limits, the endpoint."""
+        return ServiceSettings(
+            mapping=self.mapping,
+            ledger_path=self.ledger_path,
+            poll_interval_s=self.poll_interval_s,
+            unknown_quiet_period_s=self.unknown_quiet_period_s,
+            max_receipts_per_cycle=self.max_receipts_per_cycle,
+            fresh_read_chunk=self.fresh_read_chunk,
+            post_sessions=self.post_sessions,
+            http_host=self.http_host,
+            http_port=self.http_port,
+        )
+
+    @property
+    def log(self) -> LogSettings:
+        """How log lines are written."""
+        return LogSettings(level=self.log_level, line_format=self.log_format)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The cycle's and the service's settings (``B1_MAPPING`` … ``B1_HTTP_PORT``)."""
+
+    mapping: Path | None
+    ledger_path: Path
+    poll_interval_s: float
+    unknown_quiet_period_s: float
+    max_receipts_per_cycle: int | None
+    fresh_read_chunk: int
+    post_sessions: int
+    http_host: str
+    http_port: int | None
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """``B1_LOG_LEVEL`` and ``B1_LOG_FORMAT``."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    line_format: Literal["logfmt", "json"]
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from connector.clock import Clock
 from connector.company_facts import read_company_facts
 from connector.errors import (
     ENDS_THE_CYCLE,
@@ -229,7 +230,7 @@ class Worker:
             self.company,
             self.mapping.idempotency.key_field,
             self.quiet_period_s,
-            stop_event=self.stop_event,
+            clock=Clock(stop_event=self.stop_event),
         )
 
     def use_posting_sessions(self, clients: list[ServiceLayerClient]) -> PostingPool:
@@ -242,7 +243,7 @@ class Worker:
                     self.company,
                     self.mapping.idempotency.key_field,
                     self.quiet_period_s,
-                    stop_event=self.stop_event,
+                    clock=self.poster.clock,
                     key_locks=self.poster.key_locks,
                 )
                 for client in clients

@@ -10,14 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import requests
-from pydantic import SecretStr
 
+from connector.clock import REAL_CLOCK, Clock
 from connector.errors import (
     SLAuthError,
     SLError,
@@ -28,15 +26,18 @@ from connector.errors import (
     SLServerError,
     SLSessionError,
 )
-from connector.settings import Settings
 from connector.sl import envelope, odata
+from connector.sl.config import RetryPolicy, SLSettings
 from connector.sl.odata import display_path
 from connector.sl.paging import iter_pages
-from connector.sl.retry import RetryPolicy, build_retrying, is_idempotent, is_retryable
+from connector.sl.retry import build_retrying, is_idempotent, is_retryable
 from connector.sl.session import LoginResult, SessionManager, SessionTicket, login_body, parse_login
 from connector.sl.transport import Transport
 
 logger = logging.getLogger(__name__)
+
+#: Retries as ``B1_RETRY_*`` default to.
+DEFAULT_RETRY = RetryPolicy()
 
 #: SAP codes meaning "your query is wrong" (§2.3): 201 bad $filter/$expand, -1000 unknown property.
 QUERY_ERROR_CODES = frozenset({"201", "-1000"})
@@ -93,75 +94,34 @@ class ServiceLayerClient:
 
     def __init__(
         self,
+        sl: SLSettings,
+        retry: RetryPolicy = DEFAULT_RETRY,
         *,
-        base_url: str,
-        company_db: str,
-        username: str,
-        password: SecretStr,
-        verify: bool | str = True,
-        connect_timeout_s: float = 5.0,
-        read_timeout_s: float = 60.0,
-        page_size: int = 100,
-        retry_attempts: int = 4,
-        retry_max_wait_s: float = 30.0,
-        retry_total_s: float = 120.0,
-        session_margin_s: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        stop_event: threading.Event | None = None,
+        clock: Clock = REAL_CLOCK,
         session: requests.Session | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.company_db = company_db
-        self.username = username
-        self._password = password
-        self.page_size = page_size
+        """``sl``: where and as whom; ``retry``: how often and how long; ``clock``: time, the stop-aware
+        sleep of every back-off and the stop event (``session``: a requests session, for tests)."""
+        self.base_url = sl.url.rstrip("/")
+        self.company_db = sl.company_db
+        self.username = sl.username
+        self._password = sl.password
+        self.page_size = sl.page_size
         self.protocol: Literal["v1", "v2"] = "v1" if self.base_url.endswith("/v1") else "v2"
-        self._policy = RetryPolicy(
-            attempts=retry_attempts, max_wait_s=retry_max_wait_s, total_s=retry_total_s
-        )
-        self._sleep = sleep
+        self._policy = retry
         self._clock = clock
-        self._stop_event = stop_event
         self._transport = Transport(
             base_url=self.base_url,
-            verify=verify,
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
+            verify=sl.verify,
+            connect_timeout_s=sl.connect_timeout_s,
+            read_timeout_s=sl.read_timeout_s,
             session=session,
         )
         self._session = SessionManager(
-            do_login=self._do_login, do_logout=self._do_logout, clock=clock, margin_s=session_margin_s
-        )
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        stop_event: threading.Event | None = None,
-        session: requests.Session | None = None,
-    ) -> ServiceLayerClient:
-        """Build a client from ``Settings`` (TLS choice from ``settings.tls_verify``)."""
-        return cls(
-            base_url=settings.sl_url,
-            company_db=settings.company_db,
-            username=settings.username,
-            password=settings.password,
-            verify=settings.tls_verify,
-            connect_timeout_s=settings.connect_timeout_s,
-            read_timeout_s=settings.read_timeout_s,
-            page_size=settings.page_size,
-            retry_attempts=settings.retry_attempts,
-            retry_max_wait_s=settings.retry_max_wait_s,
-            retry_total_s=settings.retry_total_s,
-            session_margin_s=settings.session_margin_s,
-            sleep=sleep,
-            clock=clock,
-            stop_event=stop_event,
-            session=session,
+            do_login=self._do_login,
+            do_logout=self._do_logout,
+            clock=clock.monotonic,
+            margin_s=sl.session_margin_s,
         )
 
     def __repr__(self) -> str:
@@ -231,9 +191,7 @@ class ServiceLayerClient:
             self._policy,
             method=method,
             path=path,
-            sleep=self._sleep,
             clock=self._clock,
-            stop_event=self._stop_event,
             started=started,
         )
 
@@ -247,7 +205,7 @@ class ServiceLayerClient:
     ) -> requests.Response:
         """Send with session handling, one re-login on 401, retries per ``is_retryable``; 2xx or raise."""
         method = method.upper()
-        started = self._clock()
+        started = self._clock.monotonic()
         try:
             # Most requests succeed at once: the first attempt runs without tenacity's machinery,
             # which cost more CPU than the rest of a request's own work (issue 11).
@@ -284,7 +242,7 @@ class ServiceLayerClient:
     def _send_with(
         self, ticket: SessionTicket, method: str, url: str, json_body: Any, headers: dict[str, str] | None
     ) -> requests.Response:
-        started = self._clock()
+        started = self._clock.monotonic()
         response = self._transport.send(
             method, url, cookies=ticket.cookies, json_body=json_body, headers=headers
         )

@@ -8,14 +8,14 @@ into ``SLOutcomeUnknownError`` before this predicate ever sees it.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
+from connector.clock import Clock
 from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLServerError
+from connector.sl.config import RetryPolicy
+
+__all__ = ["RetryPolicy", "build_retrying", "is_idempotent", "is_retryable"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,54 +66,24 @@ def is_retryable(exc: BaseException, method: str) -> bool:
     return exc.status == 500 and exc.code == LOGIN_RACE_CODE and _last_segment(exc.path) == "Login"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry: from settings.retry_attempts / retry_max_wait_s / retry_total_s."""
-
-    attempts: int = 4
-    max_wait_s: float = 30.0
-    total_s: float = 120.0
-    #: Base of the exponential backoff; the first wait is random in [0, 2 * initial_wait_s].
-    initial_wait_s: float = 0.5
-
-
-def interruptible_sleep(
-    sleep: Callable[[float], None], stop_event: threading.Event | None
-) -> Callable[[float], None]:
-    """A sleep that returns at once when ``stop_event`` is set, so back-off never delays shutdown."""
-
-    def _sleep(seconds: float) -> None:
-        if stop_event is None:
-            sleep(seconds)
-        elif sleep is time.sleep:
-            stop_event.wait(seconds)
-        elif not stop_event.is_set():
-            # An injected (test) sleep: honour it, but never start a wait after shutdown began.
-            sleep(seconds)
-
-    return _sleep
-
-
 def build_retrying(
     policy: RetryPolicy,
     *,
     method: str,
     path: str,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    stop_event: threading.Event | None = None,
+    clock: Clock,
     started: float | None = None,
 ) -> Retrying:
     """A fresh tenacity ``Retrying`` for one logical request (one budget per call, from ``started``)."""
-    started = clock() if started is None else started
+    started = clock.monotonic() if started is None else started
 
     def _stop(state: RetryCallState) -> bool:
         if state.attempt_number >= policy.attempts:
             return True
-        if stop_event is not None and stop_event.is_set():
+        if clock.stopping():
             return True
         # The injected clock (not tenacity's own) bounds the total, so tests can drive it.
-        return clock() - started >= policy.total_s
+        return clock.monotonic() - started >= policy.total_s
 
     def _log(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -135,7 +105,7 @@ def build_retrying(
         stop=_stop,
         wait=wait_random_exponential(multiplier=policy.initial_wait_s, max=policy.max_wait_s),
         retry=retry_if_exception(lambda exc: is_retryable(exc, method)),
-        sleep=interruptible_sleep(sleep, stop_event),
+        sleep=clock.sleep,  # wakes at once on SIGTERM: back-off never delays shutdown
         before_sleep=_log,
         reraise=True,
     )

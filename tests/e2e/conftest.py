@@ -68,6 +68,6 @@ def sl_client(mock_sl, protocol, tmp_path) -> Iterator[Any]:
     from connector.sl.client import ServiceLayerClient
 
     settings = make_settings(mock_sl, protocol, tmp_path / "by-hand")
-    with ServiceLayerClient.from_settings(settings) as client:
+    with ServiceLayerClient(settings.sl, settings.retry) as client:
         client.login()
         yield client

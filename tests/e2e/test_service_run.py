@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from connector import cli
+from connector.clock import Clock
 from connector.errors import ConfigError
 from connector.service import run_service
 from tests.support.mock import free_port, make_settings
@@ -167,7 +168,7 @@ def test_sigterm_stops_the_service_process_cleanly(mock_sl, tmp_path):
 def test_a_password_changed_while_running_is_retried_ever_more_rarely(mock_sl, tmp_path, caplog):
     from connector.service import CycleRunner
 
-    class Clock:
+    class Monotonic:
         now = 1000.0
 
         def __call__(self) -> float:
@@ -176,9 +177,9 @@ def test_a_password_changed_while_running_is_retried_ever_more_rarely(mock_sl, t
     def logins() -> int:
         return sum(1 for r in mock_sl.requests if r.path == "Login")
 
-    clock = Clock()
+    clock = Monotonic()
     settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=60)
-    runner = CycleRunner(settings, threading.Event(), clock=clock)
+    runner = CycleRunner(settings, threading.Event(), clock=Clock(monotonic=clock))
     runner()
     assert receipts_posted(mock_sl) == CLEAN_DEMO_ORDERS and logins() == 1
 

@@ -7,6 +7,8 @@ with the key, or void and posted anew) by looking the key up in SAP.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from connector.production import reasons as rc
@@ -130,9 +132,9 @@ def test_quiet_period_never_waits_longer_than_one_period_when_the_clock_stepped_
     worker = worker_factory(unknown_quiet_period_s=30)
     [error] = worker.run_cycle().errors
     waits: list[float] = []
-    worker.poster.sleep = waits.append
-    real_clock = worker.poster.clock
-    worker.poster.clock = lambda: real_clock() - 3600  # NTP stepped the wall clock back an hour
+    real_wall = worker.poster.clock.wall
+    # NTP stepped the wall clock back an hour
+    worker.poster.clock = replace(worker.poster.clock, pause=waits.append, wall=lambda: real_wall() - 3600)
     second = worker.run_cycle()
     assert [(s["key"], s["state"]) for s in second.settled] == [(error["key"], "void")]
     assert waits == [30]

@@ -8,6 +8,7 @@ later; the first look-up finds nothing, the quiet period passes, the second look
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -103,7 +104,7 @@ def test_slow_commit_is_found_by_the_second_lookup_after_the_quiet_period(mock_s
             time.sleep(0.01)
 
     worker.poster.lookup = spy_lookup
-    worker.poster.sleep = quiet_period
+    worker.poster.clock = replace(worker.poster.clock, pause=quiet_period)
     second = worker.run_cycle()
     assert lookups == [0, 1]  # nothing, then (after the quiet period) the receipt
     assert len(waits) == 1 and 0 < waits[0] <= quiet_period_s  # counted from when the worker gave up

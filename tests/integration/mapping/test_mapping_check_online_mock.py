@@ -17,6 +17,7 @@ from connector.mapping.check import EXIT_OK, EXIT_PROBLEMS, check_online, run_ch
 from connector.mapping.loader import load_mapping
 from connector.mapping.spec import IdempotencyRule, Mapping, ReceiptRule, WarehouseRule
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_client import client_from
 
 ROOT = Path(__file__).resolve().parents[3]
 MAPPINGS = sorted((ROOT / "mappings").rglob("*.yaml"))
@@ -25,7 +26,7 @@ MAPPINGS = sorted((ROOT / "mappings").rglob("*.yaml"))
 @pytest.fixture
 def client(mock_sl: Any, protocol: str) -> Iterator[ServiceLayerClient]:
     user, password = next(iter(mock_sl.users.items()))
-    with ServiceLayerClient(
+    with client_from(
         base_url=mock_sl.root(protocol),
         company_db=mock_sl.company_db,
         username=user,

@@ -15,6 +15,7 @@ from connector.demo_company import DEMO_COMPANY
 from connector.errors import SLAuthError, SLNotFoundError, SLOutcomeUnknownError, SLQueryError, SLRequestError
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_client import client_from
 
 COMPANY = json.loads((DEMO_COMPANY / "company.json").read_text())
 USER, PASSWORD = next(iter(COMPANY["users"].items()))
@@ -45,7 +46,7 @@ def make_client(sl: Any, protocol: str, **overrides: Any) -> ServiceLayerClient:
         "sleep": lambda seconds: None,
     }
     options.update(overrides)
-    return ServiceLayerClient(**options)
+    return client_from(**options)
 
 
 def calls(sl: Any, method: str, path_prefix: str) -> list[Any]:

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from responses.registries import OrderedRegistry
 
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_client import client_from
 from tests.support.sl_unit import HOST, PASSWORD, FakeClock, SleepRecorder
 
 
@@ -64,6 +65,6 @@ def make_client(root: str, clock: FakeClock, sleeps: SleepRecorder) -> Callable[
             "clock": clock,
         }
         options.update(overrides)
-        return ServiceLayerClient(**options)
+        return client_from(**options)
 
     return build

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from connector.clock import Clock
 from connector.errors import (
     SLAuthError,
     SLConnectionError,
@@ -18,9 +19,11 @@ from connector.errors import (
     SLServerError,
     SLSessionError,
 )
-from connector.sl.retry import RetryPolicy, build_retrying, interruptible_sleep, is_idempotent, is_retryable
+from connector.sl.retry import RetryPolicy, build_retrying, is_idempotent, is_retryable
 
 DATA = "/b1s/v2/InventoryGenEntries"
+#: No time passes and no wait is made.
+NO_WAIT = Clock(monotonic=lambda: 0.0, pause=lambda _s: None)
 LOGIN = "/b1s/v2/Login"
 
 
@@ -109,8 +112,7 @@ def test_build_retrying_retries_then_succeeds_and_logs_each_retry(caplog: pytest
         RetryPolicy(attempts=4, max_wait_s=2.0),
         method="GET",
         path=DATA,
-        sleep=sleeps.append,
-        clock=lambda: 0.0,
+        clock=Clock(monotonic=lambda: 0.0, pause=sleeps.append),
     )
     flaky = Flaky(server(503), conn(True))
     with caplog.at_level(logging.WARNING, logger="connector.sl.retry"):
@@ -124,9 +126,7 @@ def test_build_retrying_retries_then_succeeds_and_logs_each_retry(caplog: pytest
 
 
 def test_build_retrying_stops_after_attempts_and_reraises_the_last_error() -> None:
-    retrying = build_retrying(
-        RetryPolicy(attempts=3), method="GET", path=DATA, sleep=lambda s: None, clock=lambda: 0.0
-    )
+    retrying = build_retrying(RetryPolicy(attempts=3), method="GET", path=DATA, clock=NO_WAIT)
     last = server(504)
     flaky = Flaky(server(502), server(503), last, server(502))
     with pytest.raises(SLServerError) as info:
@@ -142,7 +142,10 @@ def test_build_retrying_stops_when_the_total_budget_is_spent() -> None:
         now[0] += 50.0  # each back-off "takes" 50 s on the injected clock
 
     retrying = build_retrying(
-        RetryPolicy(attempts=10, total_s=120.0), method="GET", path=DATA, sleep=sleep, clock=lambda: now[0]
+        RetryPolicy(attempts=10, total_s=120.0),
+        method="GET",
+        path=DATA,
+        clock=Clock(monotonic=lambda: now[0], pause=sleep),
     )
     flaky = Flaky(*(server(503) for _ in range(10)))
     with pytest.raises(SLServerError):
@@ -151,9 +154,7 @@ def test_build_retrying_stops_when_the_total_budget_is_spent() -> None:
 
 
 def test_build_retrying_does_not_retry_what_the_predicate_refuses() -> None:
-    retrying = build_retrying(
-        RetryPolicy(attempts=5), method="POST", path=DATA, sleep=lambda s: None, clock=lambda: 0.0
-    )
+    retrying = build_retrying(RetryPolicy(attempts=5), method="POST", path=DATA, clock=NO_WAIT)
     flaky = Flaky(server(502, method="POST"))
     with pytest.raises(SLServerError):
         retrying(flaky)
@@ -168,9 +169,7 @@ def test_build_retrying_stops_at_once_when_shutdown_is_requested() -> None:
         RetryPolicy(attempts=5),
         method="GET",
         path=DATA,
-        sleep=sleeps.append,
-        clock=lambda: 0.0,
-        stop_event=stop,
+        clock=Clock(monotonic=lambda: 0.0, pause=sleeps.append, stop_event=stop),
     )
     flaky = Flaky(server(503), server(503))
     with pytest.raises(SLServerError):
@@ -178,22 +177,22 @@ def test_build_retrying_stops_at_once_when_shutdown_is_requested() -> None:
     assert flaky.calls == 1 and sleeps == []
 
 
-def test_interruptible_sleep_wakes_when_the_stop_event_is_set() -> None:
+def test_the_clocks_sleep_wakes_when_the_stop_event_is_set() -> None:
     import time
 
     stop = threading.Event()
-    sleep = interruptible_sleep(time.sleep, stop)
+    clock = Clock(stop_event=stop)
     threading.Timer(0.05, stop.set).start()
     started = time.monotonic()
-    sleep(5.0)
+    clock.sleep(5.0)
     assert time.monotonic() - started < 1.0
 
 
-def test_interruptible_sleep_skips_an_injected_sleep_after_shutdown() -> None:
+def test_the_clocks_sleep_skips_an_injected_pause_after_shutdown() -> None:
     stop = threading.Event()
     calls: list[float] = []
-    sleep = interruptible_sleep(calls.append, stop)
-    sleep(1.0)
+    clock = Clock(stop_event=stop, pause=calls.append)
+    clock.sleep(1.0)
     stop.set()
-    sleep(2.0)
+    clock.sleep(2.0)
     assert calls == [1.0]

@@ -66,7 +66,7 @@ def test_tls_from_settings_uses_the_ca_bundle(
         _env_file=None,
     )  # type: ignore[call-arg]
     mocked.add(login_ok(root, version))
-    client = ServiceLayerClient.from_settings(settings, sleep=lambda s: None)
+    client = ServiceLayerClient(settings.sl, settings.retry)
     client.login()
     assert mocked.calls[0].request.req_kwargs["verify"] == str(bundle)
     assert client.protocol == version

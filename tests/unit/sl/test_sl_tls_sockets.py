@@ -14,11 +14,12 @@ from pydantic import SecretStr
 
 from connector.errors import SLConnectionError, SLError
 from connector.sl.client import ServiceLayerClient
+from tests.support.sl_client import client_from
 from tests.support.tls_certs import ServerCert, ThrowawayCA, https_server
 
 
 def client_for(url: str, verify: bool | str) -> ServiceLayerClient:
-    return ServiceLayerClient(
+    return client_from(
         base_url=url,
         company_db="SBODEMOUS",
         username="manager",
