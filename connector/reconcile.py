@@ -6,7 +6,11 @@ Compares the ledger with the receipts SAP holds for recent days, by posting key:
 * **orphans**: a receipt in SAP carries one of this company's keys, but the ledger does not know it
   as posted (the ledger was lost or restored from a backup, or another instance posted it);
 * **missing**: the ledger says posted, but SAP has no such receipt, a different one, or only a
-  cancelled one.
+  cancelled one;
+* **over-received**: SAP shows an order received beyond what the connector's last receipt for it
+  brought it to (the key's targets): a receipt someone posted by hand — in the worst case while the
+  connector's own receipt for the same confirmation was on its way (the window between the re-read of
+  a chunk of orders and their POSTs), which receives that confirmation twice.
 
 Read-only on both sides. SAP is asked for receipts created in the window whose key starts with
 the company's key prefix (``startswith`` on a UDF is documented, docs/service-layer.md §7); each key
@@ -20,8 +24,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from connector.ledger import Ledger
+from connector.ledger import Ledger, PostingRow
 from connector.posting import RECEIPT_STATE_FIELDS, RECEIPTS, is_cancelled
+from connector.production.confirmations import format_quantity
 from connector.production.receipt import key_belongs_to, key_prefix
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
@@ -48,10 +53,11 @@ class Reconciliation:
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     orphans: list[dict[str, Any]] = field(default_factory=list)
     missing: list[dict[str, Any]] = field(default_factory=list)
+    over_received: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.duplicates or self.orphans or self.missing)
+        return not (self.duplicates or self.orphans or self.missing or self.over_received)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "clean": self.clean}
@@ -75,6 +81,65 @@ def _receipts_by_key(
             found[key].append(
                 Receipt(int(row["DocEntry"]), row.get("DocNum"), row.get("CreationDate"), is_cancelled(row))
             )
+    return found
+
+
+#: Orders per request when their received quantities are read back (a short ``$filter`` URL).
+ORDERS_PER_READ = 50
+_EPSILON = 1e-6
+
+
+def key_targets(key: str) -> tuple[float, float] | None:
+    """The cumulative (completed, rejected) a posting key's receipt brings its order to, or None."""
+    parts = key.rsplit("/", 2)
+    if len(parts) != 3:
+        return None
+    completed, rejected = parts[1], parts[2]
+    if not (completed.startswith("C") and rejected.startswith("R")):
+        return None
+    try:
+        return float(completed[1:]), float(rejected[1:])
+    except ValueError:
+        return None
+
+
+def _over_received(client: ServiceLayerClient, postings: list[PostingRow]) -> list[dict[str, Any]]:
+    """Orders SAP shows received beyond the targets of the connector's last receipt for them."""
+    last: dict[int, tuple[float, float, PostingRow]] = {}
+    for row in postings:
+        targets = key_targets(row.key) if row.state == "posted" else None
+        if targets is not None and targets > last.get(row.order_entry, (-1.0, -1.0, row))[:2]:
+            last[row.order_entry] = (*targets, row)
+    entries = sorted(last)
+    found = []
+    for start in range(0, len(entries), ORDERS_PER_READ):
+        chunk = entries[start : start + ORDERS_PER_READ]
+        for order in client.iter_collection(
+            "ProductionOrders",
+            filter=odata.any_of("AbsoluteEntry", chunk),
+            select=["AbsoluteEntry", "DocumentNumber", "CompletedQuantity", "RejectedQuantity"],
+            page_size=len(chunk) + 1,
+        ):
+            if order.get("AbsoluteEntry") not in last:
+                continue
+            completed_target, rejected_target, row = last[order["AbsoluteEntry"]]
+            try:
+                completed = float(order.get("CompletedQuantity") or 0)
+                rejected = float(order.get("RejectedQuantity") or 0)
+            except (TypeError, ValueError):
+                continue  # unreadable quantities: the cycle holds the order and says why
+            if completed > completed_target + _EPSILON or rejected > rejected_target + _EPSILON:
+                found.append(
+                    {
+                        "order_entry": row.order_entry,
+                        "order_number": order.get("DocumentNumber", row.order_number),
+                        "key": row.key,
+                        "completed_in_sap": completed,
+                        "rejected_in_sap": rejected,
+                        "completed_target": completed_target,
+                        "rejected_target": rejected_target,
+                    }
+                )
     return found
 
 
@@ -132,6 +197,7 @@ def reconcile(
                 "problem": problem,
             }
         )
+    result.over_received = _over_received(client, list(postings.values()))
     return result
 
 
@@ -175,5 +241,18 @@ def reconciliation_text(r: Reconciliation) -> str:
             f"  order {m['order_number']}: {m['key']} (receipt DocNum {m['receipt_number']}, DocEntry "
             f"{m['receipt_entry']}): {m['problem']}"
             for m in r.missing
+        )
+    if r.over_received:
+        lines.append(
+            "Received in SAP beyond the connector's last receipt (a receipt posted by hand, perhaps while "
+            "the connector's own was on its way: check the order's receipts and cancel one that receives "
+            "a confirmation twice):"
+        )
+        lines.extend(
+            f"  order {o['order_number']}: SAP shows {format_quantity(o['completed_in_sap'])} good and "
+            f"{format_quantity(o['rejected_in_sap'])} rejected received; the connector's last receipt "
+            f"({o['key']}) brought it to {format_quantity(o['completed_target'])} and "
+            f"{format_quantity(o['rejected_target'])}"
+            for o in r.over_received
         )
     return "\n".join(lines)

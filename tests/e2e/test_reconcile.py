@@ -8,6 +8,7 @@ import pytest
 
 from connector import cli
 from tests.support.mock import make_settings
+from tests.support.raw_client import Client
 
 KEY_FIELD = "U_B1BF_Key"
 CLEAN_DEMO_ORDERS = 7
@@ -111,3 +112,25 @@ def test_days_must_be_a_positive_number(run_cli, capsys):
         cli.main(["reconcile", "--days", "0"])
     assert exit_info.value.code == 2
     assert "whole number of days" in capsys.readouterr().err
+
+
+def test_a_receipt_posted_by_hand_is_reported_as_over_received(run_cli, mock_sl, protocol):
+    # The window the chunked re-read leaves: a user receives order 101 by hand after the connector read
+    # it and before (or after) its own receipt went out. SAP then shows more received than the
+    # connector's last receipt for 101 brought it to; reconcile names the order.
+    run_cli("once", "--json")
+    code, result, _ = run_cli("reconcile", "--json")
+    assert code == cli.EXIT_OK and result["over_received"] == []
+    user = Client(mock_sl, protocol)
+    assert user.login().status_code == 200
+    by_hand = user.post(
+        "InventoryGenEntries", {"DocumentLines": [{"BaseType": 202, "BaseEntry": 101, "Quantity": 1}]}
+    )
+    assert by_hand.status_code == 201, by_hand.text
+    code, result, text = run_cli("reconcile", "--json")
+    assert code == cli.EXIT_DIFFERENCES and result["clean"] is False
+    [over] = result["over_received"]
+    assert (over["order_entry"], over["key"]) == (101, "SBODEMOUS/101/C4/R0")
+    assert (over["completed_in_sap"], over["completed_target"]) == (5.0, 4.0)
+    assert result["duplicates"] == result["orphans"] == result["missing"] == []
+    assert "order 2026230101: SAP shows 5 good and 0 rejected received" in text
