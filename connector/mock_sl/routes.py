@@ -14,7 +14,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from connector.mock_sl import edmx, order_rules, paging, protocol, sap_rules, schema
-from connector.mock_sl.odata_filter import QueryError, evaluate, parse_filter, parse_orderby, parse_select
+from connector.mock_sl.odata_filter import (
+    Literal,
+    Node,
+    Prop,
+    QueryError,
+    evaluate,
+    parse_filter,
+    parse_orderby,
+    parse_select,
+)
 from connector.mock_sl.protocol import SapError
 from connector.mock_sl.store import ENTITY_SETS, Store
 
@@ -68,6 +77,26 @@ def parse_key(text: str, names: list[str]) -> tuple[Any, ...]:
 def key_text(key: tuple[Any, ...]) -> str:
     """The key as SAP quotes it in ``Entity with value('<key>') does not exist``."""
     return ",".join(str(part) for part in key)
+
+
+def _key_floor(tree: Any, name: str) -> int | None:
+    """N when the filter requires ``name gt N`` (an integer) in its top-level ``and`` chain."""
+    if isinstance(tree, Node) and tree.op == "and":
+        for arg in tree.args:
+            found = _key_floor(arg, name)
+            if found is not None:
+                return found
+        return None
+    if isinstance(tree, Node) and tree.op == "gt" and len(tree.args) == 2:
+        prop, literal = tree.args
+        is_int = isinstance(literal, Literal) and type(literal.value) is int
+        if isinstance(prop, Prop) and prop.name == name and is_int:
+            return literal.value
+    return None
+
+
+def _above(value: Any, floor: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > floor
 
 
 class Router:
@@ -230,6 +259,39 @@ class Router:
             rows = [row for row in rows if evaluate(tree, row, known, fold=fold)]
         return rows
 
+    def _first_matches(
+        self, request: Request, entity_set: str, order: list[tuple[str, bool]]
+    ) -> list[dict[str, Any]] | None:
+        """Keyset paging (``... and (Key gt N)``, ``$orderby Key``, ``$top``) without filtering every row.
+
+        The same rows ``page_of`` would take from the fully filtered, sorted list: rows at or below N
+        are dropped by one integer comparison, and the filter runs only until ``$skip + $top`` rows
+        matched. None when the request is not of that shape (or asks for a count): filter everything.
+        """
+        text, top = request.query.get("$filter"), request.query.get("$top")
+        if not text or not top or not top.isdigit() or len(order) != 1 or order[0][1]:
+            return None
+        if "$count" in request.query or "$inlinecount" in request.query:
+            return None
+        known = self._known(request, entity_set)
+        tree = parse_filter(text, known)
+        floor = _key_floor(tree, order[0][0])
+        if floor is None:
+            return None
+        name = order[0][0]
+        candidates = [row for row in self.store.live_rows(entity_set) if _above(row.get(name), floor)]
+        candidates.sort(key=lambda row: row[name])
+        fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
+        skip = request.query.get("$skip", "0")
+        wanted = int(top) + (int(skip) if skip.isdigit() else 0)
+        found: list[dict[str, Any]] = []
+        for row in candidates:
+            if evaluate(tree, row, known, fold=fold):
+                found.append(row)
+                if len(found) >= wanted:
+                    break
+        return found
+
     def _count(self, request: Request, entity_set: str) -> Response:
         count = len(self._filtered(request, entity_set))
         return Response(200, str(count).encode(), {"Content-Type": protocol.TEXT_PLAIN})
@@ -253,7 +315,9 @@ class Router:
         select = parse_select(request.query.get("$select"), known, type_name)
         order = parse_orderby(request.query.get("$orderby"), known)
         self._check_expand(request, entity_set)
-        rows = paging.sort(self._filtered(request, entity_set), order)
+        rows = self._first_matches(request, entity_set, order)
+        if rows is None:
+            rows = paging.sort(self._filtered(request, entity_set), order)
         page = paging.page_of(request, rows)
         version = request.version
         body: dict[str, Any] = {

@@ -204,3 +204,28 @@ def test_user_fields_md_list_filter_and_composite_key(client: Client) -> None:
     assert {"Name": "B1BF_Key", "Size": 100} in body["value"]
     row = client.get("UserFieldsMD(TableName='OWOR',FieldID=0)").json()
     assert (row["Name"], row["Type"], row["SubType"]) == ("ConfirmedQty", "db_Float", "st_Quantity")
+
+
+@pytest.mark.parametrize("after", [0, 104, 110, 119])
+@pytest.mark.parametrize("top", [1, 5, 30])
+def test_keyset_page_is_the_same_whether_or_not_every_row_is_filtered(client: Client, after, top) -> None:
+    # "... and (AbsoluteEntry gt N)" ordered by AbsoluteEntry with $top is answered without filtering
+    # every row (a company of 100,000 orders stays fast); a count asks for every row, so it takes the
+    # full path. Both must give the same rows.
+    query = {
+        "$select": "AbsoluteEntry,DocumentNumber",
+        "$filter": f"(ProductionOrderStatus eq 'boposReleased') and (AbsoluteEntry gt {after})",
+        "$orderby": "AbsoluteEntry",
+        "$top": str(top),
+    }
+    count_key = "$inlinecount" if client.version == "v1" else "$count"
+    count_value = "allpages" if client.version == "v1" else "true"
+    headers = {"Prefer": "odata.maxpagesize=100"}
+    keyset = client.get("ProductionOrders", params=query, headers=headers).json()["value"]
+    full = client.get("ProductionOrders", params={**query, count_key: count_value}, headers=headers).json()[
+        "value"
+    ]
+    assert keyset == full
+    assert [row["AbsoluteEntry"] for row in keyset] == sorted(row["AbsoluteEntry"] for row in keyset)
+    assert all(row["AbsoluteEntry"] > after for row in keyset)
+    assert len(keyset) == min(top, len([e for e in range(101, 120) if e > after]))
