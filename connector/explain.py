@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from connector.mapping.spec import Mapping, ReadyFlagSource
+from connector.production.assessment import Assessment
 from connector.production.confirmations import format_quantity as q
 from connector.production.reasons import Reason, screen_line
 from connector.report import reason_dict
-from connector.worker import Assessment
 
 
 def _show(value: Any) -> str:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from connector.clock import REAL_CLOCK, Clock
@@ -90,11 +91,25 @@ class KeyLocks:
                 self._guard.notify_all()
 
 
+class PostingState(StrEnum):
+    """A posting's state: the ledger's (``sending`` … ``duplicate``) and, for an outcome only,
+    ``ledger_error`` (the ledger refused the intent: nothing was sent). str-valued, so the ledger's
+    text and every JSON document stay the same."""
+
+    SENDING = "sending"
+    POSTED = "posted"
+    REJECTED = "rejected"
+    UNCERTAIN = "uncertain"
+    VOID = "void"
+    DUPLICATE = "duplicate"
+    LEDGER_ERROR = "ledger_error"
+
+
 @dataclass(frozen=True)
 class PostOutcome:
     """How one posting attempt ended."""
 
-    state: str  # posted | rejected | uncertain | void | duplicate; ledger_error: the intent was refused
+    state: PostingState
     receipt_entry: int | None = None
     receipt_number: int | None = None
     code: str | None = None
@@ -115,6 +130,23 @@ class Poster:
     clock: Clock = REAL_CLOCK
     #: Shared by every poster of one worker (the posting sessions): one thread per key at a time.
     key_locks: KeyLocks = field(default_factory=KeyLocks)
+
+    # -- what the ledger remembers of postings: the worker asks the poster, never the ledger ------
+    def posting(self, key: str) -> PostingRow | None:
+        """The posting of ``key``, if the ledger has one."""
+        return self.ledger.get(key)
+
+    def unfinished_for_order(self, order_entry: int) -> PostingRow | None:
+        """A posting of this order still in flight (sending, uncertain) or a duplicate to clear."""
+        return self.ledger.unfinished_for_order(self.company, order_entry)
+
+    def has_posted(self, order_entry: int) -> bool:
+        """Whether the connector ever posted a receipt for this order."""
+        return self.ledger.has_posted(self.company, order_entry)
+
+    def postings_for_order(self, order_entry: int) -> list[PostingRow]:
+        """Every posting the ledger has for this order (``explain`` shows them)."""
+        return self.ledger.postings_for_order(self.company, order_entry)
 
     def lookup(self, key: str) -> list[dict[str, Any]]:
         """Receipts in SAP that carry ``key`` in the key field."""
@@ -182,20 +214,20 @@ class Poster:
         except SLOutcomeUnknownError as exc:
             self.ledger.mark_uncertain(key, message=str(exc))
             log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": str(exc)})
-            return PostOutcome("uncertain", message=str(exc))
+            return PostOutcome(PostingState.UNCERTAIN, message=str(exc))
         except SLRequestError as exc:
             self.ledger.mark_rejected(key, code=exc.code, message=exc.sap_message or str(exc))
             log.warning(
                 "posting_rejected",
                 extra={"order": order_number, "key": key, "code": exc.code, "sap_message": exc.sap_message},
             )
-            return PostOutcome("rejected", code=exc.code, message=exc.sap_message or str(exc))
+            return PostOutcome(PostingState.REJECTED, code=exc.code, message=exc.sap_message or str(exc))
         except SLConnectionError as exc:
             if exc.request_sent:
                 self.ledger.mark_uncertain(key, message=str(exc))
-                return PostOutcome("uncertain", message=str(exc))
+                return PostOutcome(PostingState.UNCERTAIN, message=str(exc))
             self.ledger.mark_void(key, message=f"not sent: {exc}")
-            return PostOutcome("void", message=str(exc))
+            return PostOutcome(PostingState.VOID, message=str(exc))
         except BaseException as exc:
             # Anything else (auth lost mid-way, a bug, KeyboardInterrupt): we cannot prove the POST
             # did not reach SAP, so the only safe state is uncertain.
@@ -209,7 +241,7 @@ class Poster:
             message = f"SAP answered 201 without a usable DocEntry ({entry!r}); the key is looked up in SAP"
             self.ledger.mark_uncertain(key, message=message)
             log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": message})
-            return PostOutcome("uncertain", message=message)
+            return PostOutcome(PostingState.UNCERTAIN, message=message)
         # Not waited onto the disk: a power cut that loses this mark leaves the row ``sending``, and
         # settling looks the key up in SAP and finds this receipt (docs/exactly-once.md).
         self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number, durable=False)
@@ -217,7 +249,7 @@ class Poster:
             "posted",
             extra={"order": order_number, "key": key, "receipt_entry": entry, "receipt_number": number},
         )
-        return PostOutcome("posted", receipt_entry=entry, receipt_number=number)
+        return PostOutcome(PostingState.POSTED, receipt_entry=entry, receipt_number=number)
 
     def settle(self, row: PostingRow) -> PostOutcome:
         """Settle one in-flight posting by looking its key up in SAP (twice, a quiet period apart)."""
@@ -225,7 +257,7 @@ class Poster:
             return self._settle(row)
 
     def _settle(self, row: PostingRow) -> PostOutcome:
-        if row.state == "sending":
+        if row.state == PostingState.SENDING:
             # A crash between intent and answer: the POST may or may not have been sent.
             self.ledger.mark_uncertain(row.key, message="worker stopped while the posting was in flight")
             row = self.ledger.get(row.key) or row
@@ -235,7 +267,7 @@ class Poster:
             # Never longer than one quiet period: a wall clock stepped back must not stall the cycle.
             self.clock.sleep(min(self.quiet_period_s, since + self.quiet_period_s - self.clock.wall()))
             if self.clock.stopping():
-                return PostOutcome("uncertain", message="stopping; settled next start")
+                return PostOutcome(PostingState.UNCERTAIN, message="stopping; settled next start")
             crash_point("before_second_lookup")
             found = self.lookup(row.key)
         crash_point("before_settle_update")  # SAP has answered the look-up; the ledger does not know yet
@@ -250,12 +282,12 @@ class Poster:
                 extra={"order": row.order_number, "key": row.key, "receipt_entry": document["DocEntry"]},
             )
             return PostOutcome(
-                "posted", receipt_entry=document["DocEntry"], receipt_number=document.get("DocNum")
+                PostingState.POSTED, receipt_entry=document["DocEntry"], receipt_number=document.get("DocNum")
             )
         if not found:
             self.ledger.mark_void(row.key, message="not found in SAP by key after the quiet period")
             log.info("settled_not_posted", extra={"order": row.order_number, "key": row.key})
-            return PostOutcome("void")
+            return PostOutcome(PostingState.VOID)
         entries = sorted(int(d["DocEntry"]) for d in found)
         # Users find a receipt in SAP by DocNum; DocEntry is the key. Name both, never one for the other.
         named = ", ".join(
@@ -267,7 +299,7 @@ class Poster:
         log.error(
             "duplicate_in_sap", extra={"order": row.order_number, "key": row.key, "receipt_entries": entries}
         )
-        return PostOutcome("duplicate", message=message)
+        return PostOutcome(PostingState.DUPLICATE, message=message)
 
     def settle_all(self) -> list[tuple[PostingRow, PostOutcome]]:
         """Settle every in-flight posting (start-up and the start of each cycle)."""
@@ -285,5 +317,7 @@ class Poster:
                     "duplicate_cleared",
                     extra={"order": row.order_number, "key": row.key, "receipt_entry": entry},
                 )
-                cleared.append((row, PostOutcome("posted", receipt_entry=entry, receipt_number=number)))
+                cleared.append(
+                    (row, PostOutcome(PostingState.POSTED, receipt_entry=entry, receipt_number=number))
+                )
         return cleared

@@ -27,7 +27,7 @@ from connector.errors import (
     SLNotFoundError,
     SLRequestError,
 )
-from connector.ledger import Ledger, PostingRow
+from connector.ledger import Ledger
 from connector.mapping.spec import Mapping
 from connector.poll import (
     build_poll_filter,
@@ -38,136 +38,28 @@ from connector.poll import (
     order_select,
     read_page_size,
 )
-from connector.posting import Poster, PostOutcome
+from connector.posting import Poster, PostingState, PostOutcome
 from connector.posting_pool import PostingPool
 from connector.production import reasons as rc
+from connector.production.assessment import (
+    Assessment,
+    OrderAction,
+    already_posted,
+    assess,
+    order_block,
+    unfinished_posting,
+    unreadable_item_reasons,
+)
 from connector.production.company_facts import NO_FACTS, CompanyFacts
 from connector.production.confirmations import ReceiptPlan, plan_receipt
-from connector.production.confirmations import format_quantity as q
 from connector.production.orders import ItemMaster, ProductionOrder, parse_order
 from connector.production.reasons import Reason
-from connector.production.receipt import BuiltReceipt, build_receipt, posting_key
-from connector.production.rules import Verdict, backflush_demand, check_receipt_fields, evaluate
+from connector.production.rules import Verdict, backflush_demand, evaluate
 from connector.report import CycleReport, Held, Posted, reason_dict
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """What the connector would do with one order, and why."""
-
-    order: ProductionOrder
-    plan: ReceiptPlan
-    verdict: Verdict
-    key: str | None = None
-    built: BuiltReceipt | None = None
-    #: ``explain`` only: why the cycle would not even look at this order (None: it is a candidate).
-    not_a_candidate: str | None = None
-    #: ``explain`` only: what the ledger holds for this order (receipts posted, postings in flight).
-    postings: tuple[PostingRow, ...] = ()
-
-    @property
-    def action(self) -> str:
-        """post | hold | nothing."""
-        if self.verdict.blocked:
-            return "hold"
-        return "nothing" if self.plan.nothing_to_receive else "post"
-
-
-def assess(
-    order: ProductionOrder,
-    items: dict[str, ItemMaster],
-    mapping: Mapping,
-    *,
-    company: str,
-    today: date,
-    now: datetime,
-    protocol: str,
-    facts: CompanyFacts = NO_FACTS,
-) -> Assessment:
-    """Plan, validate and (when postable) build the receipt for one order, and check what was built. Pure."""
-    plan = plan_receipt(order, mapping.quantities)
-    verdict = evaluate(order, plan, items, mapping, facts)
-    if verdict.blocked or plan.nothing_to_receive:
-        return Assessment(order, plan, verdict)
-    key = posting_key(company, order, plan)
-    try:
-        built = build_receipt(order, plan, items, mapping, key=key, today=today, now=now, protocol=protocol)
-    except OrderError as exc:
-        failed = order_block(order, exc.reason_code, str(exc))
-        return Assessment(order, plan, Verdict(reasons=(*verdict.reasons, failed)))
-    too_long = check_receipt_fields(order, built.payload, mapping, facts)
-    if too_long:
-        return Assessment(order, plan, Verdict(reasons=(*verdict.reasons, *too_long)))
-    return Assessment(order, plan, verdict, key, built)
-
-
-def order_block(order: ProductionOrder, code: str, message: str) -> Reason:
-    """A blocking reason about the order as a whole (no line), naming its product."""
-    return Reason(code=code, severity="block", message=message, line=None, item=order.ItemNo)
-
-
-def _unfinished_posting(order: ProductionOrder, row: PostingRow) -> Reason:
-    """DUPLICATE_IN_SAP or POSTING_UNCERTAIN: an earlier posting of the order must be cleared first."""
-    if row.state == "duplicate":
-        return order_block(
-            order,
-            rc.DUPLICATE_IN_SAP,
-            f"Order {order.DocumentNumber}: {row.sl_message or row.key}. Cancel the extra "
-            "receipt in SAP; nothing more is posted for this order until then.",
-        )
-    return order_block(
-        order,
-        rc.POSTING_UNCERTAIN,
-        f"Order {order.DocumentNumber}: the posting {row.key} is not settled yet (its answer "
-        "was lost); it is looked up in SAP before anything new is posted.",
-    )
-
-
-def _already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: PostingRow) -> Reason:
-    """ALREADY_POSTED: the key was posted before, yet SAP's order is back below its target (cancelled?)."""
-    return order_block(
-        order,
-        rc.ALREADY_POSTED,
-        f"Order {order.DocumentNumber}: this confirmation ({q(plan.good)} good, {q(plan.rejected)} "
-        f"rejected) was already received by receipt DocNum {earlier.receipt_number} (DocEntry "
-        f"{earlier.receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} "
-        "completed: was that receipt cancelled? It is never posted twice; receive the goods by hand "
-        "if needed, or correct the confirmed quantity.",
-    )
-
-
-def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) -> list[Reason]:
-    """INVALID_ITEM_DATA for the product and each component line whose item master SAP sent unreadable."""
-    help_text = "Ask the consultant to check this item in SAP; the order is evaluated again next cycle."
-    label = f"Order {order.DocumentNumber}"
-    found = []
-    if order.ItemNo in unreadable:
-        found.append(
-            Reason(
-                code=rc.INVALID_ITEM_DATA,
-                severity="block",
-                item=order.ItemNo,
-                message=f"{label}: the item master of product {order.ItemNo} cannot be read "
-                f"({unreadable[order.ItemNo]}). {help_text}",
-            )
-        )
-    for line in sorted(order.lines, key=lambda ln: ln.LineNumber):
-        if line.is_item and line.ItemNo in unreadable:
-            found.append(
-                Reason(
-                    code=rc.INVALID_ITEM_DATA,
-                    severity="block",
-                    line=line.LineNumber,
-                    item=line.ItemNo,
-                    message=f"{label} line {rc.screen_line(line.LineNumber)}: the item master of component "
-                    f"{line.ItemNo} cannot be read ({unreadable[line.ItemNo]}). {help_text}",
-                )
-            )
-    return found
 
 
 #: ``_read_order``: the order no longer exists in SAP.
@@ -424,9 +316,9 @@ class Worker:
         """
         if not self._is_candidate(order, items):
             return False
-        unfinished = self.ledger.unfinished_for_order(self.company, order.AbsoluteEntry)
+        unfinished = self.poster.unfinished_for_order(order.AbsoluteEntry)
         if unfinished is not None:
-            self._hold(report, order, [_unfinished_posting(order, unfinished)])
+            self._hold(report, order, [unfinished_posting(order, unfinished)])
             return False
         plan = plan_receipt(order, self.mapping.quantities)
         if not plan.nothing_to_receive:
@@ -440,7 +332,7 @@ class Worker:
             self._hold(report, order, list(verdict.blocking))
             return False
         self._note_warnings(report, order, verdict)
-        if not report.dry_run and self.ledger.has_posted(self.company, order.AbsoluteEntry):
+        if not report.dry_run and self.poster.has_posted(order.AbsoluteEntry):
             # Fully received by us but still released: the close after our last receipt failed,
             # or the worker stopped between that receipt and the close.
             _closed, close_failed = self._close_if_complete(order, plan)
@@ -535,20 +427,20 @@ class Worker:
             self._hold(report, order, unreadable)
             return
         assessment = self._assess(order, items)
-        if assessment.action == "hold":
+        if assessment.action is OrderAction.HOLD:
             self._hold(report, order, list(assessment.verdict.blocking))
             return
         self._note_warnings(report, order, assessment.verdict)
-        if assessment.action == "nothing" or assessment.built is None or assessment.key is None:
+        if assessment.action is OrderAction.NOTHING or assessment.built is None or assessment.key is None:
             return
         if dry_run:
             report.would_post.append(self._would_post(assessment))
             return
         if self._receipt_limit_reached(report):
             return
-        earlier = self.ledger.get(assessment.key)
-        if earlier is not None and earlier.state in ("posted", "duplicate"):
-            self._hold(report, order, [_already_posted(order, assessment.plan, earlier)])
+        earlier = self.poster.posting(assessment.key)
+        if earlier is not None and earlier.state in (PostingState.POSTED, PostingState.DUPLICATE):
+            self._hold(report, order, [already_posted(order, assessment.plan, earlier)])
             return
         # Decided before the POST is sent: what this receipt backflushes is no longer there for the
         # next order (else two orders sharing a scarce component both pass the stock check).
@@ -649,8 +541,8 @@ class Worker:
                 payload=a.built.payload,
             )
         except LedgerError as exc:
-            return Sent(PostOutcome("ledger_error", message=str(exc)))
-        if outcome.state != "posted":
+            return Sent(PostOutcome(PostingState.LEDGER_ERROR, message=str(exc)))
+        if outcome.state != PostingState.POSTED:
             return Sent(outcome)
         closed, close_failed = self._close_if_complete(order, plan, poster.client)
         return Sent(outcome, closed, close_failed)
@@ -658,13 +550,16 @@ class Worker:
     def _record(self, report: CycleReport, a: Assessment, items: dict[str, ItemMaster], sent: Sent) -> None:
         """What one posting did, into the report (the cycle's thread only)."""
         order, plan, outcome = a.order, a.plan, sent.outcome
-        if outcome.state not in ("posted", "uncertain"):  # uncertain: it may have been posted, count it
+        if outcome.state not in (
+            PostingState.POSTED,
+            PostingState.UNCERTAIN,
+        ):  # uncertain: it may have been posted, count it
             self._take_backflushed_stock(a, items, sign=-1.0)
         if sent.close_failed is not None:
             report.warnings.append(sent.close_failed)
-        if outcome.state == "ledger_error":
+        if outcome.state == PostingState.LEDGER_ERROR:
             self._hold(report, order, [order_block(order, rc.POSTING_UNCERTAIN, outcome.message or "")])
-        elif outcome.state == "posted":
+        elif outcome.state == PostingState.POSTED:
             assert a.key is not None
             report.add_posted(
                 Posted(
@@ -679,7 +574,7 @@ class Worker:
                     order_closed=sent.closed,
                 )
             )
-        elif outcome.state == "rejected":
+        elif outcome.state == PostingState.REJECTED:
             self._hold(
                 report,
                 order,
@@ -692,7 +587,7 @@ class Worker:
                     )
                 ],
             )
-        elif outcome.state == "uncertain":
+        elif outcome.state == PostingState.UNCERTAIN:
             report.errors.append(
                 {
                     "where": f"order {order.DocumentNumber}",
@@ -770,7 +665,7 @@ class Worker:
         return replace(
             assessment,
             not_a_candidate=self._why_not_a_candidate(order, items),
-            postings=tuple(self.ledger.postings_for_order(self.company, order.AbsoluteEntry)),
+            postings=tuple(self.poster.postings_for_order(order.AbsoluteEntry)),
         )
 
     def _why_not_a_candidate(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> str | None:

@@ -18,9 +18,9 @@ import pytest
 
 import connector.production
 from connector.production import reasons as rc
+from connector.production.assessment import assess
 from connector.production.company_facts import NO_FACTS, CompanyFacts, NumberingSeries, UdfField
 from connector.production.orders import ItemMaster
-from connector.worker import assess
 from tests.support.production_factories import item, items, line, mapping, order
 
 COMPANY = "SBODEMOUS"
