@@ -19,6 +19,8 @@ from contextlib import ExitStack, redirect_stdout
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from connector import __version__
 from connector.composition import build_worker, logged_in_client
 from connector.console import safe_console_output
@@ -320,7 +322,7 @@ def _demo(args: argparse.Namespace) -> int:
             sl_url=sl.root(args.protocol),
             company_db=sl.company_db,
             username=user,
-            password=password,
+            password=SecretStr(password),
             ledger_path=Path(tmp) / "ledger.sqlite3",
             mapping=mapping_path,
             unknown_quiet_period_s=0,

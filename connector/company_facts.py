@@ -74,7 +74,7 @@ def read_udfs(client: FactsClient, wanted: list[tuple[str, str]]) -> dict[tuple[
         return {}
     rows = client.iter_collection(
         "UserFieldsMD",
-        filter=odata.and_(
+        where=odata.and_(
             odata.any_of("TableName", sorted({table for _, table in wanted})),
             odata.any_of("Name", sorted({name[2:] for name, _ in wanted})),
         ),

@@ -101,7 +101,7 @@ class ServiceEndpoint:
                 f"B1_HTTP_PORT {port} on {host} cannot be opened ({exc.strerror or exc}): "
                 "choose a free port, or leave B1_HTTP_PORT empty for no endpoint"
             ) from None
-        self.address = server.server_address[:2]
+        self.address = (str(server.server_address[0]), int(server.server_address[1]))
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="b1bf-endpoint", daemon=True
         )
@@ -119,7 +119,7 @@ class ServiceEndpoint:
 class _Handler(BaseHTTPRequestHandler):
     endpoint: ServiceEndpoint
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's own parameter name
         log.debug("endpoint_request", extra={"request": format % args})
 
     def _answer(self, status: int, body: bytes, content_type: str) -> None:

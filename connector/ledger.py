@@ -359,9 +359,8 @@ class Ledger:
 
     def holds(self, company: str | None = None) -> list[dict[str, Any]]:
         """Currently held orders with their reasons."""
-        sql, params = "SELECT * FROM holds", ()
-        if company:
-            sql, params = "SELECT * FROM holds WHERE company=?", (company,)
+        params: tuple[str, ...] = (company,) if company else ()
+        sql = "SELECT * FROM holds WHERE company=?" if company else "SELECT * FROM holds"
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY order_number", params).fetchall()
         return [{**dict(row), "reasons": json.loads(row["reasons"])} for row in rows]

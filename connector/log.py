@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -61,18 +62,18 @@ def _redact_value(value: Any) -> Any:
     return redact(str(value))  # a Path, an exception, a date: its text is what gets logged
 
 
-def _redact_fields(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_fields(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
     """Mask secrets in each value before rendering (a JSON renderer would escape the quotes the
     ``"Password": …`` pattern looks for)."""
     return {k: _redact_value(v) for k, v in event.items()}
 
 
-def _redact_line(_logger: Any, _method: str, line: str) -> str:
-    """Mask once more on the rendered line: the last word on what leaves the process."""
-    return redact(line)
+def _redact_line(_logger: Any, _method: str, line: Any) -> str:
+    """Mask once more on the rendered line (the renderer's text): the last word on what leaves the process."""
+    return redact(str(line))
 
 
-def _first_fields_first(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _first_fields_first(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
     ordered = {k: event[k] for k in FIRST_FIELDS if k in event}
     ordered.update((k, v) for k, v in event.items() if k not in ordered)
     return ordered

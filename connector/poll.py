@@ -91,7 +91,7 @@ def iter_order_pages(
             row
             for chunk in client.iter_pages(
                 "ProductionOrders",
-                filter=page_filter,
+                where=page_filter,
                 select=select,
                 orderby="AbsoluteEntry",
                 top=page_size + 1,
@@ -104,7 +104,7 @@ def iter_order_pages(
         if not page:
             return
         yield page
-        entries = [row.get("AbsoluteEntry") for row in page if isinstance(row.get("AbsoluteEntry"), int)]
+        entries = [int(row["AbsoluteEntry"]) for row in page if isinstance(row.get("AbsoluteEntry"), int)]
         if not entries or not more:
             return
         last_entry = max(entries)
@@ -141,7 +141,7 @@ def fetch_orders(
     size = page_size + 1 if page_size >= len(entries) else page_size
     return client.iter_pages(
         "ProductionOrders",
-        filter=odata.any_of("AbsoluteEntry", entries),
+        where=odata.any_of("AbsoluteEntry", entries),
         select=order_select(mapping),
         orderby="AbsoluteEntry",
         page_size=size,
@@ -177,7 +177,7 @@ def fetch_items(
         # (docs/service-layer.md §3.2), which would cost an extra, empty request per chunk.
         for row in client.iter_collection(
             "Items",
-            filter=odata.any_of("ItemCode", chunk),
+            where=odata.any_of("ItemCode", chunk),
             select=list(ITEM_SELECT),
             page_size=len(chunk) + 1,
         ):

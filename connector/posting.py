@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
 from connector.clock import REAL_CLOCK, Clock
 from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLRequestError
@@ -58,7 +58,7 @@ def is_cancelled(document: dict[str, Any]) -> bool:
     return document.get("Cancelled") == "tYES" or document.get("CancelStatus") in ("csYes", "csCancellation")
 
 
-def is_doc_entry(value: object) -> bool:
+def is_doc_entry(value: object) -> TypeGuard[int]:
     """A DocEntry SAP can have given: a positive whole number (JSON true is not one)."""
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -153,7 +153,7 @@ class Poster:
         return list(
             self.client.iter_collection(
                 RECEIPTS,
-                filter=odata.eq(self.key_field, key),
+                where=odata.eq(self.key_field, key),
                 select=[*RECEIPT_STATE_FIELDS, self.key_field],
             )
         )

@@ -74,7 +74,7 @@ def _receipts_by_key(
     )
     found: dict[str, list[Receipt]] = defaultdict(list)
     for row in client.iter_collection(
-        RECEIPTS, filter=query_filter, select=[*RECEIPT_STATE_FIELDS, "CreationDate", key_field]
+        RECEIPTS, where=query_filter, select=[*RECEIPT_STATE_FIELDS, "CreationDate", key_field]
     ):
         key = row.get(key_field)
         if isinstance(key, str) and key_belongs_to(company, key):
@@ -116,7 +116,7 @@ def _over_received(client: ServiceLayerClient, postings: list[PostingRow]) -> li
         chunk = entries[start : start + ORDERS_PER_READ]
         for order in client.iter_collection(
             "ProductionOrders",
-            filter=odata.any_of("AbsoluteEntry", chunk),
+            where=odata.any_of("AbsoluteEntry", chunk),
             select=["AbsoluteEntry", "DocumentNumber", "CompletedQuantity", "RejectedQuantity"],
             page_size=len(chunk) + 1,
         ):

@@ -317,7 +317,11 @@ def _footer(counts: dict[str, int]) -> str:
 
 
 def _table(
-    headers: list[str], rows: Iterable[tuple[Any, list[Any]]], *, raw: set[int] = frozenset(), cls: str = ""
+    headers: list[str],
+    rows: Iterable[tuple[Any, list[Any]]],
+    *,
+    raw: frozenset[int] | set[int] = frozenset(),
+    cls: str = "",
 ) -> str:
     """A table whose rows the filter box can hide; each ``(filter text, cells)``; ``raw`` cells are HTML."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)

@@ -159,8 +159,11 @@ class Worker:
         """The cycle's company facts (the receipts are checked against them); refused reads are warnings."""
         read = read_company_facts(self.client, self.mapping)
         self._facts = read.facts
-        for message in read.warnings if report is not None else []:
-            report.warnings.append({"order_number": None, "code": "COMPANY_FACTS_UNREAD", "message": message})
+        for message in read.warnings:
+            if report is not None:
+                report.warnings.append(
+                    {"order_number": None, "code": "COMPANY_FACTS_UNREAD", "message": message}
+                )
 
     def _stopping(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
@@ -642,7 +645,7 @@ class Worker:
             rows = list(
                 self.client.iter_collection(
                     "ProductionOrders",
-                    filter=odata.eq("DocumentNumber", document_number),
+                    where=odata.eq("DocumentNumber", document_number),
                     select=order_select(self.mapping),
                 )
             )
@@ -674,7 +677,7 @@ class Worker:
         selected = list(
             self.client.iter_collection(
                 "ProductionOrders",
-                filter=odata.and_(odata.eq("AbsoluteEntry", order.AbsoluteEntry), poll_filter),
+                where=odata.and_(odata.eq("AbsoluteEntry", order.AbsoluteEntry), poll_filter),
                 select=["AbsoluteEntry"],
             )
         )

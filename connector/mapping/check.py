@@ -56,7 +56,16 @@ class CollectionClient(Protocol):
     def iter_collection(self, entity_set: str, **options: Any) -> Any:
         """Yield the rows of a collection."""
 
-    def iter_pages(self, entity_set: str, **options: Any) -> Any:
+    def iter_pages(
+        self,
+        entity_set: str,
+        *,
+        where: str | None = None,
+        select: list[str] | str | None = None,
+        orderby: list[str] | str | None = None,
+        top: int | None = None,
+        page_size: int | None = None,
+    ) -> Any:
         """Yield the pages of a collection."""
 
     def call_reading_service(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +141,7 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
 
     rows = client.iter_collection(
         "UserFieldsMD",
-        filter=odata.any_of("TableName", [ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE]),
+        where=odata.any_of("TableName", [ORDER_TABLE, RECEIPT_TABLE, RECEIPT_LINE_TABLE]),
         select=["Name", "TableName", "Type", "Size", "EditSize"],
     )
     # UserFieldsMD.Name has no U_ prefix (docs/service-layer.md §7).
@@ -203,7 +212,7 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
         next(
             iter(
                 client.iter_pages(
-                    "InventoryGenEntries", filter=odata.eq(key_field, "probe"), select=["DocEntry"], top=1
+                    "InventoryGenEntries", where=odata.eq(key_field, "probe"), select=["DocEntry"], top=1
                 )
             ),
             None,

@@ -18,6 +18,11 @@ _UDF = re.compile(r"^U_[A-Za-z0-9_]{1,50}$")
 Policy = Literal["block", "warn", "off"]
 
 
+#: ``ProductionOrderType`` values a candidate may have (disassembly orders never are).
+OrderType = Literal["bopotStandard", "bopotSpecial"]
+ORDER_TYPES: tuple[OrderType, ...] = ("bopotStandard", "bopotSpecial")
+
+
 class StrictModel(BaseModel):
     """Unknown keys are errors, values are not coerced silently, models are immutable.
 
@@ -46,9 +51,7 @@ class Candidates(StrictModel):
     #: item master is read (the one criterion SAP cannot filter server-side here).
     item_groups: list[int] = Field(default_factory=list)
     #: Disassembly orders are never candidates (they are held UNSUPPORTED_ORDER_TYPE if listed).
-    order_types: list[Literal["bopotStandard", "bopotSpecial"]] = Field(
-        default_factory=lambda: ["bopotStandard", "bopotSpecial"]
-    )
+    order_types: list[OrderType] = Field(default_factory=lambda: list(ORDER_TYPES))
 
 
 class ConfirmedFieldsSource(StrictModel):

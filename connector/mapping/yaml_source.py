@@ -46,12 +46,13 @@ class AnchorRefused(yaml.composer.ComposerError):
     """An anchor or alias in a mapping file (refused before the node graph can grow)."""
 
 
-def _refuse_anchors(loader: yaml.SafeLoader, parent: Node | None, index: Any) -> Node:
-    event = loader.peek_event()
+def _refuse_anchors(loader: yaml.SafeLoader, parent: Node | None, index: Any) -> Node | None:
+    event = loader.peek_event()  # type: ignore[no-untyped-call]  # PyYAML's parser is untyped
     if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
         sign = "*" if isinstance(event, AliasEvent) else "&"
-        raise AnchorRefused(problem=f"{sign}{event.anchor}", problem_mark=event.start_mark)
-    return yaml.SafeLoader.compose_node(loader, parent, index)  # type: ignore[arg-type]
+        mark = event.start_mark if isinstance(event.start_mark, yaml.error.Mark) else None
+        raise AnchorRefused(problem=f"{sign}{event.anchor}", problem_mark=mark)
+    return yaml.SafeLoader.compose_node(loader, parent, index)
 
 
 MappingYamlLoader.compose_node = _refuse_anchors  # type: ignore[assignment,method-assign]

@@ -262,13 +262,13 @@ def _fold(value: Any, fold: bool) -> Any:
 
 def _compare(op: str, left: Any, right: Any) -> bool:
     if op == "eq":
-        return left == right
+        return bool(left == right)
     if op == "ne":
-        return left != right
+        return bool(left != right)
     if left is None or right is None:
         return False
     try:
-        return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op]
+        return bool({"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op])
     except TypeError:
         return False
 
@@ -305,12 +305,13 @@ def parse_orderby(text: str | None, known: Mapping[str, str]) -> list[tuple[str,
 def sort_rows(rows: list[dict[str, Any]], order: list[tuple[str, bool]]) -> list[dict[str, Any]]:
     """Stable multi-key sort; nulls first ascending, as SQL Server and HANA do by default."""
     for name, descending in reversed(order):
-        rows = sorted(
-            rows,
-            key=lambda row, n=name: (
-                row.get(n) is not None,
-                row.get(n) or 0 if not isinstance(row.get(n), str) else row.get(n),
-            ),
-            reverse=descending,
-        )
+        rows = sorted(rows, key=_sort_key(name), reverse=descending)
     return rows
+
+
+def _sort_key(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    def key(row: dict[str, Any]) -> tuple[bool, Any]:
+        value = row.get(name)
+        return (value is not None, value or 0 if not isinstance(value, str) else value)
+
+    return key

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from email.message import Message
 from typing import Any
 from urllib.parse import unquote
 
@@ -45,7 +46,8 @@ class Request:
     path: str
     raw_query: str
     query: dict[str, str]
-    headers: Mapping[str, str]
+    #: The HTTP headers (the server's ``email.message.Message``: ``get`` ignores case).
+    headers: Message[str, str] | Mapping[str, str]
     body: Any = None
 
 
@@ -90,8 +92,8 @@ def _key_floor(tree: Any, name: str) -> int | None:
     if isinstance(tree, Node) and tree.op == "gt" and len(tree.args) == 2:
         prop, literal = tree.args
         is_int = isinstance(literal, Literal) and type(literal.value) is int
-        if isinstance(prop, Prop) and prop.name == name and is_int:
-            return literal.value
+        if isinstance(prop, Prop) and prop.name == name and isinstance(literal, Literal) and is_int:
+            return int(literal.value)
     return None
 
 

@@ -110,7 +110,7 @@ def _warehouse(store: Store, code: Any, table: str, n: int) -> str:
         raise SapError(400, -5002, UNKNOWN_WAREHOUSE.format(code=code or "", table=table, n=n))
     if row.get("Inactive") == "tYES":
         raise SapError(400, -5002, INACTIVE_WAREHOUSE.format(code=code, table=table, n=n))
-    return code
+    return str(code)
 
 
 def _quantity(line: dict[str, Any], table: str, n: int) -> float:
@@ -323,7 +323,7 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
                         "BaseLine": int(ol["LineNumber"]),
                     }
                 )
-                exit_refs.append((order_no, int(ol["LineNumber"]) + 1))
+                exit_refs.append((int(order_no or 0), int(ol["LineNumber"]) + 1))
                 stock.move(str(ol.get("ItemNo")), cwhs, -share)
         out.setdefault("InventoryQuantity", quantity)
         out["Quantity"] = quantity
@@ -337,14 +337,14 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
     # Nothing failed: apply every effect.
     stock.apply()
     for entry, delta in received.items():
-        order = store.live("ProductionOrders", entry)
-        assert order is not None
-        for field, value in delta.items():
-            order[field] = float(order.get(field) or 0) + value
+        received_order = store.live("ProductionOrders", entry)
+        assert received_order is not None
+        for name, value in delta.items():
+            received_order[name] = float(received_order.get(name) or 0) + value
     for (entry, line_number), value in issued.items():
-        order = store.live("ProductionOrders", entry)
-        assert order is not None
-        for ol in order.get("ProductionOrderLines") or []:
+        issued_order = store.live("ProductionOrders", entry)
+        assert issued_order is not None
+        for ol in issued_order.get("ProductionOrderLines") or []:
             if int(ol["LineNumber"]) == line_number:
                 ol["IssuedQuantity"] = float(ol.get("IssuedQuantity") or 0) + value
     for entry in {*received, *(e for e, _ in issued)}:

@@ -78,12 +78,14 @@ _COLLECTION = re.compile(r"^Collection\((?:SAPB1\.)?(\w+)\)$")
 @cache
 def metadata() -> dict[str, Any]:
     """The packaged real ``$metadata`` summary (loaded once)."""
-    return json.loads(METADATA_PATH.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(METADATA_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
 def entity_type_of(entity_set: str) -> str | None:
     """``ProductionOrders`` → ``ProductionOrder`` (None for a set the mock does not serve)."""
-    return metadata()["entity_sets"].get(entity_set)
+    found: str | None = metadata()["entity_sets"].get(entity_set)
+    return found
 
 
 def key_of(entity_type: str) -> list[str]:

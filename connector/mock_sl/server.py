@@ -92,7 +92,7 @@ class MockServiceLayer:
         self._records_lock = threading.Lock()
         self._busy = 0  # requests being handled now
         self._idle = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.router = Router(self.store, self.switches, self.root)
 
@@ -113,7 +113,7 @@ class MockServiceLayer:
     @property
     def port(self) -> int:
         """The bound port (the real one once started with port 0)."""
-        return self._server.server_address[1] if self._server else self._port  # type: ignore[return-value]
+        return int(self._server.server_address[1]) if self._server else self._port
 
     @property
     def base_url(self) -> str:
@@ -166,7 +166,7 @@ class MockServiceLayer:
             self._thread = None
         if self._server is not None:
             self._server.server_close()
-            self._port = self._server.server_address[1]  # type: ignore[assignment]
+            self._port = int(self._server.server_address[1])
             self._server = None
 
     def __enter__(self) -> MockServiceLayer:
@@ -239,7 +239,8 @@ class _Server(ThreadingHTTPServer):
             while not self._stopping.is_set():
                 for key, _events in selector.select():
                     if key.fileobj is self and not self._stopping.is_set():
-                        self._handle_request_noblock()
+                        # socketserver's own one-request step (what serve_forever calls); typeshed omits it
+                        self._handle_request_noblock()  # type: ignore[attr-defined]
                 self.service_actions()
 
     def stop_serving(self) -> None:
@@ -273,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
         """``Server: Apache/2.4.61 (Unix)`` as the real front answers (§1.2)."""
         return protocol.SERVER
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's own parameter name
         """Silent: request lines would clutter test output (and never carry secrets anyway)."""
 
     def do_GET(self) -> None:

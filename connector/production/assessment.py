@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from connector.errors import OrderError
 from connector.mapping.spec import Mapping
@@ -81,7 +81,7 @@ def assess(
     company: str,
     today: date,
     now: datetime,
-    protocol: str,
+    protocol: Literal["v1", "v2"],
     facts: CompanyFacts = NO_FACTS,
 ) -> Assessment:
     """Plan, validate and (when postable) build the receipt for one order, and check what was built. Pure."""

@@ -456,7 +456,7 @@ def check_receipt_fields(
                     )
                 )
                 continue
-            text, limit = values.get(name), udf.max_chars
-            if isinstance(text, str) and limit is not None and len(text) > limit:
-                found.append(_too_long(label, f"UDF {name}", rule, text, limit))
+            text, udf_limit = values.get(name), udf.max_chars
+            if isinstance(text, str) and udf_limit is not None and len(text) > udf_limit:
+                found.append(_too_long(label, f"UDF {name}", rule, text, udf_limit))
     return found

@@ -224,7 +224,8 @@ class ServiceLayerClient:
                 raise failure
             return self._attempt(method, url, json_body, headers)
 
-        return self._retrying(method, display_path(url), started)(attempt)
+        response: requests.Response = self._retrying(method, display_path(url), started)(attempt)
+        return response
 
     def _attempt(
         self, method: str, url: str, json_body: Any, headers: dict[str, str] | None
@@ -257,7 +258,7 @@ class ServiceLayerClient:
 
     def get_entity(
         self, entity_set: str, key: odata.ODataValue, *, select: list[str] | str | None = None
-    ) -> dict:
+    ) -> dict[str, Any]:
         """GET ``EntitySet(key)``; ``SLNotFoundError`` when it does not exist (404 / -2028)."""
         query = odata.build_query(select=select) if select else ""
         return self.get_url(self.url(f"{entity_set}{odata.key(key)}", query))
@@ -272,14 +273,16 @@ class ServiceLayerClient:
         self,
         entity_set: str,
         *,
-        filter: str | None = None,
+        where: str | None = None,
         select: list[str] | str | None = None,
         orderby: list[str] | str | None = None,
         top: int | None = None,
         page_size: int | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Yield the collection page by page (``Prefer: odata.maxpagesize``), following next links."""
-        query = odata.build_query(filter=filter, select=select, orderby=orderby, top=top)
+        """Yield the collection page by page (``Prefer: odata.maxpagesize``), following next links.
+
+        ``where`` is the ``$filter`` expression (build it with ``connector.sl.odata``)."""
+        query = odata.build_query(where=where, select=select, orderby=orderby, top=top)
         return iter_pages(self, self.url(entity_set, query), page_size or self.page_size)
 
     def iter_collection(self, entity_set: str, **options: Any) -> Iterator[dict[str, Any]]:
@@ -287,13 +290,16 @@ class ServiceLayerClient:
         for page in self.iter_pages(entity_set, **options):
             yield from page
 
-    def count(self, entity_set: str, *, filter: str | None = None) -> int:
+    def count(self, entity_set: str, *, where: str | None = None) -> int:
         """``GET EntitySet/$count`` (plain-text number in both versions, §3.3)."""
-        url = self.url(f"{entity_set}/$count", odata.build_query(filter=filter))
+        url = self.url(f"{entity_set}/$count", odata.build_query(where=where))
         text = self.request("GET", url).text.strip()
         try:
             value = json.loads(text)
-            return int(envelope.inline_count(value) if isinstance(value, dict) else value)
+            counted = envelope.inline_count(value) if isinstance(value, dict) else value
+            if counted is None:
+                raise TypeError("no count")
+            return int(counted)
         except (ValueError, TypeError):
             raise SLServerError(
                 f"GET {display_path(url)}: not a count: {text[:40]!r}", method="GET", path=display_path(url)

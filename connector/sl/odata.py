@@ -148,13 +148,14 @@ def encode_query(params: Mapping[str, str | int | None]) -> str:
 
 def build_query(
     *,
-    filter: str | None = None,
+    where: str | None = None,
     select: str | Iterable[str] | None = None,
     orderby: str | Iterable[str] | None = None,
     top: int | None = None,
     skip: int | None = None,
 ) -> str:
-    """The query string for a collection GET (``$select``, ``$filter``, ``$orderby``, ``$top``, ``$skip``)."""
+    """The query string for a collection GET (``$select``, ``$filter`` from ``where``, ``$orderby``, ``$top``,
+    ``$skip``)."""
     select_value = None
     if select is not None:
         select_value = select if isinstance(select, str) else _select(select)
@@ -162,7 +163,7 @@ def build_query(
     if orderby is not None:
         order_value = _orderby(orderby)
     return encode_query(
-        {"$select": select_value, "$filter": filter, "$orderby": order_value, "$top": top, "$skip": skip}
+        {"$select": select_value, "$filter": where, "$orderby": order_value, "$top": top, "$skip": skip}
     )
 
 

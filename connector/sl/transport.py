@@ -163,7 +163,12 @@ class Transport:
         request = requests.PreparedRequest()
         request.method = method
         request.url = requote_uri(url)
-        merged = CaseInsensitiveDict(self.http.headers)  # User-Agent, Accept, Accept-Encoding, …
+        # User-Agent, Accept, Accept-Encoding, … (typeshed types the session's values str | bytes,
+        # a prepared request's str; requests sends either)
+        merged: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        merged.update(
+            (k, v if isinstance(v, str) else v.decode("latin-1")) for k, v in self.http.headers.items()
+        )
         if headers:
             merged.update(headers)
         if cookies:

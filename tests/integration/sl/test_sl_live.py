@@ -77,11 +77,11 @@ def test_live_wrong_password_is_one_login_and_an_auth_error(mock_sl: Any, protoc
 
 def test_live_paging_released_orders_with_filter_select_and_page_size_5(mock_sl: Any, protocol: str) -> None:
     with make_client(mock_sl, protocol) as client:
-        expected = client.count("ProductionOrders", filter=RELEASED)
+        expected = client.count("ProductionOrders", where=RELEASED)
         pages = list(
             client.iter_pages(
                 "ProductionOrders",
-                filter=RELEASED,
+                where=RELEASED,
                 select=["AbsoluteEntry", "ItemNo", "ProductionOrderStatus"],
                 orderby="AbsoluteEntry",
                 page_size=5,
@@ -101,7 +101,7 @@ def test_live_iter_collection_with_any_of_on_quoted_codes(mock_sl: Any, protocol
     codes = ["BOLT'M8", "WOOD-LEG", "NO'SUCH & #+"]
     with make_client(mock_sl, protocol) as client:
         found = list(
-            client.iter_collection("Items", filter=odata.any_of("ItemCode", codes), select=["ItemCode"])
+            client.iter_collection("Items", where=odata.any_of("ItemCode", codes), select=["ItemCode"])
         )
     assert sorted(row["ItemCode"] for row in found) == ["BOLT'M8", "WOOD-LEG"]
 
@@ -116,7 +116,7 @@ def test_live_get_item_whose_code_has_a_quote(mock_sl: Any, protocol: str) -> No
 
 def test_live_bad_filter_is_a_query_error(mock_sl: Any, protocol: str) -> None:
     with make_client(mock_sl, protocol) as client, pytest.raises(SLQueryError) as info:
-        list(client.iter_pages("ProductionOrders", filter="NoSuchField eq 1"))
+        list(client.iter_pages("ProductionOrders", where="NoSuchField eq 1"))
     assert info.value.code == "201"
 
 

@@ -130,7 +130,7 @@ def test_builders_reject_empty_and_bad_input() -> None:
 
 def test_build_query_orders_and_encodes_options() -> None:
     query = odata.build_query(
-        filter="ItemCode eq 'A&B #1+2'",
+        where="ItemCode eq 'A&B #1+2'",
         select=["ItemCode", "ItemName"],
         orderby=["DueDate desc", "AbsoluteEntry"],
         top=10,

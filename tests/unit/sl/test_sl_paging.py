@@ -81,7 +81,7 @@ def test_iter_pages_encodes_filter_literals_exactly(
     client = make_client()
     found = list(
         client.iter_collection(
-            "ProductionOrders", filter=expected_filter, orderby="AbsoluteEntry", top=50, page_size=20
+            "ProductionOrders", where=expected_filter, orderby="AbsoluteEntry", top=50, page_size=20
         )
     )
     assert len(found) == 2
@@ -165,7 +165,7 @@ def test_iter_pages_bad_filter_is_a_query_error(
         json=sl_error(version, 201, "Query string error - Invalid filter condition"),
     )
     with pytest.raises(SLQueryError) as info:
-        list(make_client().iter_pages("ProductionOrders", filter="Foo eq"))
+        list(make_client().iter_pages("ProductionOrders", where="Foo eq"))
     assert info.value.code == "201" and "Invalid filter condition" in str(info.value)
 
 
@@ -182,8 +182,7 @@ def test_count_reads_the_plain_number(
         match=[matchers.query_param_matcher({"$filter": "ProductionOrderStatus eq 'boposReleased'"})],
     )
     assert (
-        make_client().count("ProductionOrders", filter=odata.eq("ProductionOrderStatus", "boposReleased"))
-        == 5
+        make_client().count("ProductionOrders", where=odata.eq("ProductionOrderStatus", "boposReleased")) == 5
     )
 
 
