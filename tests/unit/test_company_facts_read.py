@@ -53,7 +53,7 @@ def test_reads_warehouses_and_only_the_receipt_udfs_the_mapping_writes() -> None
     assert read.facts.receipt_series is None  # the mapping names no series: not asked
     assert [name for name, _ in client.calls] == ["Warehouses", "UserFieldsMD"]
     assert client.calls[0][1] == {"select": ["WarehouseCode", "Inactive"]}
-    assert client.calls[1][1]["filter"] == (
+    assert client.calls[1][1]["where"] == (
         "((TableName eq 'IGN1') or (TableName eq 'OIGN')) and ((Name eq 'B1BF_Key') or (Name eq 'Shift'))"
     )
 

@@ -81,7 +81,7 @@ def test_check_online_demo_company_has_no_problems(path: Path) -> None:
     sets = [name for name, _ in client.calls]
     assert sets == ["UserFieldsMD", "Warehouses", "InventoryGenEntries"]
     key_probe = client.calls[-1][1]
-    assert key_probe == {"filter": "U_B1BF_Key eq 'probe'", "select": ["DocEntry"], "top": 1}
+    assert key_probe == {"where": "U_B1BF_Key eq 'probe'", "select": ["DocEntry"], "top": 1}
 
 
 def test_check_online_missing_udf_names_table_and_line() -> None:
