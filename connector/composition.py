@@ -1,6 +1,6 @@
 """The composition root: settings → mapping, ledger, logged-in client(s) and the worker.
 
-The one place that wires the parts together, so the command line (connector/cli.py) and the
+The one place that wires the parts together, so the command line (cli.py) and the
 service (connector/service.py) build exactly the same worker and neither imports the other.
 Everything built here is closed by the caller's ``ExitStack``, in reverse order.
 """

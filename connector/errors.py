@@ -2,7 +2,7 @@
 
 Every error carries two class attributes decided here and nowhere else: ``action`` (what the
 caller does) and ``exit_code`` (what the command line exits with when it reaches the top). The
-command line (connector/cli.py), the service (connector/service.py) and the worker's per-order
+command line (cli.py), the service (service.py) and the worker's per-order
 guard (connector/worker.py) read them instead of listing classes of their own.
 
 ::

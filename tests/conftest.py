@@ -38,7 +38,7 @@ def mock_sl() -> Iterator[object]:
 @pytest.fixture
 def worker_factory(mock_sl, protocol, tmp_path) -> Iterator[object]:
     """Builds logged-in workers against the mock; all closed at teardown."""
-    from connector.cli import build_worker
+    from connector.composition import build_worker
 
     with ExitStack() as stack:
 
