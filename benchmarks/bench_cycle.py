@@ -68,6 +68,8 @@ def write_company(folder: Path, orders: int, *, idle: bool, lines: int) -> None:
             out.write(("," if n else "") + json.dumps(order))
         out.write("]")
     del data["ProductionOrders"]
+    for series in data["company"].get("Series") or []:  # numbers for every receipt and backflush issue
+        series["LastNumber"] = None  # the mock's "no last number": up to 2^31 - 1
     for item in data["Items"]:  # enough of every component for every order
         for row in item.get("ItemWarehouseInfoCollection") or []:
             row["InStock"] = max(float(row.get("InStock") or 0), 100.0 * orders * max(lines, 2))
