@@ -2,8 +2,10 @@
 
 ``assess`` is the pure function the worker (and ``explain``) calls for every candidate order: plan the
 receipt from the confirmation, run the rules, build the receipt and check what was built. Every reason
-code the pure rules can produce has at least one row here (the last test checks it), so a new code
-without a row fails the suite.
+code the pure decision can produce has at least one row here (the last test checks it), so a new code
+without a row fails the suite. The holds the worker decides before ``assess`` (an unsettled or duplicate
+earlier posting, a confirmation already received, unreadable item masters) have their own small table
+over the pure builders in production/assessment.py.
 """
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ import pytest
 
 import connector.production
 from connector.production import reasons as rc
-from connector.production.assessment import assess
+from connector.production.assessment import (
+    already_posted,
+    assess,
+    unfinished_posting,
+    unreadable_item_reasons,
+)
 from connector.production.company_facts import NO_FACTS, CompanyFacts, NumberingSeries, UdfField
+from connector.production.confirmations import plan_receipt
 from connector.production.orders import ItemMaster
 from tests.support.production_factories import item, items, line, mapping, order
 
@@ -263,14 +271,65 @@ def test_order_decision(situation: Situation, action: str, reasons: list[tuple[s
     assert all("2026230104" in r.message for r in decision.verdict.reasons)
 
 
-#: The modules ``assess`` runs: the confirmation, the rules, the receipt builder and its field rules. (The
-#: ledger-based holds, POSTING_UNCERTAIN, DUPLICATE_IN_SAP and ALREADY_POSTED, are decided outside
-#: ``assess`` from the ledger; the worker and reliability tests cover them.)
-ASSESSMENT_MODULES = ("confirmations.py", "rules.py", "receipt.py", "receipt_fields.py")
+@dataclass(frozen=True)
+class Earlier:
+    """A ledger posting of the order (what ``LedgerPosting`` reads)."""
+
+    state: str
+    key: str = "SBODEMOUS/101/C4/R0"
+    quantity: float = 4.0
+    rejected_quantity: float = 0.0
+    receipt_entry: int | None = None
+    receipt_number: int | None = None
+    sl_message: str | None = None
+
+
+#: The holds decided from the ledger and from unreadable item masters (the worker asks these builders
+#: before ``assess``): situation → [(code, severity, line)].
+OUTSIDE_ASSESS = [
+    pytest.param(
+        lambda o: [unfinished_posting(o, Earlier("uncertain"))],
+        [(rc.POSTING_UNCERTAIN, "block", None)],
+        id="earlier-posting-answer-lost",
+    ),
+    pytest.param(
+        lambda o: [unfinished_posting(o, Earlier("duplicate", sl_message="2 receipts carry key K"))],
+        [(rc.DUPLICATE_IN_SAP, "block", None)],
+        id="earlier-posting-found-twice-in-sap",
+    ),
+    pytest.param(
+        lambda o: [
+            already_posted(
+                o, plan_receipt(o, mapping().quantities), Earlier("posted", receipt_entry=7, receipt_number=9)
+            )
+        ],
+        [(rc.ALREADY_POSTED, "block", None)],
+        id="confirmation-received-before-yet-order-below-target",
+    ),
+    pytest.param(
+        lambda o: unreadable_item_reasons(o, {"FG": "ItemsGroupCode is text", "STEEL": "InventoryItem is 7"}),
+        [(rc.INVALID_ITEM_DATA, "block", None), (rc.INVALID_ITEM_DATA, "block", 0)],
+        id="item-masters-unreadable",
+    ),
+    pytest.param(lambda o: unreadable_item_reasons(o, {}), [], id="item-masters-readable"),
+]
+
+
+@pytest.mark.parametrize(("builder", "reasons"), OUTSIDE_ASSESS)
+def test_hold_decided_outside_assess(builder, reasons: list[tuple[str, str, int | None]]) -> None:
+    o = order(lines=[STEEL_LINE], **confirmed(4))
+    found = builder(o)
+    assert [(r.code, r.severity, r.line) for r in found] == reasons
+    assert all("2026230104" in r.message for r in found)
+
+
+#: The modules of the pure decision: the assessment and its reason builders, the confirmation, the rules,
+#: the receipt builder and its field rules.
+ASSESSMENT_MODULES = ("assessment.py", "confirmations.py", "rules.py", "receipt.py", "receipt_fields.py")
 
 
 def _codes_the_pure_rules_produce() -> set[str]:
-    """Every ``rc.<CODE>`` the modules ``assess`` runs name."""
+    """Every ``rc.<CODE>`` the modules of the pure decision name."""
     folder = Path(connector.production.__file__).parent
     names = {
         name
@@ -282,6 +341,7 @@ def _codes_the_pure_rules_produce() -> set[str]:
 
 def test_the_table_covers_every_reason_code_the_pure_rules_produce() -> None:
     produced = _codes_the_pure_rules_produce()
-    assert len(produced) >= 14  # the scan finds the rules' codes at all
+    assert len(produced) >= 18  # the scan finds the rules' codes at all
     in_table = {code for param in TABLE for code, _severity in param.values[2]}
+    in_table |= {reason[0] for param in OUTSIDE_ASSESS for reason in param.values[1]}
     assert produced - in_table == set(), "add a row for each code missing from TABLE"
