@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, TypeGuard
 
 from connector.clock import REAL_CLOCK, Clock
-from connector.errors import SLConnectionError, SLOutcomeUnknownError, SLRequestError
+from connector.errors import Action, SLConnectionError, SLError
 from connector.ledger import Ledger, PostingRow
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
@@ -211,23 +211,31 @@ class Poster:
         crash_point("after_intent")
         try:
             document = self.client.post(RECEIPTS, payload)
-        except SLOutcomeUnknownError as exc:
-            self.ledger.mark_uncertain(key, message=str(exc))
-            log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": str(exc)})
-            return PostOutcome(PostingState.UNCERTAIN, message=str(exc))
-        except SLRequestError as exc:
-            self.ledger.mark_rejected(key, code=exc.code, message=exc.sap_message or str(exc))
-            log.warning(
-                "posting_rejected",
-                extra={"order": order_number, "key": key, "code": exc.code, "sap_message": exc.sap_message},
-            )
-            return PostOutcome(PostingState.REJECTED, code=exc.code, message=exc.sap_message or str(exc))
-        except SLConnectionError as exc:
-            if exc.request_sent:
+        except SLError as exc:
+            # What the error's class says the caller does (connector/errors.py) decides the state.
+            may_be_in_sap = isinstance(exc, SLConnectionError) and exc.request_sent
+            if exc.action is Action.OUTCOME_UNKNOWN or may_be_in_sap:
                 self.ledger.mark_uncertain(key, message=str(exc))
+                log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": str(exc)})
                 return PostOutcome(PostingState.UNCERTAIN, message=str(exc))
-            self.ledger.mark_void(key, message=f"not sent: {exc}")
-            return PostOutcome(PostingState.VOID, message=str(exc))
+            if exc.action is Action.HOLD_ORDER:  # SAP refused the receipt with its own error
+                self.ledger.mark_rejected(key, code=exc.code, message=exc.sap_message or str(exc))
+                log.warning(
+                    "posting_rejected",
+                    extra={
+                        "order": order_number,
+                        "key": key,
+                        "code": exc.code,
+                        "sap_message": exc.sap_message,
+                    },
+                )
+                return PostOutcome(PostingState.REJECTED, code=exc.code, message=exc.sap_message or str(exc))
+            if isinstance(exc, SLConnectionError):  # nothing was sent: the order may be posted again
+                self.ledger.mark_void(key, message=f"not sent: {exc}")
+                return PostOutcome(PostingState.VOID, message=str(exc))
+            # The session or the login was lost mid-way: the POST cannot be proven unsent.
+            self.ledger.mark_uncertain(key, message=f"{type(exc).__name__}: {exc}")
+            raise
         except BaseException as exc:
             # Anything else (auth lost mid-way, a bug, KeyboardInterrupt): we cannot prove the POST
             # did not reach SAP, so the only safe state is uncertain.
