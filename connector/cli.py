@@ -2,9 +2,14 @@
 
 Exit codes: 0 the command ran (held orders are normal business), 2 bad configuration or mapping,
 3 the Service Layer cannot be reached or the login fails, 4 ``reconcile`` found the ledger and SAP
-disagreeing, 5 ``explain``: SAP has no such production order, 1 anything unexpected (a bug: the
-traceback goes to the log). With ``--json`` stdout carries exactly one JSON document
-(connector/json_output.py), also when the command fails.
+disagreeing, 5 ``explain``: SAP has no such production order, 6 the ledger cannot be used (none at
+the path for ``status``, unreadable, disk full, I/O error), 75 another ``run``/``once`` holds the
+ledger (EX_TEMPFAIL: try again later), 1 anything unexpected (a bug: the traceback goes to the log).
+With ``--json`` stdout carries exactly one JSON document (connector/json_output.py), also when the
+command fails.
+
+``once`` and ``run`` hold the ledger's instance lock (``connector.instance_lock``); ``status``,
+``reconcile`` and ``explain`` open the ledger read-only and never settle or write anything.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from connector.errors import (
     ConfigError,
     ConnectorError,
     ExitCode,
+    InstanceBusyError,
     LedgerError,
     OrderError,
     SLAuthError,
@@ -37,16 +43,18 @@ from connector.errors import (
     SLQueryError,
     SLServerError,
 )
+from connector.instance_lock import instance_lock
 from connector.json_output import dumps, error_document
 from connector.ledger import Ledger
 from connector.log import configure_logging, register_secret
 from connector.production.reasons import Reason
-from connector.settings import Settings, load_mapping_setting, load_settings
+from connector.settings import Settings, load_ledger_settings, load_mapping_setting, load_settings
 from connector.worker import Worker
 
 #: The exit codes (README, "Commands"); an error's own code is its class's ``exit_code`` (errors.py).
 EXIT_OK, EXIT_BUG, EXIT_CONFIG, EXIT_SL = ExitCode.OK, ExitCode.BUG, ExitCode.CONFIG, ExitCode.SL
 EXIT_DIFFERENCES, EXIT_NO_SUCH_ORDER = ExitCode.DIFFERENCES, ExitCode.NO_SUCH_ORDER
+EXIT_LEDGER, EXIT_BUSY = ExitCode.LEDGER, ExitCode.BUSY
 #: The commands that read settings, each of which takes ``--env-file PATH``.
 READS_SETTINGS = ("once", "explain", "run", "status", "reconcile")
 
@@ -163,6 +171,8 @@ def failure_message(exc: ConnectorError) -> str:
     """The one line a person reads when a command stops on ``exc`` (its exit code is ``exc.exit_code``)."""
     if isinstance(exc, LedgerError):
         return f"ledger error: {exc}"
+    if isinstance(exc, InstanceBusyError):
+        return f"busy: {exc}"
     if isinstance(exc, ConfigError):
         return f"configuration error: {exc}"
     if isinstance(exc, SLAuthError):
@@ -196,19 +206,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _demo(args)
     if args.command == "mappings":
         return _mappings(args)
+    if args.command == "status":  # the ledger alone: no SAP settings needed
+        ledger_settings = load_ledger_settings(env_file=args.env_file)
+        configure_logging(ledger_settings.log_level, ledger_settings.log_format)
+        return _status(ledger_settings.ledger_path, ledger_settings.company_db, as_json=args.json)
     settings = load_settings(env_file=args.env_file)
     configure_logging(settings.log_level, settings.log_format)
     register_secret(settings.password.get_secret_value())
-    if args.command == "status":
-        return _status(settings, as_json=args.json)
     if args.command == "run":
         from connector.service import run_service
 
         return run_service(settings)
-    with ExitStack() as stack:
-        worker = build_worker(settings, stack)
-        if args.command == "once":
+    if args.command == "once":
+        with instance_lock(settings.ledger_path), ExitStack() as stack:
+            worker = build_worker(settings, stack)
             return _once(worker, dry_run=args.dry_run, as_json=args.json)
+    with ExitStack() as stack:  # reconcile, explain: they only look
+        worker = build_worker(settings, stack, read_only=True)
         if args.command == "reconcile":
             return _reconcile(worker, settings, days=args.days, as_json=args.json)
         return _explain(worker, args)
@@ -266,12 +280,12 @@ def _explain(worker: Worker, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _status(settings: Settings, *, as_json: bool) -> int:
+def _status(ledger_path: Path, company: str | None, *, as_json: bool) -> int:
     from connector.status import status_dict, status_text
 
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger.open_read_only(ledger_path)
     try:
-        data = status_dict(ledger, settings.company_db)
+        data = status_dict(ledger, company)
     finally:
         ledger.close()
     _emit("status", data, status_text(data), as_json=as_json)

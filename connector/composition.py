@@ -32,14 +32,24 @@ def logged_in_client(
 
 
 def build_worker(
-    settings: Settings, stack: ExitStack, *, stop_event: threading.Event | None = None
+    settings: Settings,
+    stack: ExitStack,
+    *,
+    stop_event: threading.Event | None = None,
+    read_only: bool = False,
 ) -> Worker:
     """Settings → mapping, ledger, logged-in client and the worker; closed by ``stack``.
 
-    The mapping is loaded first: a bad mapping stops before SAP is asked anything.
+    The mapping is loaded first: a bad mapping stops before SAP is asked anything. ``read_only``:
+    the ledger is opened read-only, a missing one read as empty (``reconcile``, ``explain``); the
+    caller never runs a cycle with it. A writing caller holds the instance lock
+    (``connector.instance_lock``).
     """
     mapping = load_mapping(settings.mapping)
-    ledger = Ledger(settings.ledger_path)
+    if read_only:
+        ledger = Ledger.open_read_only(settings.ledger_path, missing_ok=True)
+    else:
+        ledger = Ledger(settings.ledger_path)
     stack.callback(ledger.close)
     client = logged_in_client(settings, stack, stop_event=stop_event)
     worker = Worker(
@@ -49,6 +59,7 @@ def build_worker(
         company=settings.company_db,
         page_size=settings.page_size,
         quiet_period_s=settings.unknown_quiet_period_s,
+        read_timeout_s=settings.read_timeout_s,
         stop_event=stop_event,
         max_receipts_per_cycle=settings.max_receipts_per_cycle,
         fresh_read_chunk=settings.fresh_read_chunk,

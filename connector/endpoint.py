@@ -5,7 +5,9 @@
   ledger on each request, so it shows the same as ``b1-backflush status``. ``/status.json`` is the
   same as ``status --json``.
 * ``/healthz``: 200 while a cycle succeeded within three poll intervals (or the service is younger
-  than that), else 503; for a load balancer, Windows service monitor or uptime check.
+  than that), or the running cycle made progress (read a page, posted or held an order) within the
+  last interval — a long backlog is healthy while it moves; else 503. For a load balancer, Windows
+  service monitor or uptime check.
 * ``/metrics``: Prometheus exposition of ``ServiceMetrics``.
 
 Read-only, GET only, no SAP access and no secrets; it listens on 127.0.0.1 unless ``B1_HTTP_HOST``
@@ -60,23 +62,31 @@ class ServiceEndpoint:
         self.address: tuple[str, int] | None = None
 
     def health(self) -> tuple[int, dict[str, Any]]:
-        """``(status, body)``: healthy while a cycle succeeded recently enough."""
-        window = HEALTHY_WITHIN_INTERVALS * self.settings.poll_interval_s
+        """``(status, body)``: healthy while a cycle succeeded recently enough, or the running one moves."""
+        interval = self.settings.poll_interval_s
+        window = HEALTHY_WITHIN_INTERVALS * interval
         last = self.metrics.last_success_at
         now = self.clock()
         age = None if last is None else round(now - last, 1)
-        healthy = (age is not None and age <= window) or (last is None and now - self.started_at <= window)
+        progress = self.metrics.last_progress_at
+        progress_age = None if progress is None else round(now - progress, 1)
+        recent_success = (age is not None and age <= window) or (
+            last is None and now - self.started_at <= window
+        )
+        moving = progress_age is not None and progress_age <= interval
         body = {
-            "status": "ok" if healthy else "stale",
+            "status": "ok" if recent_success else "busy" if moving else "stale",
             "last_successful_cycle_age_s": age,
+            "running_cycle_last_progress_age_s": progress_age,
             "healthy_within_s": window,
             "login_refusals": self.metrics.login_refusal_count,
         }
+        healthy = recent_success or moving
         return (200 if healthy else 503), body
 
     def status(self) -> dict[str, Any]:
         """What ``b1-backflush status`` shows, read from the ledger now."""
-        ledger = Ledger(self.settings.ledger_path)
+        ledger = Ledger.open_read_only(self.settings.ledger_path)  # the page never writes
         try:
             return status_dict(ledger, self.settings.company_db)
         finally:

@@ -11,7 +11,9 @@ guard (connector/worker.py) read them instead of listing classes of their own.
     ConnectorError                      (base; never raised itself)
     ├── ConfigError                     STOP              2     bad settings: the message names the fix
     │   └── MappingError                STOP              2     bad mapping file: file, line, key and fix
-    ├── LedgerError                     STOP              2     the local ledger cannot be used
+    ├── LedgerError                     STOP              6     the ledger cannot be used (any SQLite failure)
+    │   └── LedgerConflictError         HOLD_ORDER        6     it refuses one posting (posted / in flight)
+    ├── InstanceBusyError               STOP              75    another run/once holds the ledger's lock
     ├── SLError                         (base of everything from the Service Layer)
     │   ├── SLTLSError                  STOP              3     the certificate check failed: B1_CA_BUNDLE
     │   ├── SLAuthError                 STOP              3     login refused (-304/-306 …); no retry loop
@@ -71,6 +73,10 @@ class ExitCode(IntEnum):
     DIFFERENCES = 4
     #: ``explain``: SAP has no production order with that number (a typo, not a broken configuration).
     NO_SUCH_ORDER = 5
+    #: The ledger cannot be used: none at the path (``status``), unreadable, disk full, I/O error.
+    LEDGER = 6
+    #: EX_TEMPFAIL (sysexits.h): another ``run``/``once`` holds the ledger; the same command later works.
+    BUSY = 75
 
 
 #: The actions the worker's per-order guard re-raises, ending the cycle. An unknown outcome that
@@ -104,10 +110,25 @@ class MappingError(ConfigError):
 
 
 class LedgerError(ConnectorError):
-    """The local SQLite ledger cannot be used. Nothing may be posted until it is fixed."""
+    """The local SQLite ledger cannot be used (any SQLite failure). Nothing may be posted until it works:
+    the cycle stops; ``once`` exits 6, ``run`` logs it and tries again at the next interval."""
 
     action = Action.STOP
-    exit_code = ExitCode.CONFIG
+    exit_code = ExitCode.LEDGER
+
+
+class LedgerConflictError(LedgerError):
+    """The ledger refuses one posting: its key is already posted or in flight, or the order has one in
+    flight. Only that order is held; the ledger itself works."""
+
+    action = Action.HOLD_ORDER
+
+
+class InstanceBusyError(ConnectorError):
+    """Another ``run`` or ``once`` holds the ledger's instance lock. Exit 75 (EX_TEMPFAIL): try later."""
+
+    action = Action.STOP
+    exit_code = ExitCode.BUSY
 
 
 class SLError(ConnectorError):

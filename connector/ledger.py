@@ -13,6 +13,15 @@ Exactly-once rule 2 (docs/exactly-once.md): the intent row (key, order, quantiti
 A partial unique index makes "two postings in flight for one order" impossible at the storage
 level, whatever the code above does. The ledger is a cache of SAP's truth, not its source: the key
 is also written on the receipt, so a lost ledger never causes a duplicate (rule 6).
+
+``sent_at`` is when the POST of the current attempt went out (the quiet period counts from it), and
+``recheck`` marks a key that was posted again after a look-up found it absent: the next cycle looks
+it up once more, so a first attempt SAP committed later still is caught as a duplicate.
+
+Every SQLite failure (disk full, I/O error, a locked or read-only file) surfaces as ``LedgerError``,
+which stops the cycle; ``LedgerConflictError`` is the one kind that concerns a single posting.
+``Ledger.open_read_only`` is for the commands that only look (``status``, ``reconcile``,
+``explain``, the status page): it never creates, migrates or writes the file.
 """
 
 from __future__ import annotations
@@ -22,15 +31,16 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.errors import LedgerError
+from connector.errors import LedgerConflictError, LedgerError
 
-SCHEMA_VERSION = 1
+#: 2 added ``postings.sent_at`` and ``postings.recheck`` (added in place to a version-1 ledger).
+SCHEMA_VERSION = 2
 IN_FLIGHT = ("sending", "uncertain")
 
 _SCHEMA = """
@@ -53,7 +63,9 @@ CREATE TABLE IF NOT EXISTS postings (
     attempts         INTEGER NOT NULL DEFAULT 1,
     uncertain_since  REAL,
     created_at       TEXT NOT NULL,
-    updated_at       TEXT NOT NULL
+    updated_at       TEXT NOT NULL,
+    sent_at          REAL,
+    recheck          INTEGER NOT NULL DEFAULT 0
 );
 -- Never two postings in flight for one order (issue: "Posting exactly once").
 CREATE UNIQUE INDEX IF NOT EXISTS postings_one_in_flight
@@ -107,15 +119,40 @@ class PostingRow:
     uncertain_since: float | None
     created_at: str
     updated_at: str
+    #: When the POST of the latest attempt was sent (clock of the posting process); None before v2.
+    sent_at: float | None = None
+    #: Posted again after a look-up found the key absent: look it up once more next cycle.
+    recheck: bool = False
+
+
+#: Columns added after version 1, with their definitions (``ALTER TABLE ... ADD COLUMN``).
+_ADDED_COLUMNS = {"sent_at": "REAL", "recheck": "INTEGER NOT NULL DEFAULT 0"}
+
+
+def _failure(path: Path, exc: BaseException) -> LedgerError:
+    """One line for any SQLite failure: what failed, and what to check."""
+    return LedgerError(
+        f"the ledger {path} failed: {exc}. Nothing more is posted until it works again: "
+        "check the free disk space and the permissions of its folder"
+    )
 
 
 class Ledger:
     """SQLite-backed ledger; one connection guarded by a lock (the worker is single-threaded anyway)."""
 
-    def __init__(self, path: Path | str, *, clock: Any = time.time) -> None:
+    def __init__(
+        self, path: Path | str, *, clock: Any = time.time, read_only: bool = False, missing_ok: bool = False
+    ) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._clock = clock
         self._lock = threading.RLock()
+        if read_only and missing_ok and not self.path.exists():
+            self._open_empty()
+            return
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -125,12 +162,53 @@ class Ledger:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            self._add_missing_columns()
             self._check_schema_version()
         except (sqlite3.Error, OSError) as exc:
             raise LedgerError(
                 f"cannot open the ledger {self.path}: {exc}. "
                 "Check B1_LEDGER_PATH and the folder's permissions"
             ) from None
+
+    @classmethod
+    def open_read_only(cls, path: Path | str, *, missing_ok: bool = False) -> Ledger:
+        """The ledger for commands that only look: never created, migrated or written.
+
+        ``missing_ok``: no file at ``path`` reads as an empty ledger (``reconcile`` after the ledger
+        was lost, ``explain`` before the first cycle) instead of "no ledger at PATH".
+        """
+        return cls(path, read_only=True, missing_ok=missing_ok)
+
+    def _open_empty(self) -> None:
+        # An empty ledger in memory: the file is not created, and nothing can be written to it.
+        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.executescript(_SCHEMA)
+        self._db.execute("PRAGMA query_only=ON")
+
+    def _open_read_only(self) -> None:
+        if not self.path.is_file():
+            raise LedgerError(
+                f"no ledger at {self.path}: nothing has run on it yet. Check B1_LEDGER_PATH "
+                "(the same as the service's), or run `b1-backflush once` first"
+            )
+        try:
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            self._db = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA query_only=ON")
+            row = self._db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+        except sqlite3.Error as exc:
+            raise LedgerError(
+                f"cannot read the ledger {self.path}: {exc}. Check B1_LEDGER_PATH and the file's permissions"
+            ) from None
+        if row is None or int(row[0]) > SCHEMA_VERSION:
+            raise LedgerError(
+                f"the ledger {self.path} has schema {row[0] if row else 'unknown'}, which this connector "
+                f"({SCHEMA_VERSION}) cannot read: upgrade b1-backflush"
+            )
 
     def _enable_wal(self) -> None:
         # Switching a new file to WAL needs it alone for a moment, and SQLite answers "database is
@@ -145,6 +223,17 @@ class Ledger:
                     raise
                 time.sleep(0.02)
 
+    def _add_missing_columns(self) -> None:
+        # A version-1 ledger gains the newer columns in place; CREATE TABLE IF NOT EXISTS does not.
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(postings)")}
+        for name, definition in _ADDED_COLUMNS.items():
+            if name not in present:
+                try:
+                    self._db.execute(f"ALTER TABLE postings ADD COLUMN {name} {definition}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):  # another process added it just now
+                        raise
+
     def _check_schema_version(self) -> None:
         # OR IGNORE: two processes opening a new ledger at once (the service starting while `status`
         # runs) both find no version row; the second insert must not fail.
@@ -155,10 +244,13 @@ class Ledger:
                 f"the ledger {self.path} has schema {row[0]}, newer than this connector ({SCHEMA_VERSION}): "
                 "upgrade b1-backflush"
             )
+        if int(row[0]) < SCHEMA_VERSION:
+            self._db.execute("UPDATE meta SET value=? WHERE name='schema_version'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        with self._lock:
+        # A failed ledger's close must not hide why it failed.
+        with self._lock, suppress(sqlite3.Error):
             self._db.close()
 
     @contextmanager
@@ -168,10 +260,27 @@ class Ledger:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
                 self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                try:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolls back by itself when the connection or disk fails
+                if isinstance(exc, sqlite3.Error):
+                    raise _failure(self.path, exc) from None
                 raise
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Every read goes through here, so a failing file is a ``LedgerError`` like a failing write."""
+        with self._lock, self._failures_are_ledger_errors():
+            return self._db.execute(sql, params).fetchall()
+
+    @contextmanager
+    def _failures_are_ledger_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _failure(self.path, exc) from None
 
     # --- postings -------------------------------------------------------------------------------
 
@@ -187,20 +296,22 @@ class Ledger:
         rejected_quantity: float,
         payload: dict[str, Any],
     ) -> None:
-        """Commit the intent to post ``key`` (state ``sending``) before the POST is sent.
+        """Commit the intent to post ``key`` (state ``sending``) right before the POST is sent.
 
-        Raises ``LedgerError`` when the key is already posted/in flight, or another posting of the
-        same order is in flight: the caller must settle first, never post.
+        ``sent_at`` (this ledger's clock) is when the POST goes out: the quiet period counts from it.
+        Raises ``LedgerConflictError`` when the key is already posted/in flight, or another posting
+        of the same order is in flight: the caller must settle first, never post.
         """
         now = _now_text()
+        sent_at = self._clock()
         with self._tx() as db:
             row = db.execute("SELECT state FROM postings WHERE key=?", (key,)).fetchone()
             try:
                 if row is None:
                     db.execute(
                         "INSERT INTO postings (key, company, order_entry, order_number, item, quantity,"
-                        " rejected_quantity, payload, state, created_at, updated_at)"
-                        " VALUES (?,?,?,?,?,?,?,?,'sending',?,?)",
+                        " rejected_quantity, payload, state, created_at, updated_at, sent_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,'sending',?,?,?)",
                         (
                             key,
                             company,
@@ -212,18 +323,21 @@ class Ledger:
                             json.dumps(payload, sort_keys=True),
                             now,
                             now,
+                            sent_at,
                         ),
                     )
                 elif row["state"] in ("rejected", "void"):
                     db.execute(
                         "UPDATE postings SET state='sending', payload=?, attempts=attempts+1, sl_code=NULL,"
-                        " sl_message=NULL, uncertain_since=NULL, updated_at=? WHERE key=?",
-                        (json.dumps(payload, sort_keys=True), now, key),
+                        " sl_message=NULL, uncertain_since=NULL, updated_at=?, sent_at=? WHERE key=?",
+                        (json.dumps(payload, sort_keys=True), now, sent_at, key),
                     )
                 else:
-                    raise LedgerError(f"posting {key} is already {row['state']}; it must not be sent again")
+                    raise LedgerConflictError(
+                        f"posting {key} is already {row['state']}; it must not be sent again"
+                    )
             except sqlite3.IntegrityError:
-                raise LedgerError(
+                raise LedgerConflictError(
                     f"order {order_number} (AbsoluteEntry {order_entry}) already has a posting in flight; "
                     "it is settled before anything new is posted"
                 ) from None
@@ -269,19 +383,33 @@ class Ledger:
             since = row.uncertain_since if row and row.uncertain_since is not None else self._clock()
             self._set(key, "uncertain", sl_message=message, uncertain_since=since)
 
-    def mark_void(self, key: str, *, message: str) -> None:
-        """Nothing reached SAP (or two lookups proved it absent): the key may be posted again."""
-        self._set(key, "void", sl_message=message, uncertain_since=None)
+    def mark_void(self, key: str, *, message: str, recheck: bool = False) -> None:
+        """Nothing reached SAP (or two lookups proved it absent): the key may be posted again.
+
+        ``recheck``: the POST may still have reached SAP (two look-ups found nothing, yet a commit
+        can be slower still), so once the key is posted again it is looked up once more.
+        """
+        # A void "not sent" re-attempt keeps an earlier recheck: it is still owed after the next post.
+        more = {"recheck": 1} if recheck else {}
+        self._set(key, "void", sl_message=message, uncertain_since=None, **more)
 
     def mark_duplicate(self, key: str, *, message: str) -> None:
         """More than one receipt carries this key in SAP: a person must look; never post."""
-        self._set(key, "duplicate", sl_message=message)
+        self._set(key, "duplicate", sl_message=message, recheck=0)
+
+    def mark_rechecked(self, key: str) -> None:
+        """The look-up after a re-post found the key once: nothing more to check."""
+        with self._tx() as db:
+            db.execute("UPDATE postings SET recheck=0, updated_at=? WHERE key=?", (_now_text(), key))
+
+    def to_recheck(self) -> list[PostingRow]:
+        """Keys posted again after a look-up found them absent, not yet looked up since."""
+        return self._postings("state='posted' AND recheck=1 ORDER BY updated_at")
 
     def get(self, key: str) -> PostingRow | None:
         """The posting with this key, or None."""
-        with self._lock:
-            row = self._db.execute("SELECT * FROM postings WHERE key=?", (key,)).fetchone()
-        return _posting(row) if row else None
+        rows = self._query("SELECT * FROM postings WHERE key=?", (key,))
+        return _posting(rows[0]) if rows else None
 
     def in_flight(self) -> list[PostingRow]:
         """Postings in state sending or uncertain (to settle before anything new)."""
@@ -323,13 +451,11 @@ class Ledger:
 
     def count_by_state(self) -> dict[str, int]:
         """How many postings are in each state."""
-        with self._lock:
-            rows = self._db.execute("SELECT state, COUNT(*) FROM postings GROUP BY state").fetchall()
+        rows = self._query("SELECT state, COUNT(*) FROM postings GROUP BY state")
         return {state: count for state, count in rows}
 
     def _postings(self, where: str, params: tuple[Any, ...] = ()) -> list[PostingRow]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT * FROM postings WHERE {where}", params).fetchall()  # noqa: S608
+        rows = self._query(f"SELECT * FROM postings WHERE {where}", params)  # noqa: S608
         return [_posting(row) for row in rows]
 
     # --- holds ----------------------------------------------------------------------------------
@@ -361,9 +487,21 @@ class Ledger:
         """Currently held orders with their reasons."""
         params: tuple[str, ...] = (company,) if company else ()
         sql = "SELECT * FROM holds WHERE company=?" if company else "SELECT * FROM holds"
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY order_number", params).fetchall()
+        rows = self._query(sql + " ORDER BY order_number", params)
         return [{**dict(row), "reasons": json.loads(row["reasons"])} for row in rows]
+
+    # --- reconciliation ----------------------------------------------------------------------
+
+    def record_reconciliation(self, result: dict[str, Any]) -> None:
+        """Keep what the last reconciliation of ``run`` found, for ``status`` and the status page."""
+        record = json.dumps({**result, "at": _now_text()}, default=str)
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('last_reconciliation', ?)", (record,))
+
+    def last_reconciliation(self) -> dict[str, Any] | None:
+        """What the last reconciliation of ``run`` found, or None."""
+        rows = self._query("SELECT value FROM meta WHERE name='last_reconciliation'")
+        return json.loads(rows[0][0]) if rows else None
 
     # --- cycles ---------------------------------------------------------------------------------
 
@@ -386,29 +524,30 @@ class Ledger:
 
     def last_cycles(self, limit: int = 5) -> list[dict[str, Any]]:
         """The most recent cycles, newest first."""
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._query("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", (limit,))
         return [_cycle(row) for row in rows]
 
-    def cycle_overview(self, company: str) -> dict[str, Any]:
+    def cycle_overview(self, company: str | None) -> dict[str, Any]:
         """The cycle history in short: the last good cycle, what came after it, the latest one.
 
         Dry runs (``once --dry-run``) are left out: they post nothing, so they say nothing about
         whether receipts are being posted. Each cycle carries its ``outcome`` (``cycle_outcome``).
+        ``company`` None: every company's cycles.
         """
-        real = "company=? AND dry_run=0"
-        with self._lock:
-            recorded = self._db.execute(f"SELECT COUNT(*) FROM cycles WHERE {real}", (company,)).fetchone()[0]  # noqa: S608
+        real = "company=? AND dry_run=0" if company is not None else "dry_run=0"
+        params: tuple[Any, ...] = (company,) if company is not None else ()
+        with self._lock, self._failures_are_ledger_errors():
+            recorded = self._db.execute(f"SELECT COUNT(*) FROM cycles WHERE {real}", params).fetchone()[0]  # noqa: S608
             latest = self._db.execute(
                 f"SELECT * FROM cycles WHERE {real} ORDER BY id DESC LIMIT 1",  # noqa: S608
-                (company,),
+                params,
             ).fetchone()
             # Newest first, stopping at the last good one: usually one or two rows.
             since: list[dict[str, Any]] = []
             last_good = None
             for row in self._db.execute(
                 f"SELECT * FROM cycles WHERE {real} ORDER BY id DESC",  # noqa: S608
-                (company,),
+                params,
             ):
                 cycle = _cycle(row)
                 if cycle["outcome"] == "ok":
@@ -451,4 +590,5 @@ def _cycle(row: sqlite3.Row) -> dict[str, Any]:
 def _posting(row: sqlite3.Row) -> PostingRow:
     data = dict(row)
     data["payload"] = json.loads(data["payload"])
+    data["recheck"] = bool(data.get("recheck"))
     return PostingRow(**data)

@@ -7,9 +7,13 @@ receipt (``mapping.idempotency.key_field``), so SAP itself answers "was this pos
 * a 201 settles it ``posted``; an SAP business error ``rejected``; a failure before anything was
   sent ``void``; anything else — the answer may be lost — ``uncertain``;
 * an in-flight row (``sending`` after a crash, or ``uncertain``) is settled by looking the key up:
-  one document → posted; none → wait a quiet period (the SL may still be committing a slow
-  receipt) and look again; still none → ``void`` and the order may be posted again; two or more →
-  ``duplicate``: alert, never post.
+  one document → posted; none → wait until the quiet period is over (the SL may still be committing
+  a slow receipt) and look again; still none → ``void`` and the order may be posted again; two or
+  more → ``duplicate``: alert, never post. The quiet period ends ``read timeout + quiet period``
+  after the POST was *sent* (``sent_at`` in the ledger), whenever and by whichever process the
+  answer was found lost;
+* a key posted again after that (``recheck``) is looked up once more at the next cycle: a first
+  attempt SAP committed later still than the quiet period shows up there as a ``duplicate``.
 
 ``crash_point(name)`` marks the places the reliability tests kill the worker at (``CRASH_POINTS``):
 ``after_intent`` (intent committed, nothing sent), ``after_post`` (SAP answered 201, the ledger still
@@ -128,6 +132,8 @@ class Poster:
     #: Wall time for ``uncertain_since``, and the stop-aware sleep of the quiet period: SIGTERM never
     #: has to sit out a quiet period. Tests inject one (``pause``) to run in milliseconds.
     clock: Clock = REAL_CLOCK
+    #: The client's read timeout: a POST's answer is lost no earlier than this after it was sent.
+    read_timeout_s: float = 0.0
     #: Shared by every poster of one worker (the posting sessions): one thread per key at a time.
     key_locks: KeyLocks = field(default_factory=KeyLocks)
 
@@ -271,9 +277,7 @@ class Poster:
             row = self.ledger.get(row.key) or row
         found = self.lookup(row.key)
         if not found:
-            since = row.uncertain_since if row.uncertain_since is not None else self.clock.wall()
-            # Never longer than one quiet period: a wall clock stepped back must not stall the cycle.
-            self.clock.sleep(min(self.quiet_period_s, since + self.quiet_period_s - self.clock.wall()))
+            self.clock.sleep(self._rest_of_quiet_period(row))
             if self.clock.stopping():
                 return PostOutcome(PostingState.UNCERTAIN, message="stopping; settled next start")
             crash_point("before_second_lookup")
@@ -293,9 +297,25 @@ class Poster:
                 PostingState.POSTED, receipt_entry=document["DocEntry"], receipt_number=document.get("DocNum")
             )
         if not found:
-            self.ledger.mark_void(row.key, message="not found in SAP by key after the quiet period")
+            self.ledger.mark_void(
+                row.key, message="not found in SAP by key after the quiet period", recheck=True
+            )
             log.info("settled_not_posted", extra={"order": row.order_number, "key": row.key})
             return PostOutcome(PostingState.VOID)
+        return self._duplicate(row, found)
+
+    def _rest_of_quiet_period(self, row: PostingRow) -> float:
+        """Seconds until ``read timeout + quiet period`` after the POST was sent have passed."""
+        window = self.read_timeout_s + self.quiet_period_s
+        now = self.clock.wall()
+        if row.sent_at is not None:
+            ends = row.sent_at + window
+        else:  # a ledger from before send times were kept: count from when the answer was found lost
+            ends = (row.uncertain_since if row.uncertain_since is not None else now) + self.quiet_period_s
+        # Never longer than one window: a wall clock stepped back must not stall the cycle.
+        return min(window, ends - now)
+
+    def _duplicate(self, row: PostingRow, found: list[dict[str, Any]]) -> PostOutcome:
         entries = sorted(int(d["DocEntry"]) for d in found)
         # Users find a receipt in SAP by DocNum; DocEntry is the key. Name both, never one for the other.
         named = ", ".join(
@@ -312,6 +332,21 @@ class Poster:
     def settle_all(self) -> list[tuple[PostingRow, PostOutcome]]:
         """Settle every in-flight posting (start-up and the start of each cycle)."""
         return [(row, self.settle(row)) for row in self.ledger.in_flight()]
+
+    def recheck_reposted(self) -> list[tuple[PostingRow, PostOutcome]]:
+        """Look up once more each key posted again after a look-up found it absent.
+
+        Two look-ups a quiet period apart cannot rule out a commit slower still; if the first
+        attempt did land after all, SAP now holds two receipts for the key: ``duplicate``.
+        """
+        found_twice = []
+        for row in self.ledger.to_recheck():
+            found = self.lookup(row.key)
+            if len(self._not_cancelled(found)) > 1:
+                found_twice.append((row, self._duplicate(row, found)))
+            else:
+                self.ledger.mark_rechecked(row.key)
+        return found_twice
 
     def recheck_duplicates(self) -> list[tuple[PostingRow, PostOutcome]]:
         """Duplicates a person has cleared in SAP (all but one cancelled) become ``posted`` again."""

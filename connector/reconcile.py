@@ -12,8 +12,12 @@ Compares the ledger with the receipts SAP holds for recent days, by posting key:
   connector's own receipt for the same confirmation was on its way (the window between the re-read of
   a chunk of orders and their POSTs), which receives that confirmation twice.
 
-Read-only on both sides. SAP is asked for receipts created in the window whose key starts with
-the company's key prefix (``startswith`` on a UDF is documented, docs/service-layer.md §7); each key
+``b1-backflush reconcile`` is read-only on both sides. ``run`` reconciles the last
+``SERVICE_RECONCILE_DAYS`` days by itself every ``B1_RECONCILE_INTERVAL_S`` and ``record_findings``
+marks each duplicate key in its ledger, so the order is held ``DUPLICATE_IN_SAP`` and the duplicate
+shows on ``status``, the status page and ``/metrics``: the net for a first attempt that SAP
+committed later than every look-up. SAP is asked for receipts created in the window whose key starts
+with the company's key prefix (``startswith`` on a UDF is documented, docs/service-layer.md §7); each key
 is then matched to the company exactly here, so a long, hashed company prefix is recognised too.
 """
 
@@ -207,6 +211,32 @@ def _receipts_text(receipts: list[dict[str, Any]]) -> str:
         f"DocNum {x['DocNum']} (DocEntry {x['DocEntry']})" + (", cancelled" if x["cancelled"] else "")
         for x in receipts
     )
+
+
+#: How many days back ``run``'s own reconciliation looks.
+SERVICE_RECONCILE_DAYS = 2
+
+
+def record_findings(ledger: Ledger, result: Reconciliation) -> list[str]:
+    """Mark the ledger's settled keys SAP holds twice as ``duplicate`` and keep the summary; the marked keys.
+
+    In-flight keys are left to settling, which looks them up itself; a key the ledger does not know
+    (an orphan) cannot be marked and stays in the recorded summary.
+    """
+    marked = []
+    for found in result.duplicates:
+        row = ledger.get(found["key"])
+        if row is None or row.state not in ("posted", "void", "rejected"):
+            continue
+        entries = [r["DocEntry"] for r in found["receipts"] if not r["cancelled"]]
+        ledger.mark_duplicate(
+            row.key,
+            message=f"{len(entries)} receipts carry key {row.key} (DocEntry {entries}), found by the "
+            "reconciliation: a person must look",
+        )
+        marked.append(row.key)
+    ledger.record_reconciliation(result.to_dict())
+    return marked
 
 
 def reconciliation_text(r: Reconciliation) -> str:

@@ -1,8 +1,8 @@
 """``b1-backflush run``: the unattended service.
 
-* One instance per ledger: an exclusive OS lock on ``<ledger>.lock`` (filelock), never on the
-  SQLite file itself (exactly-once rule 7: closing another descriptor drops SQLite's POSIX locks).
-  APScheduler's ``max_instances=1`` only protects inside one process.
+* One instance per ledger: the exclusive instance lock ``<ledger>.lock`` (``connector.instance_lock``,
+  also held by ``once``); a second one is refused with exit 75. APScheduler's ``max_instances=1``
+  only protects inside one process.
 * APScheduler runs one cycle at a time, coalesced: a cycle that overruns the interval does not
   pile up missed runs.
 * SIGTERM/SIGINT set a stop event: the worker finishes the posting in hand, then stops before the
@@ -10,8 +10,13 @@
 * Bad settings, mapping or ledger, and refused credentials, stop the service at start (exit 2 / 3):
   restarting cannot help, and retrying a wrong password can lock the SAP user. A Service Layer that
   is merely unreachable at start (SAP still booting) is waited for: the first interval tries again.
-* A cycle that fails later (SAP down, session lost) is logged and the next interval tries again;
-  the session is re-created then. A login SAP refuses while running (password changed) is tried
+* A cycle that fails later (SAP down, session lost, the ledger failing: disk full, I/O error) is
+  logged in one line and the next interval tries again with a fresh session and ledger connection;
+  nothing is posted while the ledger fails, and ``/healthz`` turns 503 after three intervals.
+* Every ``B1_RECONCILE_INTERVAL_S`` (hourly) after a good cycle, the last two days of receipts in SAP
+  are reconciled with the ledger (``connector.reconcile``): duplicates are marked and held, the
+  findings go to ``status``, the page and ``/metrics``. A reconciliation that fails is logged and
+  tried again after the next cycle. A login SAP refuses while running (password changed) is tried
   again only after interval × 2^n (at most an hour): each refusal counts towards SAP's lockout.
 * Under systemd (``Type=notify``, ``WatchdogSec=``) it says READY=1 once its schedule runs and pings
   the watchdog from the service loop (connector/sd_notify.py); elsewhere that is a no-op.
@@ -27,13 +32,13 @@ from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from filelock import FileLock, Timeout
 
 from connector import sd_notify
 from connector.clock import REAL_CLOCK, Clock
 from connector.composition import build_worker
 from connector.endpoint import ServiceEndpoint
-from connector.errors import Action, ConfigError, ConnectorError, SLAuthError
+from connector.errors import Action, ConnectorError, SLAuthError
+from connector.instance_lock import instance_lock
 from connector.metrics import ServiceMetrics
 from connector.settings import Settings
 
@@ -63,6 +68,8 @@ class CycleRunner:
         self.cycles_failed = 0
         self.login_refusals = 0
         self._no_login_before = 0.0
+        #: ``clock()`` of the last reconciliation (None: not yet; the first comes after the first good cycle).
+        self._reconciled_at: float | None = None
 
     def ensure_worker(self) -> Any:
         """The logged-in worker, built on first use and after a failed cycle."""
@@ -70,6 +77,8 @@ class CycleRunner:
             stack = ExitStack()
             try:
                 self._worker = build_worker(self.settings, stack, stop_event=self.stop_event)
+                if self.metrics is not None:
+                    self._worker.on_progress = self.metrics.progress
             except BaseException:
                 stack.close()
                 raise
@@ -96,6 +105,8 @@ class CycleRunner:
             return
         started = self.clock.monotonic()
         try:
+            if self.metrics is not None:
+                self.metrics.cycle_started()
             worker = self.ensure_worker()
             report = worker.run_cycle()
             self.cycles_ok += 1
@@ -111,6 +122,7 @@ class CycleRunner:
                     finished_at=self.clock.wall(),
                     postings_by_state=worker.ledger.count_by_state(),
                 )
+            self._reconcile_when_due(worker)
         except SLAuthError as exc:
             # The password changed or the user was locked while running. Every refused login counts
             # towards SAP's lockout policy, so the attempts are spaced out: interval × 2^n, at most 1 h.
@@ -138,6 +150,41 @@ class CycleRunner:
             log.exception("service_cycle_crashed")
             self._failed()
 
+    def _reconcile_when_due(self, worker: Any) -> None:
+        """Every ``B1_RECONCILE_INTERVAL_S``: SAP's recent receipts against the ledger; duplicates held."""
+        every = self.settings.reconcile_interval_s
+        if not every or self.stop_event.is_set():
+            return
+        if self._reconciled_at is not None and self.clock() - self._reconciled_at < every:
+            return
+        from connector.reconcile import SERVICE_RECONCILE_DAYS, reconcile, record_findings
+
+        try:
+            result = reconcile(
+                worker.client,
+                worker.ledger,
+                company=worker.company,
+                key_field=worker.mapping.idempotency.key_field,
+                days=SERVICE_RECONCILE_DAYS,
+            )
+            marked = record_findings(worker.ledger, result)
+        except ConnectorError as exc:  # SAP or the ledger failing shows in the next cycle anyway
+            log.warning("service_reconcile_failed", extra={"error": str(exc)})
+            return
+        self._reconciled_at = self.clock()
+        if self.metrics is not None:
+            self.metrics.reconciled(result.to_dict(), postings_by_state=worker.ledger.count_by_state())
+        fields = {
+            "duplicates": len(result.duplicates),
+            "orphans": len(result.orphans),
+            "missing": len(result.missing),
+            "marked_duplicate": marked,
+        }
+        if result.clean:
+            log.info("service_reconciled", extra=fields)
+        else:
+            log.error("service_reconcile_differences", extra={**fields, "hint": "see b1-backflush reconcile"})
+
     def _failed(self) -> None:
         if self.metrics is not None:
             self.metrics.cycle_failed(login_refusals=self.login_refusals)
@@ -149,20 +196,10 @@ def run_service(
 ) -> int:
     """Run cycles every ``B1_POLL_INTERVAL_S`` until SIGTERM/SIGINT (or ``stop_event``)."""
     stop_event = stop_event or threading.Event()
-    lock_path = settings.ledger_path.with_name(settings.ledger_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise ConfigError(
-            f"another b1-backflush is already running on {settings.ledger_path} "
-            f"(lock {lock_path}); stop it first"
-        ) from None
     metrics = ServiceMetrics() if settings.http_port else None
     runner = CycleRunner(settings, stop_event, metrics=metrics)
     with ExitStack() as cleanup:  # in reverse: HTTP endpoint, session and ledger, then the lock
-        cleanup.callback(lock.release)
+        cleanup.enter_context(instance_lock(settings.ledger_path))  # InstanceBusyError: exit 75
         cleanup.callback(runner.reset)
         if metrics is not None and settings.http_port:
             endpoint = ServiceEndpoint(settings, metrics)

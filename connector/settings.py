@@ -45,6 +45,7 @@ _HINTS: dict[str, str] = {
     "ledger_path": "the path of the SQLite ledger file",
     "poll_interval_s": "seconds between cycles, >= 5",
     "max_receipts_per_cycle": "a whole number >= 1 (empty: no limit)",
+    "reconcile_interval_s": "seconds between the reconciliations of `run`, >= 0 (0: never)",
     "http_port": "a free TCP port for the status page, health and metrics of `run`, 1-65535 (empty: none)",
     "http_host": "the address that endpoint listens on, e.g. 127.0.0.1 or 0.0.0.0",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(default=60.0, ge=5)
     #: At most this many receipt POSTs per cycle (None: no limit); a first run on a big backlog.
     max_receipts_per_cycle: int | None = Field(default=None, ge=1)
+    #: `run` reconciles recent receipts with the ledger this often (0: never); duplicates it finds are held.
+    reconcile_interval_s: float = Field(default=3600.0, ge=0)
     #: `run` serves its status page, /healthz and /metrics on this port when set (off by default).
     http_port: int | None = Field(default=None, ge=1, le=65535)
     http_host: str = "127.0.0.1"
@@ -302,3 +305,36 @@ def check_variable_names(env_file: Path | None) -> None:
         problems.append(f"{name} (in {where}) is not a b1-backflush setting: {hint}")
     if problems:
         raise ConfigError("\n".join(dict.fromkeys(problems)))
+
+
+class LedgerSettings(BaseSettings):
+    """What ``status`` needs: the ledger and, optionally, which company of it to show (no SAP settings)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="B1_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+    ledger_path: Path = Path("state/ledger.sqlite3")
+    #: Unset: every company the ledger holds.
+    company_db: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["logfmt", "json"] = "logfmt"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("company_db", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+def load_ledger_settings(*, env_file: Path | None = None) -> LedgerSettings:
+    """``B1_LEDGER_PATH`` (and ``B1_COMPANY_DB``, logging) alone: ``status`` works without SAP settings."""
+    dotenv = settings_file(env_file)
+    check_variable_names(dotenv)
+    try:
+        return LedgerSettings(_env_file=dotenv, _env_ignore_empty=True)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None

@@ -9,8 +9,12 @@ from connector.ledger import Ledger
 from connector.production.confirmations import format_quantity
 
 
-def status_dict(ledger: Ledger, company: str) -> dict[str, Any]:
-    """Everything ``status`` shows, read from the ledger only (works while SAP is down)."""
+def status_dict(ledger: Ledger, company: str | None) -> dict[str, Any]:
+    """Everything ``status`` shows, read from the ledger only (works while SAP is down).
+
+    ``company`` None (``B1_COMPANY_DB`` unset for ``status``): the held orders of every company.
+    ``last_reconciliation`` is what ``run``'s own reconciliation last found (None before the first).
+    """
 
     def rows(items: list[Any]) -> list[dict[str, Any]]:
         return [{k: v for k, v in asdict(r).items() if k != "payload"} for r in items]
@@ -25,13 +29,14 @@ def status_dict(ledger: Ledger, company: str) -> dict[str, Any]:
         "held": ledger.holds(company),
         "last_cycles": ledger.last_cycles(5),
         "cycles": ledger.cycle_overview(company),
+        "last_reconciliation": ledger.last_reconciliation(),
     }
 
 
 def status_text(d: dict[str, Any]) -> str:
     """Plain words for the terminal."""
     lines = [
-        f"Company {d['company']}. Postings by state: "
+        f"Company {d['company'] or '(all in the ledger)'}. Postings by state: "
         + (", ".join(f"{k} {v}" for k, v in sorted(d["counts"].items())) or "none yet")
     ]
     cycles = d["last_cycles"]
@@ -43,6 +48,14 @@ def status_text(d: dict[str, Any]) -> str:
             f"{last['outcome'].replace('_', ' ')}; posted {summary.get('posted', 0)}, "
             f"held {summary.get('held', 0)}, errors {summary.get('errors', 0)}"
             + (" (dry run)" if last["dry_run"] else "")
+        )
+    reconciliation = d.get("last_reconciliation")
+    if reconciliation and not reconciliation.get("clean"):
+        lines.append(
+            f"ALERT — the reconciliation at {reconciliation['at']} found SAP and the ledger disagreeing: "
+            f"{len(reconciliation['duplicates'])} duplicate key(s), {len(reconciliation['orphans'])} "
+            f"receipt(s) the ledger does not know, {len(reconciliation['missing'])} posting(s) SAP does "
+            "not have (details: b1-backflush reconcile)"
         )
     if d["duplicates"]:
         lines.append("ALERT — more than one receipt in SAP carries one key (a person must look):")

@@ -22,7 +22,7 @@ from connector.company_facts import read_company_facts
 from connector.errors import (
     ENDS_THE_CYCLE,
     ConnectorError,
-    LedgerError,
+    LedgerConflictError,
     OrderError,
     SLNotFoundError,
     SLRequestError,
@@ -94,6 +94,7 @@ class Worker:
     company: str
     page_size: int = 100
     quiet_period_s: float = 30.0
+    read_timeout_s: float = 0.0
     today: Callable[[], date] = date.today
     now: Callable[[], datetime] = datetime.now
     stop_event: threading.Event | None = None
@@ -106,6 +107,8 @@ class Worker:
     #: Lines per order in the last re-read (None: none yet); sizes the next read's pages. Kept across
     #: the cycles of ``run``: only a worker's very first read pays for not knowing it.
     _lines_per_order: float | None = field(default=None, init=False, repr=False)
+    #: Called whenever the cycle moves on (a page read, an order done): ``run``'s /healthz watches it.
+    on_progress: Callable[[], None] | None = None
     #: Item codes whose item master SAP returned unreadable this cycle → what is wrong with it.
     _unreadable_items: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     #: Receipt POSTs sent in the current cycle (for max_receipts_per_cycle).
@@ -123,6 +126,7 @@ class Worker:
             self.mapping.idempotency.key_field,
             self.quiet_period_s,
             clock=Clock(stop_event=self.stop_event),
+            read_timeout_s=self.read_timeout_s,
         )
 
     def use_posting_sessions(self, clients: list[ServiceLayerClient]) -> PostingPool:
@@ -136,6 +140,7 @@ class Worker:
                     self.mapping.idempotency.key_field,
                     self.quiet_period_s,
                     clock=self.poster.clock,
+                    read_timeout_s=self.read_timeout_s,
                     key_locks=self.poster.key_locks,
                 )
                 for client in clients
@@ -165,6 +170,10 @@ class Worker:
                     {"order_number": None, "code": "COMPANY_FACTS_UNREAD", "message": message}
                 )
 
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress()
+
     def _stopping(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
 
@@ -176,7 +185,12 @@ class Worker:
         status = "failed"
         try:
             if not dry_run:
-                for row, outcome in [*self.poster.settle_all(), *self.poster.recheck_duplicates()]:
+                settled = [
+                    *self.poster.settle_all(),
+                    *self.poster.recheck_reposted(),
+                    *self.poster.recheck_duplicates(),
+                ]
+                for row, outcome in settled:
                     report.settled.append(
                         {
                             "key": row.key,
@@ -193,6 +207,7 @@ class Worker:
                 orders = self._parse_page(page, report)
                 del page
                 fetch_items(self.client, item_codes(orders), items, self._unreadable_items)
+                self._progress()
                 due = [
                     order
                     for order in orders
@@ -205,6 +220,7 @@ class Worker:
                     self._post_chunk(
                         due[start : start + self.fresh_read_chunk], items, report, dry_run=dry_run
                     )
+                    self._progress()
                 if self._stopping():
                     report.aborted = "stop requested"
                     break
@@ -543,7 +559,7 @@ class Worker:
                 rejected_quantity=plan.rejected,
                 payload=a.built.payload,
             )
-        except LedgerError as exc:
+        except LedgerConflictError as exc:  # this posting only; any other LedgerError stops the cycle
             return Sent(PostOutcome(PostingState.LEDGER_ERROR, message=str(exc)))
         if outcome.state != PostingState.POSTED:
             return Sent(outcome)
@@ -553,6 +569,7 @@ class Worker:
     def _record(self, report: CycleReport, a: Assessment, items: dict[str, ItemMaster], sent: Sent) -> None:
         """What one posting did, into the report (the cycle's thread only)."""
         order, plan, outcome = a.order, a.plan, sent.outcome
+        self._progress()
         if outcome.state not in (
             PostingState.POSTED,
             PostingState.UNCERTAIN,

@@ -67,9 +67,9 @@ class ReceiptPlan:
         return round_quantity(self.rejected_before + self.rejected)
 
 
-def _problem(order: ProductionOrder, message: str) -> Reason:
+def _problem(order: ProductionOrder, message: str, code: str = rc.INVALID_QUANTITY) -> Reason:
     return Reason(
-        code=rc.INVALID_QUANTITY,
+        code=code,
         severity="block",
         message=f"Order {order.DocumentNumber}: {message}",
         item=order.ItemNo,
@@ -102,12 +102,16 @@ def _read_cumulative(order: ProductionOrder, field: str, already: float, what: s
             "quantity. Enter the total produced so far.",
         )
     if number < round_quantity(already):
-        least = format_quantity(already)
+        # SAP received more than was confirmed: typically a receipt posted twice (a commit slower
+        # than every look-up) or by hand. Raising the confirmation would lock the excess in.
+        extra = format_quantity(round_quantity(already) - number)
         return _problem(
             order,
-            f"{field} says {format_quantity(number)} {what} in total, but SAP already "
-            f"has {least} for this order. The quantity is cumulative: enter the total "
-            f"so far, at least {least}.",
+            f"SAP has already received {format_quantity(already)} {what} for this order, but "
+            f"{field} confirms only {format_quantity(number)} in total: {extra} too many were "
+            "received. A receipt must be cancelled in SAP (a duplicate, or one posted by hand); "
+            "nothing more is posted for this order until SAP's total is back within the confirmation.",
+            rc.OVER_RECEIVED_IN_SAP,
         )
     return number
 

@@ -32,6 +32,7 @@ DUPLICATE_IN_SAP = "DUPLICATE_IN_SAP"
 ALREADY_POSTED = "ALREADY_POSTED"
 UNKNOWN_WAREHOUSE = "UNKNOWN_WAREHOUSE"
 UNKNOWN_SERIES = "UNKNOWN_SERIES"
+OVER_RECEIVED_IN_SAP = "OVER_RECEIVED_IN_SAP"
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,14 @@ REASON_HELP: dict[str, ReasonHelp] = {
         "because the receipt named in the message was cancelled. The connector never posts one "
         "confirmation twice: receive the goods by hand in SAP if they must be received again, or "
         "correct the confirmed quantity on the order.",
+    ),
+    OVER_RECEIVED_IN_SAP: ReasonHelp(
+        "SAP has received more for the order than was confirmed",
+        "A receipt was posted twice (its first attempt reached SAP later than every look-up) or by "
+        "hand beyond the confirmation. Find the extra Receipt from Production for the order in SAP and "
+        "cancel it; the connector posts nothing for the order until SAP's received quantity is back "
+        "within the confirmed total. Do not raise the confirmation to match, unless that much was "
+        "really produced.",
     ),
 }
 

@@ -27,6 +27,7 @@ def cli_env(mock_sl, protocol, tmp_path, monkeypatch) -> dict[str, str]:
         "B1_PASSWORD": password,
         "B1_LEDGER_PATH": str(tmp_path / "state" / "ledger.sqlite3"),
         "B1_UNKNOWN_QUIET_PERIOD_S": "0",
+        "B1_READ_TIMEOUT_S": "2",  # a lost answer's second look-up waits read timeout + quiet period
         "B1_RETRY_MAX_WAIT_S": "0.01",
     }
     for name, value in env.items():

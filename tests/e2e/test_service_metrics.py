@@ -61,7 +61,7 @@ def test_the_service_exposes_what_it_posted_and_held(mock_sl, tmp_path):
         "FINISHED_GOOD_NEEDS_BATCH": 2,
         "FINISHED_GOOD_NEEDS_SERIAL": 1,
         "OVER_RECEIPT": 1,
-        "INVALID_QUANTITY": 1,
+        "OVER_RECEIVED_IN_SAP": 1,
         "UNKNOWN_ITEM": 1,
         "UNSUPPORTED_ORDER_TYPE": 1,
     }
@@ -144,10 +144,56 @@ def test_healthz_turns_503_when_no_cycle_succeeded_for_three_intervals(mock_sl, 
     metrics.last_success_at = clock.now - 10
     assert endpoint.health() == (
         200,
-        {"status": "ok", "last_successful_cycle_age_s": 10.0, "healthy_within_s": 180.0, "login_refusals": 0},
+        {
+            "status": "ok",
+            "last_successful_cycle_age_s": 10.0,
+            "running_cycle_last_progress_age_s": None,
+            "healthy_within_s": 180.0,
+            "login_refusals": 0,
+        },
     )
     clock.now += 200
     assert endpoint.health()[0] == 503
+
+
+def test_healthz_stays_200_while_a_long_cycle_makes_progress_and_turns_503_when_it_stalls(mock_sl, tmp_path):
+    from connector.endpoint import ServiceEndpoint
+    from connector.metrics import ServiceMetrics
+
+    class Clock:
+        now = 10_000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=60)
+    metrics = ServiceMetrics(clock=clock)
+    endpoint = ServiceEndpoint(settings, metrics, clock=clock)
+    metrics.last_success_at = clock.now
+    metrics.cycle_started()  # a backlog of 1100 orders: this cycle runs for many intervals
+    for _ in range(20):  # ten minutes, posting all the while
+        clock.now += 30
+        metrics.progress()
+        status, body = endpoint.health()
+        assert status == 200, body
+    assert body["status"] == "busy" and body["running_cycle_last_progress_age_s"] == 0.0
+    assert body["last_successful_cycle_age_s"] == 600.0  # well past three intervals: only progress counts
+    clock.now += 60
+    assert endpoint.health()[0] == 200  # quiet for one interval is still fine (one slow request)
+    clock.now += 1
+    status, body = endpoint.health()
+    assert (status, body["status"]) == (503, "stale")  # stalled: no progress for more than an interval
+    metrics.cycle_failed(login_refusals=0)  # the cycle gave up: no running cycle counts any more
+    assert endpoint.health()[0] == 503
+
+
+def test_the_worker_reports_progress_per_page_and_per_order(mock_sl, worker_factory):
+    ticks: list[int] = []
+    worker = worker_factory()
+    worker.on_progress = lambda: ticks.append(1)
+    report = worker.run_cycle()
+    assert len(ticks) >= len(report.posted) + 1  # the page, and every receipt posted
 
 
 def test_a_metrics_port_in_use_stops_the_service_at_start_naming_the_setting(mock_sl, tmp_path):

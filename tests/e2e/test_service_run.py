@@ -15,7 +15,7 @@ import pytest
 
 from connector import cli
 from connector.clock import Clock
-from connector.errors import ConfigError
+from connector.errors import InstanceBusyError
 from connector.service import run_service
 from tests.support.mock import free_port, make_settings
 from tests.support.service import (
@@ -68,11 +68,13 @@ def test_a_second_instance_on_the_same_ledger_is_refused(mock_sl, tmp_path, env_
     settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=5)
     with ServiceThread(settings) as service:
         wait_until(lambda: finished_cycles(settings.ledger_path) >= 1, what="the first cycle")
-        with pytest.raises(ConfigError, match="already running"):
+        with pytest.raises(InstanceBusyError, match="already running"):
             run_service(settings, stop_event=threading.Event(), install_signals=False)
         env_for(settings)
-        assert cli.main(["run"]) == cli.EXIT_CONFIG
-        assert "already running" in capsys.readouterr().err
+        assert cli.main(["run"]) == cli.EXIT_BUSY == 75
+        err = capsys.readouterr().err  # the running service's own log lines may be in it too
+        [refused] = [line for line in err.splitlines() if line.startswith("busy:")]
+        assert refused.startswith("busy: another b1-backflush is already running on the ledger")
         assert service.stop() == 0
     # The lock goes with the service: the next start is allowed.
     with ServiceThread(settings) as again:

@@ -125,7 +125,7 @@ def test_dry_run_posts_nothing_and_writes_no_intent(mock_sl, worker_factory, tmp
     assert worker.ledger.count_by_state() == {}
 
 
-def test_quiet_period_never_waits_longer_than_one_period_when_the_clock_stepped_back(
+def test_quiet_period_never_waits_longer_than_one_window_when_the_clock_stepped_back(
     mock_sl, worker_factory, tmp_path
 ):
     mock_sl.faults.fail_next("InventoryGenEntries", count=1, status=502, html=True, method="POST")
@@ -137,6 +137,26 @@ def test_quiet_period_never_waits_longer_than_one_period_when_the_clock_stepped_
     worker.poster.clock = replace(worker.poster.clock, pause=waits.append, wall=lambda: real_wall() - 3600)
     second = worker.run_cycle()
     assert [(s["key"], s["state"]) for s in second.settled] == [(error["key"], "void")]
-    assert waits == [30]
+    assert waits == [worker.poster.read_timeout_s + 30]  # read timeout + quiet period, not an hour
     assert [p.key for p in second.posted] == [error["key"]]  # posted anew once found void
     assert_exactly_once_and_ledger_agrees(mock_sl, tmp_path / "ledger.sqlite3")
+
+
+@pytest.mark.parametrize(("settled_after_s", "waits_left"), [(1.5, True), (40.0, False)])
+def test_quiet_period_counts_from_when_the_post_was_sent(
+    mock_sl, worker_factory, settled_after_s, waits_left
+):
+    # The window is read timeout + quiet period (30 s) after the POST went out, whoever settles it and
+    # whenever: 1.5 s after the send, the rest of the window is waited; 40 s after, nothing.
+    mock_sl.faults.fail_next("InventoryGenEntries", count=1, status=502, html=True, method="POST")
+    worker = worker_factory(unknown_quiet_period_s=30)
+    worker.run_cycle()
+    [row] = worker.ledger.in_flight()
+    assert row.sent_at is not None
+    waits: list[float] = []
+    worker.poster.sleep = waits.append
+    worker.poster.clock = lambda: row.sent_at + settled_after_s
+    second = worker.run_cycle()
+    assert [s["state"] for s in second.settled] == ["void"]
+    window = worker.poster.read_timeout_s + 30
+    assert [round(w, 3) for w in waits] == ([round(window - settled_after_s, 3)] if waits_left else [])

@@ -47,6 +47,9 @@ def cycle(
         password=password,
         ledger_path=Path(ledger),
         unknown_quiet_period_s=0,
+        # The wait before the second look-up runs from the send: read timeout + quiet period. The mock
+        # answers in milliseconds, so a short read timeout keeps each restart's wait short.
+        read_timeout_s=1,
         post_sessions=int(post_sessions),
     )
     with ExitStack() as stack:

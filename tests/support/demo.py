@@ -31,7 +31,7 @@ DEMO_HOLDS: dict[int, str] = {
     108: rc.FINISHED_GOOD_NEEDS_BATCH,
     109: rc.FINISHED_GOOD_NEEDS_SERIAL,
     110: rc.OVER_RECEIPT,
-    111: rc.INVALID_QUANTITY,
+    111: rc.OVER_RECEIVED_IN_SAP,
     112: rc.UNKNOWN_ITEM,
     113: rc.UNSUPPORTED_ORDER_TYPE,
     119: rc.FINISHED_GOOD_NEEDS_BATCH,
@@ -53,7 +53,7 @@ DEMO_ACTIONS: dict[str, str] = {
     rc.FINISHED_GOOD_NEEDS_BATCH: "A consultant adds it, or the order is received by hand",
     rc.FINISHED_GOOD_NEEDS_SERIAL: "A consultant adds it, or the order is received by hand",
     rc.OVER_RECEIPT: "Check the confirmed quantity, or raise the order's planned quantity",
-    rc.INVALID_QUANTITY: "enter the total so far, at least 5",
+    rc.OVER_RECEIVED_IN_SAP: "A receipt must be cancelled in SAP",
     rc.UNKNOWN_ITEM: "create the item in SAP",
     rc.UNSUPPORTED_ORDER_TYPE: "Receive it by hand in SAP",
 }

@@ -27,7 +27,8 @@ def make_settings(sl: Any, protocol: str, tmp_path: Path, **overrides: object):
         "ledger_path": tmp_path / "ledger.sqlite3",
         "unknown_quiet_period_s": 0,
         "retry_max_wait_s": 0.01,
-        "read_timeout_s": 5,
+        # Short: the second look-up of a lost answer waits until read timeout + quiet period after the send.
+        "read_timeout_s": 2,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -210,3 +210,86 @@ def test_ledger_cycle_overview_counts_what_came_after_the_last_good_cycle(tmp_pa
     assert overview["latest"]["outcome"] == "running"
     assert ledger.cycle_overview("OTHER")["recorded"] == 0
     assert [c["outcome"] for c in ledger.last_cycles(3)] == ["running", "ok", "failed"]
+
+
+def test_intent_records_when_the_post_is_sent_and_a_retry_records_it_again(tmp_path):
+    now = [1000.0]
+    ledger = Ledger(tmp_path / "l.sqlite3", clock=lambda: now[0])
+    _intend(ledger)
+    assert ledger.get("SBO/101/C4/R0").sent_at == 1000.0
+    ledger.mark_void("SBO/101/C4/R0", message="not found twice", recheck=True)
+    now[0] = 1500.0
+    _intend(ledger)
+    row = ledger.get("SBO/101/C4/R0")
+    assert (row.sent_at, row.attempts, row.recheck) == (1500.0, 2, True)
+
+
+def test_a_repost_after_an_empty_lookup_is_rechecked_once_until_cleared(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    _intend(ledger)
+    ledger.mark_void("SBO/101/C4/R0", message="not found twice", recheck=True)
+    _intend(ledger)
+    ledger.mark_void("SBO/101/C4/R0", message="not sent: connection refused")  # keeps the recheck owed
+    _intend(ledger)
+    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70)
+    assert [r.key for r in ledger.to_recheck()] == ["SBO/101/C4/R0"]
+    ledger.mark_rechecked("SBO/101/C4/R0")
+    assert ledger.to_recheck() == []
+
+
+def test_a_version_1_ledger_gains_the_new_columns_in_place(tmp_path):
+    path = tmp_path / "l.sqlite3"
+    Ledger(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE postings DROP COLUMN sent_at")
+    db.execute("ALTER TABLE postings DROP COLUMN recheck")
+    db.execute("UPDATE meta SET value='1' WHERE name='schema_version'")
+    db.commit()
+    db.close()
+    assert Ledger.open_read_only(path).count_by_state() == {}  # readable as it is, never migrated
+    ledger = Ledger(path)
+    _intend(ledger)
+    assert ledger.get("SBO/101/C4/R0").sent_at is not None
+
+
+def test_read_only_ledger_refuses_a_missing_file_and_never_writes(tmp_path):
+    path = tmp_path / "state" / "ledger.sqlite3"
+    with pytest.raises(LedgerError, match=f"no ledger at {path}"):
+        Ledger.open_read_only(path)
+    assert not path.parent.exists()  # nothing created
+    Ledger(path).close()
+    reader = Ledger.open_read_only(path)
+    assert reader.count_by_state() == {}
+    with pytest.raises(LedgerError, match="readonly"):
+        _intend(reader)
+
+
+def _fail_writes(ledger: Ledger, how: str) -> None:
+    if how == "disk full":  # SQLite's own SQLITE_FULL: no page beyond those the file has now
+        pages = ledger._db.execute("PRAGMA page_count").fetchone()[0]
+        ledger._db.execute(f"PRAGMA max_page_count={pages}")
+    else:
+        ledger._db.execute("PRAGMA query_only=ON")
+
+
+@pytest.mark.parametrize("how", ["disk full", "read-only"])
+def test_every_sqlite_failure_is_a_ledger_error_naming_the_file(tmp_path, how):
+    path = tmp_path / "l.sqlite3"
+    ledger = Ledger(path)
+    _fail_writes(ledger, how)
+    with pytest.raises(LedgerError) as caught:
+        for n in range(200):  # disk full strikes once the pages the file has are used up
+            _intend(ledger, key=f"SBO/{n}/C4/R0", entry=n)
+    assert str(path) in str(caught.value) and "disk space" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(LedgerError):
+        ledger.start_cycle("SBO", dry_run=False) if how == "read-only" else ledger.replace_holds(
+            "SBO", [{"order_entry": n, "reasons": ["x" * 3000]} for n in range(50)]
+        )
+
+
+def test_a_failing_read_is_a_ledger_error(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    ledger._db.close()
+    with pytest.raises(LedgerError, match="failed"):
+        ledger.count_by_state()

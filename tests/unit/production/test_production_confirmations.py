@@ -60,8 +60,6 @@ def test_plan_receipt_confirmed_fields_table(
         ([4], None, 0.0, 0.0, "not a quantity"),
         (-1, None, 0.0, 0.0, "negative"),
         ("-0.5", None, 0.0, 0.0, "negative"),
-        (3, None, 5.0, 0.0, "says 3 confirmed good in total, but SAP already has 5"),
-        (8, 0, 8.0, 1.0, "U_RejectedQty says 0 rejected in total, but SAP already has 1"),
         (8, "x", 0.0, 0.0, "U_RejectedQty (the rejected quantity) is 'x'"),
     ],
 )
@@ -178,3 +176,40 @@ def test_format_quantity_is_canonical(value: float, text: str) -> None:
 
 def test_round_quantity_drops_negative_zero() -> None:
     assert str(round_quantity(-0.0000001)) == "0.0"
+
+
+@pytest.mark.parametrize(
+    ("confirmed", "rejected", "completed", "rejected_before", "words"),
+    [
+        (
+            3,
+            None,
+            5.0,
+            0.0,
+            "SAP has already received 5 confirmed good for this order, but U_ConfirmedQty "
+            "confirms only 3 in total: 2 too many",
+        ),
+        (
+            8,
+            0,
+            8.0,
+            1.0,
+            "SAP has already received 1 rejected for this order, but U_RejectedQty confirms only 0",
+        ),
+    ],
+)
+def test_plan_receipt_sap_above_the_confirmation_is_over_received_and_asks_for_a_cancellation(
+    confirmed: Any, rejected: Any, completed: float, rejected_before: float, words: str
+) -> None:
+    o = order(
+        U_ConfirmedQty=confirmed,
+        U_RejectedQty=rejected,
+        CompletedQuantity=completed,
+        RejectedQuantity=rejected_before,
+    )
+    plan = plan_receipt(o, CONFIRMED)
+    assert [p.code for p in plan.problems] == ["OVER_RECEIVED_IN_SAP"]
+    message = plan.problems[0].message
+    assert words in message and "A receipt must be cancelled in SAP" in message
+    assert "at least" not in message  # raising the confirmation would lock the over-receipt in
+    assert (plan.good, plan.rejected) == (0.0, 0.0)

@@ -34,6 +34,7 @@ BRIEF_CODES = {
     "ALREADY_POSTED",
     "UNKNOWN_WAREHOUSE",
     "UNKNOWN_SERIES",
+    "OVER_RECEIVED_IN_SAP",
 }
 #: The real v2 receipt that SAP accepted (201): sl-payloads/request-receipt-from-production_v2_real.json (P2).
 P2_REQUEST = {
