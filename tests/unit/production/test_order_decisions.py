@@ -83,7 +83,7 @@ TABLE = [
     pytest.param(
         Situation(confirmed(3, CompletedQuantity=4.0)),
         "hold",
-        [(rc.INVALID_QUANTITY, "block")],
+        [(rc.OVER_RECEIVED_IN_SAP, "block")],
         id="confirmation-below-what-sap-received",
     ),
     pytest.param(
