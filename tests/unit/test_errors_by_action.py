@@ -15,6 +15,8 @@ from connector.errors import (
     ConfigError,
     ConnectorError,
     ExitCode,
+    InstanceBusyError,
+    LedgerConflictError,
     LedgerError,
     MappingError,
     OrderError,
@@ -36,7 +38,9 @@ from connector.worker import Worker
 TABLE = [
     (ConfigError("x"), Action.STOP, 2),
     (MappingError("x"), Action.STOP, 2),
-    (LedgerError("x"), Action.STOP, 2),
+    (LedgerError("x"), Action.STOP, 6),
+    (LedgerConflictError("x"), Action.HOLD_ORDER, 6),
+    (InstanceBusyError("x"), Action.STOP, 75),
     (SLTLSError("x"), Action.STOP, 3),
     (SLAuthError("x", status=401, code="-304"), Action.STOP, 3),
     (SLConnectionError("x", request_sent=False), Action.ABORT_CYCLE, 3),
@@ -67,7 +71,7 @@ def test_the_table_covers_every_error_class_that_is_raised() -> None:
         if issubclass(cls, ConnectorError) and cls not in (ConnectorError, errors.SLError)
     }
     assert raised == {type(error) for error, _action, _code in TABLE}
-    assert {int(code) for code in ExitCode} == {0, 1, 2, 3, 4, 5}
+    assert {int(code) for code in ExitCode} == {0, 1, 2, 3, 4, 5, 6, 75}
 
 
 @pytest.mark.parametrize(("error", "action", "_code"), TABLE, ids=lambda v: type(v).__name__)
