@@ -155,7 +155,7 @@ class CycleRunner:
         every = self.settings.reconcile_interval_s
         if not every or self.stop_event.is_set():
             return
-        if self._reconciled_at is not None and self.clock() - self._reconciled_at < every:
+        if self._reconciled_at is not None and self.clock.monotonic() - self._reconciled_at < every:
             return
         from connector.reconcile import SERVICE_RECONCILE_DAYS, reconcile, record_findings
 
@@ -171,7 +171,7 @@ class CycleRunner:
         except ConnectorError as exc:  # SAP or the ledger failing shows in the next cycle anyway
             log.warning("service_reconcile_failed", extra={"error": str(exc)})
             return
-        self._reconciled_at = self.clock()
+        self._reconciled_at = self.clock.monotonic()
         if self.metrics is not None:
             self.metrics.reconciled(result.to_dict(), postings_by_state=worker.ledger.count_by_state())
         fields = {

@@ -154,8 +154,9 @@ def test_quiet_period_counts_from_when_the_post_was_sent(
     [row] = worker.ledger.in_flight()
     assert row.sent_at is not None
     waits: list[float] = []
-    worker.poster.sleep = waits.append
-    worker.poster.clock = lambda: row.sent_at + settled_after_s
+    worker.poster.clock = replace(
+        worker.poster.clock, pause=waits.append, wall=lambda: row.sent_at + settled_after_s
+    )
     second = worker.run_cycle()
     assert [s["state"] for s in second.settled] == ["void"]
     window = worker.poster.read_timeout_s + 30

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from connector.clock import Clock
 from connector.ledger import Ledger
 from connector.metrics import ServiceMetrics
 from connector.mock_sl.sap_rules import MockSwitches
@@ -40,19 +41,21 @@ def lenient_sl() -> Iterator[MockServiceLayer]:
         yield sl
 
 
-class Clock:
+class Hours:
+    """The service's monotonic clock, moved on by hand (the reconciliation is hourly)."""
+
     now = 0.0
 
     def __call__(self) -> float:
         return self.now
 
 
-def _runner(sl: MockServiceLayer, tmp_path, clock: Clock) -> tuple[CycleRunner, ServiceMetrics]:
+def _runner(sl: MockServiceLayer, tmp_path, clock: Hours) -> tuple[CycleRunner, ServiceMetrics]:
     settings = make_settings(
         sl, "v2", tmp_path, read_timeout_s=0.5, unknown_quiet_period_s=0.5, reconcile_interval_s=3600
     )
     metrics = ServiceMetrics()
-    return CycleRunner(settings, threading.Event(), clock=clock, metrics=metrics), metrics
+    return CycleRunner(settings, threading.Event(), clock=Clock(monotonic=clock), metrics=metrics), metrics
 
 
 def _receipts_for(sl: MockServiceLayer, key: str) -> int:
@@ -74,7 +77,7 @@ def _first_cycle_loses_the_answer(
 
 
 def test_a_first_attempt_landing_before_the_next_cycle_is_held_duplicate_in_sap(lenient_sl, tmp_path):
-    clock = Clock()
+    clock = Hours()
     runner, metrics = _runner(lenient_sl, tmp_path, clock)
     try:
         key, entry = _first_cycle_loses_the_answer(lenient_sl, runner, seconds=2.5)
@@ -101,7 +104,7 @@ def test_a_first_attempt_landing_before_the_next_cycle_is_held_duplicate_in_sap(
 def test_a_first_attempt_landing_after_the_re_look_up_is_held_over_received_then_reconciled(
     lenient_sl, tmp_path
 ):
-    clock = Clock()
+    clock = Hours()
     runner, metrics = _runner(lenient_sl, tmp_path, clock)
     try:
         key, entry = _first_cycle_loses_the_answer(lenient_sl, runner, seconds=4)
