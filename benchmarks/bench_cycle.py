@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connector.cli import build_worker  # noqa: E402
+from connector.composition import build_worker  # noqa: E402
 from connector.demo_company import DEMO_COMPANY  # noqa: E402
 from connector.log import configure_logging  # noqa: E402
 from connector.mock_sl.store import load_data  # noqa: E402
