@@ -52,6 +52,77 @@ def reason_dict(reason: Reason) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class CycleWarning:
+    """Posted (or about the cycle), but worth a look: ``warnings[]`` of the report."""
+
+    #: None for a warning about the cycle (e.g. COMPANY_FACTS_UNREAD), not one order.
+    order_number: int | None
+    code: str
+    message: str
+    #: Only a reason-based warning (``from_reason``) carries these three; ``severity`` tells it.
+    line: int | None = None
+    item: str | None = None
+    severity: str | None = None
+
+    @classmethod
+    def from_reason(cls, order_number: int, reason: Reason) -> CycleWarning:
+        """A ``warn`` reason of the order's verdict."""
+        return cls(order_number, reason.code, reason.message, reason.line, reason.item, reason.severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape: a reason-based warning is the order number and the reason's fields."""
+        if self.severity is None:
+            return {"order_number": self.order_number, "code": self.code, "message": self.message}
+        return {
+            "order_number": self.order_number,
+            "code": self.code,
+            "line": self.line,
+            "item": self.item,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True)
+class CycleError:
+    """What went wrong for one order or the cycle: ``errors[]`` of the report."""
+
+    #: ``cycle`` or ``order <DocumentNumber>``.
+    where: str
+    message: str
+    #: The posting key, for a receipt that was not sent or whose answer was lost.
+    key: str | None = None
+    #: ``uncertain`` when SAP's answer to the receipt was lost.
+    state: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape: ``key`` and ``state`` only when they apply."""
+        data: dict[str, Any] = {"where": self.where}
+        if self.key is not None:
+            data["key"] = self.key
+        if self.state is not None:
+            data["state"] = self.state
+        data["message"] = self.message
+        return data
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A posting whose lost answer this cycle cleared up: ``settled[]`` of the report."""
+
+    key: str
+    order_number: int
+    #: The posting's state now (``posted``, ``void``, ``duplicate``, ``uncertain``).
+    state: str
+    receipt_entry: int | None
+    receipt_number: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape: every field."""
+        return asdict(self)
+
+
 #: Receipts a report lists one by one; beyond that it counts them (every one is a row in the ledger:
 #: ``b1-backflush status``), so a cycle draining a large backlog does not grow in memory per receipt.
 POSTED_SAMPLE = 1000
@@ -69,9 +140,9 @@ class CycleReport:
     posted_count: int = 0
     held: list[Held] = field(default_factory=list)
     would_post: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    settled: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[CycleWarning] = field(default_factory=list)
+    errors: list[CycleError] = field(default_factory=list)
+    settled: list[Settled] = field(default_factory=list)
     aborted: str | None = None
     #: B1_MAX_RECEIPTS_PER_CYCLE when this cycle reached it (else None), and how many orders ready to
     #: post it left for the next cycle.
@@ -87,6 +158,9 @@ class CycleReport:
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable report (stable keys)."""
         data = asdict(self)
+        data["warnings"] = [w.to_dict() for w in self.warnings]
+        data["errors"] = [e.to_dict() for e in self.errors]
+        data["settled"] = [s.to_dict() for s in self.settled]
         if not self.dry_run:
             data.pop("would_post")
         return data
@@ -100,7 +174,7 @@ class CycleReport:
             "warnings": len(self.warnings),
             "errors": len(self.errors),
             # receipts whose answer was lost (also counted in errors): the cycle is not "ok"
-            "uncertain": sum(1 for e in self.errors if e.get("state") == "uncertain"),
+            "uncertain": sum(1 for e in self.errors if e.state == "uncertain"),
             "aborted": self.aborted,
             "would_post": len(self.would_post),
             "deferred": self.deferred,
@@ -113,13 +187,13 @@ class CycleReport:
             + (" (dry run: nothing was posted)" if self.dry_run else "")
             + "."
         ]
-        for item in self.settled:
+        for s in self.settled:
             found = (
-                f" as receipt DocNum {item['receipt_number']} (DocEntry {item['receipt_entry']})"
-                if item.get("receipt_entry") is not None
+                f" as receipt DocNum {s.receipt_number} (DocEntry {s.receipt_entry})"
+                if s.receipt_entry is not None
                 else ""
             )
-            lines.append(f"  Settled earlier posting {item['key']}: {item['state']}{found}.")
+            lines.append(f"  Settled earlier posting {s.key}: {s.state}{found}.")
         if self.posted:
             lines.append(f"Posted {self.posted_count} Receipt(s) from Production:")
             for p in self.posted:
@@ -144,12 +218,10 @@ class CycleReport:
                 lines.extend(f"    - {r['code']}: {r['message']}" for r in h.reasons)
         if self.warnings:
             lines.append("Warnings:")
-            lines.extend(
-                f"  {_about(w.get('order_number'))}{w['code']}: {w['message']}" for w in self.warnings
-            )
+            lines.extend(f"  {_about(w.order_number)}{w.code}: {w.message}" for w in self.warnings)
         if self.errors:
             lines.append("Errors:")
-            lines.extend(f"  {e.get('where', '')}: {e['message']}" for e in self.errors)
+            lines.extend(f"  {e.where}: {e.message}" for e in self.errors)
         if self.deferred:
             lines.append(
                 f"Stopped posting after {self.receipt_limit} receipt(s) (B1_MAX_RECEIPTS_PER_CYCLE): "

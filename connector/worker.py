@@ -55,7 +55,7 @@ from connector.production.confirmations import ReceiptPlan, plan_receipt
 from connector.production.orders import ItemMaster, ProductionOrder, parse_order
 from connector.production.reasons import Reason
 from connector.production.rules import Verdict, backflush_demand, evaluate
-from connector.report import CycleReport, Held, Posted, reason_dict
+from connector.report import CycleError, CycleReport, CycleWarning, Held, Posted, Settled
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
 
@@ -81,7 +81,7 @@ class Sent:
     outcome: PostOutcome
     closed: bool = False
     #: The CLOSE_FAILED warning when the receipt was posted but the order could not be closed.
-    close_failed: dict[str, Any] | None = None
+    close_failed: CycleWarning | None = None
 
 
 @dataclass
@@ -166,9 +166,7 @@ class Worker:
         self._facts = read.facts
         for message in read.warnings:
             if report is not None:
-                report.warnings.append(
-                    {"order_number": None, "code": "COMPANY_FACTS_UNREAD", "message": message}
-                )
+                report.warnings.append(CycleWarning(None, "COMPANY_FACTS_UNREAD", message))
 
     def _progress(self) -> None:
         if self.on_progress is not None:
@@ -192,13 +190,13 @@ class Worker:
                 ]
                 for row, outcome in settled:
                     report.settled.append(
-                        {
-                            "key": row.key,
-                            "order_number": row.order_number,
-                            "state": outcome.state,
-                            "receipt_entry": outcome.receipt_entry,
-                            "receipt_number": outcome.receipt_number,
-                        }
+                        Settled(
+                            row.key,
+                            row.order_number,
+                            outcome.state,
+                            outcome.receipt_entry,
+                            outcome.receipt_number,
+                        )
                     )
             self._facts_read = False  # read before the cycle's first re-read: an idle cycle needs none
             items: dict[str, ItemMaster] = {}
@@ -227,7 +225,7 @@ class Worker:
             status = "stopped" if report.aborted else "ok"
         except Exception as exc:
             report.aborted = f"{type(exc).__name__}: {exc}"
-            report.errors.append({"where": "cycle", "message": str(exc)})
+            report.errors.append(CycleError("cycle", str(exc)))
             raise
         finally:
             if status == "ok":
@@ -320,10 +318,10 @@ class Worker:
                 raise  # SAP, our query or the ledger is unusable: stop the cycle, the next one starts afresh
             log.exception("order_failed", extra={"order": order.DocumentNumber})
             report.errors.append(
-                {
-                    "where": f"order {order.DocumentNumber}",
-                    "message": f"{type(exc).__name__}: {exc}; the order is tried again next cycle",
-                }
+                CycleError(
+                    f"order {order.DocumentNumber}",
+                    f"{type(exc).__name__}: {exc}; the order is tried again next cycle",
+                )
             )
             return None
 
@@ -407,11 +405,11 @@ class Worker:
                 now = fresh.pop(order.AbsoluteEntry, None)
                 if now is None:
                     report.warnings.append(
-                        {
-                            "order_number": order.DocumentNumber,
-                            "code": "ORDER_VANISHED",
-                            "message": f"Order {order.DocumentNumber} no longer exists in SAP",
-                        }
+                        CycleWarning(
+                            order.DocumentNumber,
+                            "ORDER_VANISHED",
+                            f"Order {order.DocumentNumber} no longer exists in SAP",
+                        )
                     )
                 elif isinstance(now, OrderError):
                     self._hold(report, order, [order_block(order, now.reason_code, str(now))])
@@ -481,7 +479,7 @@ class Worker:
 
     def _note_warnings(self, report: CycleReport, order: ProductionOrder, verdict: Verdict) -> None:
         for reason in verdict.warnings:
-            report.warnings.append({"order_number": order.DocumentNumber, **reason_dict(reason)})
+            report.warnings.append(CycleWarning.from_reason(order.DocumentNumber, reason))
 
     def _would_post(self, a: Assessment) -> dict[str, Any]:
         return {
@@ -609,26 +607,26 @@ class Worker:
             )
         elif outcome.state == PostingState.UNCERTAIN:
             report.errors.append(
-                {
-                    "where": f"order {order.DocumentNumber}",
-                    "key": a.key,
-                    "state": "uncertain",
-                    "message": f"the answer to the receipt POST was lost ({outcome.message}); "
+                CycleError(
+                    f"order {order.DocumentNumber}",
+                    f"the answer to the receipt POST was lost ({outcome.message}); "
                     "it is looked up in SAP by key before any new attempt",
-                }
+                    key=a.key,
+                    state="uncertain",
+                )
             )
         else:
             report.errors.append(
-                {
-                    "where": f"order {order.DocumentNumber}",
-                    "key": a.key,
-                    "message": f"not sent, retried next cycle: {outcome.message}",
-                }
+                CycleError(
+                    f"order {order.DocumentNumber}",
+                    f"not sent, retried next cycle: {outcome.message}",
+                    key=a.key,
+                )
             )
 
     def _close_if_complete(
         self, order: ProductionOrder, plan: ReceiptPlan, client: ServiceLayerClient | None = None
-    ) -> tuple[bool, dict[str, Any] | None]:
+    ) -> tuple[bool, CycleWarning | None]:
         """``after_full_receipt: close_order``: close a fully received order.
 
         Returns (closed, the warning when the close failed); ``client`` is the posting session's.
@@ -644,13 +642,13 @@ class Worker:
             log.info("order_closed", extra={"order": order.DocumentNumber})
             return True, None
         except Exception as exc:  # the receipt is posted; a failed close is only worth a warning
-            return False, {
-                "order_number": order.DocumentNumber,
-                "code": "CLOSE_FAILED",
-                "message": f"Order {order.DocumentNumber} is fully received but "
+            return False, CycleWarning(
+                order.DocumentNumber,
+                "CLOSE_FAILED",
+                f"Order {order.DocumentNumber} is fully received but "
                 f"could not be closed: {exc}. It is tried again next "
                 "cycle.",
-            }
+            )
 
     def explain(self, *, document_number: int | None = None, absolute_entry: int | None = None) -> Assessment:
         """The verdict and exact payload for one order (any status). Posts nothing."""

@@ -26,7 +26,7 @@ def test_a_failed_close_is_a_warning_the_receipt_stands_and_the_next_cycle_close
     [posted] = report.posted
     assert posted.order_entry == 118 and not posted.order_closed
     [warning] = report.warnings
-    assert warning["code"] == "CLOSE_FAILED" and "tried again next cycle" in warning["message"]
+    assert warning.code == "CLOSE_FAILED" and "tried again next cycle" in warning.message
     assert mock_sl.store.get("ProductionOrders", 118)["ProductionOrderStatus"] == "boposReleased"
     again = worker.run_cycle()
     assert again.posted == [] and again.warnings == []

@@ -25,7 +25,7 @@ def test_sap_refusing_one_orders_read_does_not_stop_the_others(mock_sl, worker_f
     monkeypatch.undo()
     assert {p.order_entry for p in report.posted} == CLEAN - {101}
     [error] = report.errors
-    assert error["where"] == "order 2026230101" and "tried again next cycle" in error["message"]
+    assert error.where == "order 2026230101" and "tried again next cycle" in error.message
     again = worker_factory().run_cycle()
     assert {p.order_entry for p in again.posted} == {101}
 
@@ -63,7 +63,7 @@ def test_an_unforeseen_failure_on_one_order_is_recorded_and_the_cycle_goes_on(
     monkeypatch.setattr(worker_module, "assess", assess_failing_on_102)
     report = worker_factory().run_cycle()
     assert {p.order_entry for p in report.posted} == CLEAN - {102}
-    assert [e["where"] for e in report.errors] == ["order 2026230102"]
+    assert [e.where for e in report.errors] == ["order 2026230102"]
 
 
 def test_a_lost_connection_still_stops_the_cycle(mock_sl, worker_factory, monkeypatch):

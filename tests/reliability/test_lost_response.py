@@ -34,8 +34,8 @@ def test_lost_response_after_commit_is_found_by_key_and_never_reposted(
     getattr(mock_sl.faults, fault)("InventoryGenEntries", count=1)
     worker = worker_factory()
     first = worker.run_cycle()
-    assert len(first.errors) == 1 and "lost" in first.errors[0]["message"]
-    uncertain_key = first.errors[0]["key"]
+    assert len(first.errors) == 1 and "lost" in first.errors[0].message
+    uncertain_key = first.errors[0].key
     assert uncertain_key not in {p.key for p in first.posted}
     # SAP committed the receipt; the ledger does not know its DocEntry yet and says so.
     [in_sap] = receipts_with_key(mock_sl, uncertain_key)
@@ -44,7 +44,7 @@ def test_lost_response_after_commit_is_found_by_key_and_never_reposted(
     posts_after_first = _receipt_posts(mock_sl)
 
     second = worker.run_cycle()
-    assert [(s["key"], s["state"], s["receipt_entry"], s["receipt_number"]) for s in second.settled] == [
+    assert [(s.key, s.state, s.receipt_entry, s.receipt_number) for s in second.settled] == [
         (uncertain_key, "posted", in_sap["DocEntry"], in_sap["DocNum"])
     ]
     assert second.posted == [] and second.errors == []
@@ -66,7 +66,7 @@ def test_lost_response_without_commit_is_posted_again_after_two_empty_lookups(
     worker = worker_factory()
     first = worker.run_cycle()
     assert len(first.errors) == 1
-    key = first.errors[0]["key"]
+    key = first.errors[0].key
     assert receipts_with_key(mock_sl, key) == []  # the gateway answered 502 before SAP committed
     assert worker.ledger.get(key).state == "uncertain"
     lookups_before = sum(
@@ -74,7 +74,7 @@ def test_lost_response_without_commit_is_posted_again_after_two_empty_lookups(
     )
 
     second = worker.run_cycle()
-    assert [(s["key"], s["state"]) for s in second.settled] == [(key, "void")]
+    assert [(s.key, s.state) for s in second.settled] == [(key, "void")]
     [posted] = [p for p in second.posted if p.key == key]
     assert [p.key for p in second.posted] == [key]
     lookups = sum(
@@ -93,7 +93,7 @@ def test_uncertain_order_is_held_until_settled_and_other_orders_still_post(mock_
     worker = worker_factory()
     first = worker.run_cycle()
     [error] = first.errors
-    key, entry = error["key"], order_entry_of(error["key"])
+    key, entry = error.key, order_entry_of(error.key)
     posted_entries = {p.order_entry for p in first.posted}
     assert posted_entries and entry not in posted_entries, (
         "the other valid orders are posted in the same cycle"
@@ -110,7 +110,7 @@ def test_uncertain_order_is_held_until_settled_and_other_orders_still_post(mock_
     assert _receipt_posts(mock_sl) == posts
 
     settled = worker.run_cycle()
-    assert [(s["key"], s["state"]) for s in settled.settled] == [(key, "posted")]
+    assert [(s.key, s.state) for s in settled.settled] == [(key, "posted")]
     assert _held_codes(settled, entry) == [] and settled.posted == []
     assert worker.ledger.get(key).state == "posted"
     assert len(receipts_with_key(mock_sl, key)) == 1
@@ -136,9 +136,9 @@ def test_quiet_period_never_waits_longer_than_one_window_when_the_clock_stepped_
     # NTP stepped the wall clock back an hour
     worker.poster.clock = replace(worker.poster.clock, pause=waits.append, wall=lambda: real_wall() - 3600)
     second = worker.run_cycle()
-    assert [(s["key"], s["state"]) for s in second.settled] == [(error["key"], "void")]
+    assert [(s.key, s.state) for s in second.settled] == [(error.key, "void")]
     assert waits == [worker.poster.read_timeout_s + 30]  # read timeout + quiet period, not an hour
-    assert [p.key for p in second.posted] == [error["key"]]  # posted anew once found void
+    assert [p.key for p in second.posted] == [error.key]  # posted anew once found void
     assert_exactly_once_and_ledger_agrees(mock_sl, tmp_path / "ledger.sqlite3")
 
 
@@ -158,6 +158,6 @@ def test_quiet_period_counts_from_when_the_post_was_sent(
         worker.poster.clock, pause=waits.append, wall=lambda: row.sent_at + settled_after_s
     )
     second = worker.run_cycle()
-    assert [s["state"] for s in second.settled] == ["void"]
+    assert [s.state for s in second.settled] == ["void"]
     window = worker.poster.read_timeout_s + 30
     assert [round(w, 3) for w in waits] == ([round(window - settled_after_s, 3)] if waits_left else [])

@@ -52,8 +52,8 @@ def test_committed_receipt_whose_answer_is_lost_is_settled_by_key_and_never_rese
         worker = worker_factory()
 
     first = worker.run_cycle()
-    assert [e.get("key") is not None and "was lost" in e["message"] for e in first.errors] == [True]
-    key = first.errors[0]["key"]
+    assert [e.key is not None and "was lost" in e.message for e in first.errors] == [True]
+    key = first.errors[0].key
     assert key not in {p.key for p in first.posted} and first.posted, "the other orders still post"
     assert [r.faults for r in _receipt_posts(mock_sl, key)] == [(mode,)]  # the fault fired on this receipt
     assert len(_documents(mock_sl, key)) == 1  # SAP committed it although the worker got no usable answer
@@ -61,7 +61,7 @@ def test_committed_receipt_whose_answer_is_lost_is_settled_by_key_and_never_rese
     posts_after_first = len(_receipt_posts(mock_sl))
 
     second = worker.run_cycle()
-    assert [(s["key"], s["state"]) for s in second.settled] == [(key, "posted")]
+    assert [(s.key, s.state) for s in second.settled] == [(key, "posted")]
     assert second.posted == [] and second.errors == []
     assert len(_receipt_posts(mock_sl)) == posts_after_first  # settled by look-up, not by a new POST
 
@@ -79,7 +79,7 @@ def test_slow_commit_is_found_by_the_second_lookup_after_the_quiet_period(mock_s
 
     first = worker.run_cycle()
     assert first.posted == [] and len(first.errors) == 1
-    key = first.errors[0]["key"]
+    key = first.errors[0].key
     assert key.endswith("/116/C7/R0")
     assert _documents(mock_sl, key) == []  # the worker gave up; SAP has not committed yet
 
@@ -108,7 +108,7 @@ def test_slow_commit_is_found_by_the_second_lookup_after_the_quiet_period(mock_s
     second = worker.run_cycle()
     assert lookups == [0, 1]  # nothing, then (after the quiet period) the receipt
     assert len(waits) == 1 and 0 < waits[0] <= quiet_period_s  # counted from when the worker gave up
-    assert [(s["key"], s["state"]) for s in second.settled] == [(key, "posted")]
+    assert [(s.key, s.state) for s in second.settled] == [(key, "posted")]
     assert second.posted == [] and second.errors == []
     assert len(_receipt_posts(mock_sl, key)) == 1  # never re-sent
     assert worker.ledger.get(key).receipt_entry == _documents(mock_sl, key)[0]["DocEntry"]

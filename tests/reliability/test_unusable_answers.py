@@ -45,15 +45,15 @@ def test_a_201_without_a_usable_doc_entry_stays_uncertain_and_is_settled_by_key(
 
     first = worker.run_cycle()  # never a TypeError: the cycle goes on with the other orders
     [key] = spoilt
-    assert [e["key"] for e in first.errors] == [key]
-    assert f"without a usable DocEntry ({doc_entry!r})" in first.errors[0]["message"]
+    assert [e.key for e in first.errors] == [key]
+    assert f"without a usable DocEntry ({doc_entry!r})" in first.errors[0].message
     assert key not in {p.key for p in first.posted} and first.posted
     assert worker.ledger.get(key).state == "uncertain"
     posts_after_first = len(_receipt_posts(mock_sl))
 
     second = worker.run_cycle()
     [receipt] = [r for r in mock_sl.store.rows("InventoryGenEntries") if r[KEY_FIELD] == key]
-    assert [(s["key"], s["state"], s["receipt_entry"]) for s in second.settled] == [
+    assert [(s.key, s.state, s.receipt_entry) for s in second.settled] == [
         (key, "posted", receipt["DocEntry"])
     ]
     assert len(_receipt_posts(mock_sl)) == posts_after_first  # settled by look-up, never re-sent
@@ -69,15 +69,15 @@ def test_a_proxy_html_4xx_after_the_post_is_uncertain_not_a_rejection(
 
     first = worker.run_cycle()
     [error] = first.errors
-    key = error["key"]
-    assert f"HTTP {status}" in error["message"] and "not SAP's error body" in error["message"]
+    key = error.key
+    assert f"HTTP {status}" in error.message and "not SAP's error body" in error.message
     assert rc.SL_REJECTED not in {r["code"] for h in first.held for r in h.reasons}
     assert worker.ledger.get(key).state == "uncertain"
 
     second = (
         worker.run_cycle()
     )  # nothing in SAP under the key (the proxy did not forward it): void, re-posted
-    assert [(s["key"], s["state"]) for s in second.settled] == [(key, "void")]
+    assert [(s.key, s.state) for s in second.settled] == [(key, "void")]
     assert [p.key for p in second.posted] == [key]
     assert_exactly_once_and_ledger_agrees(mock_sl, tmp_path / "ledger.sqlite3")
     ledger = Ledger(tmp_path / "ledger.sqlite3")

@@ -93,7 +93,7 @@ def test_a_per_order_step_ends_the_cycle_exactly_for_errors_whose_action_ends_it
         assert report.errors == []
     else:
         assert Worker._guarded(None, order, report, step) is None  # type: ignore[arg-type]
-        assert [e["where"] for e in report.errors] == ["order 7001"]
+        assert [e.where for e in report.errors] == ["order 7001"]
 
 
 def test_a_bug_in_one_order_is_recorded_and_the_cycle_goes_on() -> None:
@@ -103,4 +103,4 @@ def test_a_bug_in_one_order_is_recorded_and_the_cycle_goes_on() -> None:
         raise KeyError("DocumentNumber")
 
     assert Worker._guarded(None, SimpleNamespace(DocumentNumber=7), report, step) is None  # type: ignore[arg-type]
-    assert "KeyError" in report.errors[0]["message"]
+    assert "KeyError" in report.errors[0].message
