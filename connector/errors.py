@@ -47,7 +47,7 @@ query of a Login, never cookies).
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
-from typing import ClassVar
+from typing import ClassVar, TypedDict, Unpack
 
 
 class Action(StrEnum):
@@ -131,6 +131,16 @@ class InstanceBusyError(ConnectorError):
     exit_code = ExitCode.BUSY
 
 
+class SLContext(TypedDict, total=False):
+    """What an ``SLError`` says about the request SAP answered; every error below takes it as keywords."""
+
+    status: int | None
+    code: str | None
+    sap_message: str | None
+    method: str | None
+    path: str | None
+
+
 class SLError(ConnectorError):
     """Base of everything that went wrong talking to the Service Layer; never raised itself.
 
@@ -141,22 +151,13 @@ class SLError(ConnectorError):
     action = Action.ABORT_CYCLE
     exit_code = ExitCode.SL
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        sap_message: str | None = None,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, **context: Unpack[SLContext]) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
-        self.sap_message = sap_message
-        self.method = method
-        self.path = path
+        self.status = context.get("status")
+        self.code = context.get("code")
+        self.sap_message = context.get("sap_message")
+        self.method = context.get("method")
+        self.path = context.get("path")
 
 
 class SLTLSError(SLError):
@@ -168,18 +169,8 @@ class SLTLSError(SLError):
 class SLConnectionError(SLError):
     """The network failed. Safe to retry only when ``request_sent`` is False or the request is idempotent."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        request_sent: bool,
-        status: int | None = None,
-        code: str | None = None,
-        sap_message: str | None = None,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        super().__init__(message, status=status, code=code, sap_message=sap_message, method=method, path=path)
+    def __init__(self, message: str, *, request_sent: bool, **context: Unpack[SLContext]) -> None:
+        super().__init__(message, **context)
         self.request_sent = request_sent
 
 
@@ -191,25 +182,8 @@ class SLOutcomeUnknownError(SLConnectionError):
 
     action = Action.OUTCOME_UNKNOWN
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        sap_message: str | None = None,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            request_sent=True,
-            status=status,
-            code=code,
-            sap_message=sap_message,
-            method=method,
-            path=path,
-        )
+    def __init__(self, message: str, **context: Unpack[SLContext]) -> None:
+        super().__init__(message, request_sent=True, **context)
 
 
 class SLAuthError(SLError):
