@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Mode = Literal[
     "fail",
@@ -39,27 +39,9 @@ Mode = Literal[
 ]
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 #: Modes that apply to writes only when no method is given.
-WRITE_ONLY_MODES = frozenset(
-    {
-        "slow_commit",
-        "commit_then_drop",
-        "commit_then_reset",
-        "commit_then_502",
-        "commit_then_hang",
-        "commit_then_truncate",
-    }
-)
+WRITE_ONLY_MODES = frozenset(get_args(Mode)) - {"fail", "delay"}
 #: Every mode the command line accepts, in the order ``--help`` lists them.
-CLI_MODES = (
-    "fail",
-    "delay",
-    "slow_commit",
-    "commit_then_drop",
-    "commit_then_reset",
-    "commit_then_502",
-    "commit_then_hang",
-    "commit_then_truncate",
-)
+CLI_MODES: tuple[str, ...] = get_args(Mode)
 #: Modes whose ARG is a number of seconds, and its default on the command line.
 SECONDS_DEFAULTS = {"delay": 1.0, "slow_commit": 1.0, "commit_then_hang": 120.0}
 
