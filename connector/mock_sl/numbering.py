@@ -10,7 +10,7 @@ The demo company declares its series in ``company.json`` (names as in SAP's ``Se
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +91,17 @@ class Numbering:
             raise SapError(400, -5002, LOCKED_SERIES.format(series=chosen.series, table=table))
         return chosen
 
-    def take(self, document: str, requested: Any, table: str, used: Iterable[Any] = ()) -> tuple[int, int]:
-        """(Series, number) for a new document; ``used`` are numbers already on rows (never reused)."""
+    def take(
+        self, document: str, requested: Any, table: str, highest_used: Callable[[int, int], int | None]
+    ) -> tuple[int, int]:
+        """(Series, number) for a new document; numbers already on rows are never reused.
+
+        ``highest_used(low, high)``: the largest number a stored row of this object type holds within
+        ``[low, high]`` (None: none), so taking a number costs the same however many documents exist.
+        """
         chosen = self.resolve(document, requested, table)
-        taken = [n for n in used if isinstance(n, int) and chosen.initial_number <= n <= chosen.last_number]
-        value = max([chosen.next_number, *(n + 1 for n in taken)])
+        highest = highest_used(chosen.initial_number, chosen.last_number)
+        value = chosen.next_number if highest is None else max(chosen.next_number, highest + 1)
         if value > chosen.last_number:
             raise SapError(
                 400,

@@ -219,6 +219,55 @@ def _coerce(literal: Literal, edm: str) -> Any:
     return value
 
 
+def comparable(node: Any, known: Mapping[str, str]) -> bool:
+    """True when every literal of the filter converts to its property's type, so ``evaluate`` cannot fail.
+
+    A literal that does not (``Quantity eq 'x'``) fails only when ``evaluate`` reaches it, which depends
+    on the rows visited; a filter with one must visit every row, exactly as before, to answer the same.
+    """
+    if not isinstance(node, Node):
+        return True
+    if node.op not in ("and", "or", "not"):
+        first, second = node.args
+        for arg, other in ((first, second), (second, first)):
+            if isinstance(arg, Literal):
+                try:
+                    _coerce(arg, known.get(other.name, "") if isinstance(other, Prop) else "")
+                except Exception:  # whatever evaluate would raise there, the full scan still raises
+                    return False
+    return all(comparable(arg, known) for arg in node.args)
+
+
+def pinned_values(node: Any, name: str, known: Mapping[str, str], *, fold: bool = False) -> set[Any] | None:
+    """The values property ``name`` can have on a row ``node`` selects, when the filter pins it to a few.
+
+    ``name eq v`` gives {v}; an ``or`` of such, their union; an ``and`` with one as a conjunct, that set
+    (both: the intersection). None when the filter does not pin ``name``, or when it compares text
+    case-insensitively (``fold``): then no exact value is known. Values are converted as ``evaluate``
+    converts them (``AbsoluteEntry eq '5'`` pins 5.0, equal to 5). Call ``comparable`` first.
+    """
+    if not isinstance(node, Node):
+        return None
+    if node.op == "eq":
+        first, second = node.args
+        for prop, literal in ((first, second), (second, first)):
+            if isinstance(prop, Prop) and prop.name == name and isinstance(literal, Literal):
+                value = _coerce(literal, known.get(name, ""))
+                return None if fold and isinstance(value, str) else {value}
+        return None
+    if node.op == "or":
+        left = pinned_values(node.args[0], name, known, fold=fold)
+        right = None if left is None else pinned_values(node.args[1], name, known, fold=fold)
+        return None if left is None or right is None else left | right
+    if node.op == "and":
+        left = pinned_values(node.args[0], name, known, fold=fold)
+        right = pinned_values(node.args[1], name, known, fold=fold)
+        if left is None or right is None:
+            return left if right is None else right
+        return left & right
+    return None
+
+
 def evaluate(node: Any, row: Mapping[str, Any], known: Mapping[str, str], *, fold: bool = False) -> Any:
     """Evaluate a parsed filter on a canonical row; ``fold`` = case-insensitive strings."""
 

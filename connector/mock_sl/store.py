@@ -3,16 +3,22 @@
 Rows are stored canonical (see ``schema``): only the properties that were set, enum names, ISO
 dates. ``rows``/``get`` hand out complete copies (every header property and UDF, null when unset)
 so tests can assert on SAP-side state without caring about rendering.
+
+Per-request work does not grow with the company: rows are found by key (``by_keys``, ``above``), the
+numbers already used (``next_number``, ``take_number``) are kept sorted as rows are stored, and the
+property lists (metadata + the UDFs of ``UserFieldsMD``) are computed once until a UDF changes.
 """
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from connector.mock_sl import schema
@@ -58,6 +64,18 @@ class Store:
         self.lock = threading.RLock()
         self._sets: dict[str, dict[Key, dict[str, Any]]] = {name: {} for name in ENTITY_SETS}
         self._versions: dict[tuple[str, Key], int] = {}
+        #: Insertion position of every key (the order ``live_rows`` hands rows out in).
+        self._positions: dict[str, dict[Key, int]] = {name: {} for name in ENTITY_SETS}
+        #: Integer single-column keys of each set, sorted (``above``: keyset paging without a scan).
+        self._sorted_keys: dict[str, list[int]] = {name: [] for name in ENTITY_SETS}
+        #: (set, field) → the integers that field holds on the set's rows, sorted, duplicates kept;
+        #: built on the first ``next_number``/``take_number`` for that field, then kept up to date by
+        #: ``_put`` and ``patch`` (the only ways a stored row gets or changes a number).
+        self._numbers: dict[tuple[str, str], list[int]] = {}
+        #: Sets where a PATCH changed a key property (rows there can no longer be found by key).
+        self._moved_keys: set[str] = set()
+        #: Property lists per (what, set, version/lines); dropped whenever UserFieldsMD changes.
+        self._props_cache: dict[tuple[str, str, str], Mapping[str, Any]] = {}
         # UserFieldsMD first: it defines which U_ properties the other sets have.
         for row in raw.get("UserFieldsMD", []):
             self._put("UserFieldsMD", row)
@@ -67,38 +85,51 @@ class Store:
                     self._put(name, row)
 
     # -- types -----------------------------------------------------------------------------------
-    def udfs(self, entity_set: str, *, lines: bool = False) -> dict[str, str]:
-        """``U_<Name>`` → EDM type of the UDFs defined on the set's header (or line) tables."""
-        tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
-        found: dict[str, str] = {}
-        for row in self._sets["UserFieldsMD"].values():
-            if row.get("TableName") in tables:
-                found.setdefault(f"U_{row['Name']}", schema.udf_edm(str(row.get("Type", ""))))
-        return found
+    def udfs(self, entity_set: str, *, lines: bool = False) -> Mapping[str, str]:
+        """``U_<Name>`` → EDM type of the UDFs defined on the set's header (or line) tables (read-only)."""
+        cache_key = ("udfs", entity_set, "lines" if lines else "header")
+        cached = self._props_cache.get(cache_key)
+        if cached is None:
+            tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
+            found: dict[str, str] = {}
+            for row in self._sets["UserFieldsMD"].values():
+                if row.get("TableName") in tables:
+                    found.setdefault(f"U_{row['Name']}", schema.udf_edm(str(row.get("Type", ""))))
+            cached = self._props_cache[cache_key] = MappingProxyType(found)
+        return cached
 
-    def udf_sizes(self, entity_set: str, *, lines: bool = False) -> dict[str, int]:
+    def udf_sizes(self, entity_set: str, *, lines: bool = False) -> Mapping[str, int]:
         """``U_<Name>`` → UserFieldsMD ``Size`` of the set's alphanumeric header (or line) UDFs."""
-        tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
-        found: dict[str, int] = {}
-        for row in self._sets["UserFieldsMD"].values():
-            size = row.get("Size")
-            if (
-                row.get("TableName") in tables
-                and str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
-                and isinstance(size, int)
-                and size > 0
-            ):
-                found.setdefault(f"U_{row['Name']}", size)
-        return found
+        cache_key = ("udf_sizes", entity_set, "lines" if lines else "header")
+        cached = self._props_cache.get(cache_key)
+        if cached is None:
+            tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
+            found: dict[str, int] = {}
+            for row in self._sets["UserFieldsMD"].values():
+                size = row.get("Size")
+                if (
+                    row.get("TableName") in tables
+                    and str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
+                    and isinstance(size, int)
+                    and size > 0
+                ):
+                    found.setdefault(f"U_{row['Name']}", size)
+            cached = self._props_cache[cache_key] = MappingProxyType(found)
+        return cached
 
-    def header_props(self, entity_set: str, version: str) -> dict[str, str]:
-        """Every property of the set's entity type plus its header UDFs."""
-        entity_type = schema.entity_type_of(entity_set) or ""
-        return {**schema.props(version, entity_type), **self.udfs(entity_set)}
+    def header_props(self, entity_set: str, version: str) -> Mapping[str, str]:
+        """Every property of the set's entity type plus its header UDFs (read-only)."""
+        cache_key = ("header", entity_set, version)
+        cached = self._props_cache.get(cache_key)
+        if cached is None:
+            entity_type = schema.entity_type_of(entity_set) or ""
+            merged = {**schema.props(version, entity_type), **self.udfs(entity_set)}
+            cached = self._props_cache[cache_key] = MappingProxyType(merged)
+        return cached
 
     def key_names(self, entity_set: str) -> list[str]:
         """Key properties of the set (``AbsoluteEntry``; ``TableName``+``FieldID``)."""
-        return schema.key_of(schema.entity_type_of(entity_set) or "")
+        return list(schema.key_of(schema.entity_type_of(entity_set) or ""))
 
     def make_key(self, entity_set: str, key: Any) -> Key:
         """A scalar, tuple or ``{name: value}`` key → the internal tuple."""
@@ -129,6 +160,30 @@ class Store:
         """The stored rows themselves (callers hold ``lock``)."""
         return iter(list(self._sets[entity_set].values()))
 
+    def keyed(self, entity_set: str) -> bool:
+        """Every row of the set holds its key's values (``by_keys`` and ``above`` find all of them)."""
+        return entity_set not in self._moved_keys
+
+    def by_keys(self, entity_set: str, keys: Iterable[Key]) -> list[dict[str, Any]]:
+        """The stored rows of ``keys`` that exist, once each, in ``live_rows`` order (callers hold ``lock``).
+
+        A key is matched as a dict key, i.e. by ``==`` (``5.0`` finds ``5``), as a ``$filter`` ``eq`` does.
+        """
+        rows, positions = self._sets[entity_set], self._positions[entity_set]
+        found = {positions[key]: rows[key] for key in set(keys) if key in rows}
+        return [found[position] for position in sorted(found)]
+
+    def above(self, entity_set: str, floor: int) -> Iterator[dict[str, Any]]:
+        """The stored rows whose single key is an integer greater than ``floor``, in key order, lazily.
+
+        Callers hold ``lock`` while they iterate. Keyset paging (``Key gt N``, ``$top``) reads one page
+        without visiting the rows before it or after it.
+        """
+        keys = self._sorted_keys[entity_set]
+        rows = self._sets[entity_set]
+        for index in range(bisect.bisect_right(keys, floor), len(keys)):
+            yield rows[(keys[index],)]
+
     def etag(self, entity_set: str, key: Any) -> str:
         """``W/"<uppercase SHA-1 of the decimal DataVersion>"`` (§6.1 ETag, inferred from two captures)."""
         version = self._versions.get((entity_set, self.make_key(entity_set, key)), 1)
@@ -143,8 +198,17 @@ class Store:
             if row is None:
                 raise KeyError(f"{entity_set}({key!r}) does not exist")
             types = self.header_props(entity_set, "v1")
+            if any(name in changes and changes[name] != row.get(name) for name in self.key_names(entity_set)):
+                # The row keeps its place under the old key (as before); finding rows by key would
+                # now miss it, so queries on this set go back to visiting every row.
+                self._moved_keys.add(entity_set)
+            indexed = [field for (name, field) in self._numbers if name == entity_set and field in changes]
+            for field in indexed:
+                self._unindex_number(entity_set, field, row)
             for name, value in changes.items():
                 row[name] = schema.canonical(value, types.get(name, ""))
+            for field in indexed:
+                self._index_number(entity_set, field, row)
             self.touch(entity_set, key)
 
     def insert(self, entity_set: str, row: dict[str, Any]) -> Key:
@@ -160,26 +224,61 @@ class Store:
         row = self._sets[entity_set].get(internal)
         if row is not None and "DataVersion" in row:
             row["DataVersion"] = version
+        if entity_set == "UserFieldsMD":
+            self._props_cache.clear()  # a UDF changed: the property lists are computed again
 
     def next_number(self, entity_set: str, field: str, start: int = 1) -> int:
         """The next internal key (``DocEntry``, ``AbsoluteEntry``); user-facing numbers come from series."""
         with self.lock:
-            used = [row.get(field) for row in self._sets[entity_set].values()]
-            return max([start - 1, *[number for number in used if isinstance(number, int)]]) + 1
+            used = self._used_numbers(entity_set, field)
+            return max(start - 1, used[-1]) + 1 if used else start
 
     def take_number(
         self, entity_set: str, field: str, document: str, series: Any, table: str
     ) -> tuple[int, int]:
         """(Series, number) from the numbering series for a new ``entity_set`` row (see ``numbering``)."""
         with self.lock:
-            used = [row.get(field) for row in self._sets[entity_set].values()]
-            return self.numbering.take(document, series, table, used)
+            used = self._used_numbers(entity_set, field)
+            return self.numbering.take(document, series, table, _highest_in(used))
 
     # -- internals -------------------------------------------------------------------------------
+    def _used_numbers(self, entity_set: str, field: str) -> list[int]:
+        """The sorted integers ``field`` holds on ``entity_set``'s rows (indexed on first use)."""
+        used = self._numbers.get((entity_set, field))
+        if used is None:
+            values = (row.get(field) for row in self._sets[entity_set].values())
+            used = self._numbers[(entity_set, field)] = sorted(v for v in values if isinstance(v, int))
+        return used
+
+    def _index_number(self, entity_set: str, field: str, row: Mapping[str, Any]) -> None:
+        value = row.get(field)
+        if isinstance(value, int):
+            bisect.insort(self._numbers[(entity_set, field)], value)
+
+    def _unindex_number(self, entity_set: str, field: str, row: Mapping[str, Any]) -> None:
+        value = row.get(field)
+        if isinstance(value, int):
+            used = self._numbers[(entity_set, field)]
+            del used[bisect.bisect_left(used, value)]
+
     def _put(self, entity_set: str, row: Mapping[str, Any]) -> Key:
         clean = self._canonical_row(entity_set, row)
         key = tuple(clean.get(name) for name in self.key_names(entity_set))
-        self._sets[entity_set][key] = clean
+        rows = self._sets[entity_set]
+        replaced = rows.get(key)
+        indexed = [field for (name, field) in self._numbers if name == entity_set]
+        for field in indexed:
+            if replaced is not None:
+                self._unindex_number(entity_set, field, replaced)
+            self._index_number(entity_set, field, clean)
+        if key not in rows:
+            self._positions[entity_set][key] = len(rows)
+            number = key[0] if len(key) == 1 else None
+            if isinstance(number, int) and not isinstance(number, bool):
+                bisect.insort(self._sorted_keys[entity_set], number)
+        rows[key] = clean
+        if entity_set == "UserFieldsMD":
+            self._props_cache.clear()
         version = int(clean.get("DataVersion") or 1)
         self._versions[(entity_set, key)] = version
         if "DataVersion" in schema.props("v1", schema.entity_type_of(entity_set) or ""):
@@ -188,13 +287,12 @@ class Store:
 
     def _canonical_row(self, entity_set: str, row: Mapping[str, Any]) -> dict[str, Any]:
         types = self.header_props(entity_set, "v1")
-        line_udfs = self.udfs(entity_set, lines=True)
         clean: dict[str, Any] = {}
         for name, value in row.items():
             edm = types.get(name, "")
             inner = schema.complex_of(edm)
             if inner is not None and isinstance(value, list):
-                line_types = {**schema.props("v1", inner), **line_udfs}
+                line_types = self._line_types(entity_set, inner)
                 clean[name] = [
                     {k: schema.canonical(v, line_types.get(k, "")) for k, v in element.items()}
                     for element in value
@@ -203,9 +301,28 @@ class Store:
                 clean[name] = schema.canonical(value, edm)
         return clean
 
+    def _line_types(self, entity_set: str, inner: str) -> Mapping[str, str]:
+        """Properties of a collection element (``DocumentLine``) plus the set's line UDFs."""
+        cache_key = ("lines", entity_set, inner)
+        cached = self._props_cache.get(cache_key)
+        if cached is None:
+            merged = {**schema.props("v1", inner), **self.udfs(entity_set, lines=True)}
+            cached = self._props_cache[cache_key] = MappingProxyType(merged)
+        return cached
+
     def _complete(self, entity_set: str, row: Mapping[str, Any]) -> dict[str, Any]:
         full: dict[str, Any] = {}
         for name, edm in self.header_props(entity_set, "v1").items():
             full[name] = [] if schema.complex_of(edm) else None
         full.update(copy.deepcopy(dict(row)))
         return full
+
+
+def _highest_in(used: list[int]) -> Callable[[int, int], int | None]:
+    """The largest of the sorted ``used`` numbers within ``[low, high]``, None when there is none."""
+
+    def highest(low: int, high: int) -> int | None:
+        index = bisect.bisect_right(used, high)
+        return used[index - 1] if index and used[index - 1] >= low else None
+
+    return highest
