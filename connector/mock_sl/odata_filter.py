@@ -238,14 +238,51 @@ def comparable(node: Any, known: Mapping[str, str]) -> bool:
     return all(comparable(arg, known) for arg in node.args)
 
 
-def pinned_values(node: Any, name: str, known: Mapping[str, str], *, fold: bool = False) -> set[Any] | None:
-    """The values property ``name`` can have on a row ``node`` selects, when the filter pins it to a few.
+def key_plan(
+    node: Any, name: str, known: Mapping[str, str], *, fold: bool = False
+) -> tuple[set[Any], Any] | None:
+    """(values, rest) when the filter pins property ``name`` to a few values, None when it does not.
 
-    ``name eq v`` gives {v}; an ``or`` of such, their union; an ``and`` with one as a conjunct, that set
-    (both: the intersection). None when the filter does not pin ``name``, or when it compares text
-    case-insensitively (``fold``): then no exact value is known. Values are converted as ``evaluate``
-    converts them (``AbsoluteEntry eq '5'`` pins 5.0, equal to 5). Call ``comparable`` first.
+    A row matches ``node`` only if its ``name`` is one of ``values``; among those rows it matches
+    exactly when ``rest`` is true (``rest`` None: every one matches). ``name eq v`` pins {v}; an ``or``
+    of such pins their union; a conjunct of the top-level ``and`` chain that does so pins the rows and
+    drops out of ``rest`` (several: the intersection). Otherwise a pin found deeper (``(K eq 1 and X)
+    or (K eq 2 and Y)``) gives its values and the whole filter as ``rest``. Case-insensitive text
+    (``fold``) pins nothing. Values are converted as ``evaluate`` converts them (``AbsoluteEntry eq
+    '5'`` pins 5.0, equal to 5). Only for filters that are ``comparable``: dropping a conjunct must not
+    change which errors are raised.
     """
+    pinned: set[Any] | None = None
+    rest: list[Any] = []
+    for conjunct in _conjuncts(node):
+        exact = _key_set(conjunct, name, known, fold)
+        if exact is None:
+            rest.append(conjunct)
+        else:
+            pinned = exact if pinned is None else pinned & exact
+    if pinned is not None:
+        return pinned, _all_of(rest)
+    values = _superset(node, name, known, fold)
+    return None if values is None else (values, node)
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    if isinstance(node, Node) and node.op == "and":
+        return _conjuncts(node.args[0]) + _conjuncts(node.args[1])
+    return [node]
+
+
+def _all_of(conjuncts: list[Any]) -> Any:
+    if not conjuncts:
+        return None
+    tree = conjuncts[0]
+    for conjunct in conjuncts[1:]:
+        tree = Node("and", (tree, conjunct))
+    return tree
+
+
+def _key_set(node: Any, name: str, known: Mapping[str, str], fold: bool) -> set[Any] | None:
+    """The values of ``name`` a row must have for ``node`` to be true, when that is all ``node`` says."""
     if not isinstance(node, Node):
         return None
     if node.op == "eq":
@@ -256,12 +293,24 @@ def pinned_values(node: Any, name: str, known: Mapping[str, str], *, fold: bool 
                 return None if fold and isinstance(value, str) else {value}
         return None
     if node.op == "or":
-        left = pinned_values(node.args[0], name, known, fold=fold)
-        right = None if left is None else pinned_values(node.args[1], name, known, fold=fold)
+        left = _key_set(node.args[0], name, known, fold)
+        right = None if left is None else _key_set(node.args[1], name, known, fold)
+        return None if left is None or right is None else left | right
+    return None
+
+
+def _superset(node: Any, name: str, known: Mapping[str, str], fold: bool) -> set[Any] | None:
+    """Values of ``name`` that include every row ``node`` selects (None: any value may match)."""
+    exact = _key_set(node, name, known, fold)
+    if exact is not None or not isinstance(node, Node):
+        return exact
+    if node.op == "or":
+        left = _superset(node.args[0], name, known, fold)
+        right = None if left is None else _superset(node.args[1], name, known, fold)
         return None if left is None or right is None else left | right
     if node.op == "and":
-        left = pinned_values(node.args[0], name, known, fold=fold)
-        right = pinned_values(node.args[1], name, known, fold=fold)
+        left = _superset(node.args[0], name, known, fold)
+        right = _superset(node.args[1], name, known, fold)
         if left is None or right is None:
             return left if right is None else right
         return left & right

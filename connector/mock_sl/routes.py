@@ -22,10 +22,10 @@ from connector.mock_sl.odata_filter import (
     QueryError,
     comparable,
     evaluate,
+    key_plan,
     parse_filter,
     parse_orderby,
     parse_select,
-    pinned_values,
 )
 from connector.mock_sl.protocol import SapError
 from connector.mock_sl.store import ENTITY_SETS, Store
@@ -139,10 +139,15 @@ class Router:
 
     def json(self, version: str, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
         """A JSON data answer (v2 adds ``OData-Version: 4.0``, §8)."""
+        return self._rendered(version, status, body, headers).response()
+
+    def _rendered(
+        self, version: str, status: int, body: Any, headers: dict[str, str] | None = None
+    ) -> _Rendered:
         out = {"Content-Type": protocol.json_type(version), **(headers or {})}
         if version == "v2":
             out["OData-Version"] = "4.0"
-        return Response(status, protocol.dumps(version, body), out)
+        return _Rendered(version, status, body, out)
 
     def _document_series(self, request: Request) -> Response:
         """``POST SeriesService_GetDocumentSeries`` {"DocumentTypeParams": {"Document": "59"}}: that object
@@ -183,31 +188,35 @@ class Router:
         key = None
         if match.group("key") is not None:
             key = parse_key(unquote(match.group("key")), self.store.key_names(entity_set))
-        rest = match.group("rest")
-        method = request.method
         with self.store.lock:
-            if rest == "$count" and method == "GET" and key is None:
-                return self._count(request, entity_set)
-            if rest == "Cancel" and method == "POST" and entity_set == "ProductionOrders" and key is not None:
-                order = self._existing(entity_set, key)
-                order_rules.change_status(order, order_rules.CANCELLED, self.today())
-                self.store.touch(entity_set, key)
-                return Response(204)
-            if rest is not None:
-                raise SapError(400, SERVICE_NOT_FOUND_CODE, "Service Not Found")
-            if method == "GET":
-                return (
-                    self._get(request, entity_set, key)
-                    if key is not None
-                    else self._list(request, entity_set)
-                )
-            if method == "POST" and key is None:
-                return self._post(request, entity_set)
-            if method == "PATCH" and key is not None:
-                return self._patch(request, entity_set, key)
-            if method == "DELETE" and key is not None:
-                self._existing(entity_set, key)
-                raise SapError(400, -5006, protocol.NOT_SUPPORTED)
+            answer = self._under_lock(request, entity_set, key, match.group("rest"))
+        # Encoded once the lock is released: the rendered body shares nothing with the store, and
+        # other sessions' requests go on meanwhile.
+        return answer.response() if isinstance(answer, _Rendered) else answer
+
+    def _under_lock(
+        self, request: Request, entity_set: str, key: tuple[Any, ...] | None, rest: str | None
+    ) -> Response | _Rendered:
+        """Everything that reads or changes the store (callers hold its lock); JSON is not encoded yet."""
+        method = request.method
+        if rest == "$count" and method == "GET" and key is None:
+            return self._count(request, entity_set)
+        if rest == "Cancel" and method == "POST" and entity_set == "ProductionOrders" and key is not None:
+            order = self._existing(entity_set, key)
+            order_rules.change_status(order, order_rules.CANCELLED, self.today())
+            self.store.touch(entity_set, key)
+            return Response(204)
+        if rest is not None:
+            raise SapError(400, SERVICE_NOT_FOUND_CODE, "Service Not Found")
+        if method == "GET":
+            return self._get(request, entity_set, key) if key is not None else self._list(request, entity_set)
+        if method == "POST" and key is None:
+            return self._post(request, entity_set)
+        if method == "PATCH" and key is not None:
+            return self._patch(request, entity_set, key)
+        if method == "DELETE" and key is not None:
+            self._existing(entity_set, key)
+            raise SapError(400, -5006, protocol.NOT_SUPPORTED)
         raise SapError(400, -5006, protocol.NOT_SUPPORTED)
 
     def _metadata(self, version: str) -> Response:
@@ -260,27 +269,30 @@ class Router:
             return list(self.store.live_rows(entity_set))
         tree = parse_filter(text, known)
         fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
-        rows = self._pinned(entity_set, tree, known, fold)
-        if rows is None:
-            rows = list(self.store.live_rows(entity_set))
-        return [row for row in rows if evaluate(tree, row, known, fold=fold)]
+        pinned = self._pinned(entity_set, tree, known, fold)
+        if pinned is None:
+            return [row for row in self.store.live_rows(entity_set) if evaluate(tree, row, known, fold=fold)]
+        rows, rest = pinned
+        return rows if rest is None else [row for row in rows if evaluate(rest, row, known, fold=fold)]
 
     def _pinned(
         self, entity_set: str, tree: Any, known: Mapping[str, str], fold: bool
-    ) -> list[dict[str, Any]] | None:
-        """The rows a filter that pins the key (``Key eq a or Key eq b``, maybe ``and`` more) can select.
+    ) -> tuple[list[dict[str, Any]], Any] | None:
+        """(rows, rest) for a filter that pins the key (``Key eq a or Key eq b``, maybe ``and`` more).
 
-        Taken by key in store order, so evaluating the filter on them gives exactly what evaluating it on
-        every row gives, at the cost of the keys named rather than of the company's size (the connector
-        re-reads 50 orders per request before posting). None when the filter does not pin the key.
+        ``rows`` are taken by key in store order, and the filter's matches are exactly those of them
+        for which ``rest`` is true (None: all): what evaluating it on every row gives, at the cost of
+        the keys named rather than of the company's size (the connector re-reads 50 orders per request
+        before posting). None when the filter does not pin the key: every row must be visited.
         """
         names = self.store.key_names(entity_set)
         if len(names) != 1 or not self.store.keyed(entity_set) or not comparable(tree, known):
             return None
-        values = pinned_values(tree, names[0], known, fold=fold)
-        if values is None:
+        plan = key_plan(tree, names[0], known, fold=fold)
+        if plan is None:
             return None
-        return self.store.by_keys(entity_set, [(value,) for value in values])
+        values, rest = plan
+        return self.store.by_keys(entity_set, [(value,) for value in values]), rest
 
     def _first_matches(
         self, request: Request, entity_set: str, order: list[tuple[str, bool]]
@@ -305,11 +317,15 @@ class Router:
         fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
         pinned = self._pinned(entity_set, tree, known, fold)
         candidates: Iterable[dict[str, Any]]
-        if pinned is None and self.store.key_names(entity_set) == [name] and self.store.keyed(entity_set):
+        if pinned is not None:
+            rows, rest = pinned
+            above = (row for row in rows if _above(row.get(name), floor))
+            candidates = sorted(above, key=lambda row: row[name])
+            tree = Literal(True) if rest is None else rest
+        elif self.store.key_names(entity_set) == [name] and self.store.keyed(entity_set):
             candidates = self.store.above(entity_set, floor)  # in key order, one page read
         else:
-            rows = self.store.live_rows(entity_set) if pinned is None else pinned
-            above = (row for row in rows if _above(row.get(name), floor))
+            above = (row for row in self.store.live_rows(entity_set) if _above(row.get(name), floor))
             candidates = sorted(above, key=lambda row: row[name])
         skip = request.query.get("$skip", "0")
         wanted = int(top) + (int(skip) if skip.isdigit() else 0)
@@ -338,7 +354,7 @@ class Router:
             out[name] = schema.render(row.get(name), edm, version)
         return out
 
-    def _list(self, request: Request, entity_set: str) -> Response:
+    def _list(self, request: Request, entity_set: str) -> _Rendered:
         known = self._known(request, entity_set)
         type_name = schema.entity_type_of(entity_set) or ""
         select = parse_select(request.query.get("$select"), known, type_name)
@@ -357,9 +373,9 @@ class Router:
         body["value"] = [self.render_row(version, entity_set, row, select) for row in page.rows]
         if page.next_link is not None:
             body[protocol.next_link_key(version)] = f"{entity_set}?{page.next_link}"
-        return self.json(version, 200, body, page.headers)
+        return self._rendered(version, 200, body, page.headers)
 
-    def _get(self, request: Request, entity_set: str, key: tuple[Any, ...]) -> Response:
+    def _get(self, request: Request, entity_set: str, key: tuple[Any, ...]) -> _Rendered:
         known = self._known(request, entity_set)
         select = parse_select(request.query.get("$select"), known, schema.entity_type_of(entity_set) or "")
         self._check_expand(request, entity_set)
@@ -376,7 +392,7 @@ class Router:
         select: list[str] | None,
         status: int,
         extra: dict[str, str] | None = None,
-    ) -> Response:
+    ) -> _Rendered:
         body = {
             protocol.metadata_key(version): protocol.entity_context(self.root(version), version, entity_set)
         }
@@ -385,10 +401,10 @@ class Router:
         headers = dict(extra or {})
         if select is None:
             headers["ETag"] = self.store.etag(entity_set, key)
-        return self.json(version, status, body, headers)
+        return self._rendered(version, status, body, headers)
 
     # -- writing ---------------------------------------------------------------------------------
-    def _post(self, request: Request, entity_set: str) -> Response:
+    def _post(self, request: Request, entity_set: str) -> Response | _Rendered:
         body = self._checked_body(request, entity_set)
         today = self.today()
         if entity_set == "InventoryGenEntries":
@@ -434,6 +450,19 @@ class Router:
             line_sizes=self.store.udf_sizes(entity_set, lines=True),
         )
         return _checked(request.body, type_name, known, request.version, fields, top=True)
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """A JSON answer rendered under the store lock, encoded after it (``body`` holds no stored object)."""
+
+    version: str
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    def response(self) -> Response:
+        return Response(self.status, protocol.dumps(self.version, self.body), self.headers)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ protocol on the way out (§8: v1 ``"2022-10-31"``, v2 ``"2023-10-26T00:00:00Z"``
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,12 +111,14 @@ def navs(type_name: str) -> frozenset[str]:
     return frozenset(spec.get("navs", []))
 
 
+@cache
 def complex_of(edm: str) -> str | None:
     """``Collection(SAPB1.DocumentLine)`` → ``DocumentLine``."""
     match = _COLLECTION.match(edm)
     return match.group(1) if match else None
 
 
+@cache
 def enum_of(edm: str) -> str | None:
     """``SAPB1.BoYesNoEnum`` → ``BoYesNoEnum`` when it names an enumeration."""
     if edm.startswith("SAPB1."):
@@ -146,6 +149,11 @@ def to_date(value: Any) -> str | None:
         return value.strftime("%Y-%m-%d")
     if not isinstance(value, str):
         return None
+    return _date_text(value)
+
+
+@lru_cache(maxsize=4096)  # dates repeat (every document of a day): parse each spelling once
+def _date_text(value: str) -> str | None:
     text = value.strip()
     if text.startswith("datetime'") and text.endswith("'"):
         text = text[len("datetime'") : -1]
@@ -163,32 +171,61 @@ def udf_edm(field_type: str) -> str:
     return UDF_EDM.get(field_type, "Edm.String")
 
 
-def render(value: Any, edm: str, version: str) -> Any:
-    """A canonical value → its JSON form in ``version`` (dates, doubles with a decimal point, collections)."""
-    if value is None:
-        return [] if complex_of(edm) else None
+_PLAIN, _DATE, _FLOAT, _COMPLEX = range(4)
+
+
+@cache
+def _render_kind(edm: str) -> tuple[int, str]:
+    """How a value of type ``edm`` is rendered (and the element type of a collection)."""
     inner = complex_of(edm)
     if inner is not None:
-        return [render_complex(row, inner, version) for row in value]
+        return _COMPLEX, inner
     if edm in DATE_TYPES:
+        return _DATE, ""
+    return (_FLOAT if edm in FLOAT_TYPES else _PLAIN), ""
+
+
+def render(value: Any, edm: str, version: str) -> Any:
+    """A canonical value → its JSON form in ``version`` (dates, doubles with a decimal point, collections).
+
+    The answer shares nothing mutable with the stored row, so it can be encoded after the store's lock
+    is released.
+    """
+    kind, inner = _render_kind(edm)
+    if value is None:
+        return [] if kind == _COMPLEX else None
+    if kind == _PLAIN:
+        # A stored dict or list of a non-collection type (an address extension) is copied.
+        return copy.deepcopy(value) if isinstance(value, dict | list) else value
+    if kind == _COMPLEX:
+        return [render_complex(row, inner, version) for row in value]
+    if kind == _DATE:
         day = to_date(value)
         if day is None:
-            return value
+            return copy.deepcopy(value) if isinstance(value, dict | list) else value
         # §8: v1 "2022-10-31", v2 "2023-10-26T00:00:00Z" (all real v2 captures).
         return day if version == "v1" else f"{day}T00:00:00Z"
-    if edm in FLOAT_TYPES and isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)  # json prints 600.0, as the SL does (§8)
-    return value
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+@cache
+def _element_props(version: str, type_name: str) -> tuple[tuple[str, str, str], ...]:
+    """(name, stored name, EDM type) of a complex type's properties, in metadata order."""
+    return tuple(
+        (name, BATCH_ALIASES.get(name, name), edm) for name, edm in props(version, type_name).items()
+    )
 
 
 def render_complex(row: Mapping[str, Any], type_name: str, version: str) -> dict[str, Any]:
     """One complex-type element with every property of its type (unset → null, collections → [])."""
     out: dict[str, Any] = {}
-    for name, edm in props(version, type_name).items():
-        out[name] = render(row.get(BATCH_ALIASES.get(name, name)), edm, version)
+    for name, stored, edm in _element_props(version, type_name):
+        out[name] = render(row.get(stored), edm, version)
     for name, value in row.items():  # line UDFs and anything stored beyond the metadata
         if name not in out and name.startswith("U_"):
-            out[name] = value
+            out[name] = copy.deepcopy(value) if isinstance(value, dict | list) else value
     return out
 
 

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from connector.mock_sl.routes import Request
 from connector.mock_sl.server import MockServiceLayer
 from connector.mock_sl.store import load_data
 from tests.support.mock import DEMO
@@ -175,6 +178,84 @@ def test_settle_look_up_by_udf_finds_the_receipt(client: Client) -> None:
         {"DocEntry": posted["DocEntry"], "U_B1BF_Key": "K1"},
         {"DocEntry": 2, "U_B1BF_Key": "K2"},
     ]
+
+
+# Filters built from key tests, other conditions, and/or/not: whatever their shape, naming keys must
+# select what visiting every row selects (in-process, no HTTP: many shapes in little time).
+KEY_TESTS = st.sampled_from([101, 104, 111, 119, 120, 121, 999, "'105'", "110.0", "null"]).map(
+    lambda key: f"AbsoluteEntry eq {key}"
+)
+OTHER_TESTS = st.sampled_from(
+    [
+        "ProductionOrderStatus eq 'boposReleased'",
+        "ProductionOrderStatus ne 'R'",
+        "AbsoluteEntry gt 108",
+        "PlannedQuantity ge 5",
+        "startswith(ItemNo,'FG-C')",
+    ]
+)
+KEY_SETS = st.lists(KEY_TESTS, min_size=1, max_size=4).map(lambda tests: " or ".join(f"({t})" for t in tests))
+MIXED = st.recursive(
+    st.one_of(KEY_TESTS, OTHER_TESTS),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]}) {t[1]} ({t[2]})"),
+        inner.map(lambda condition: f"not ({condition})"),
+    ),
+    max_leaves=5,
+)
+#: A conjunction, as the connector writes them: key sets, other tests and mixed shapes, and-ed.
+CONDITIONS = st.lists(st.one_of(KEY_SETS, OTHER_TESTS, MIXED), min_size=1, max_size=3).map(
+    lambda parts: " and ".join(f"({part})" for part in parts)
+)
+PAGING = st.sampled_from(
+    [
+        {},
+        {"$orderby": "AbsoluteEntry desc"},
+        {"$orderby": "AbsoluteEntry", "$top": "3"},
+        {"$orderby": "PlannedQuantity", "$skip": "1"},
+    ]
+)
+ORDERS_REVERSED = load_data(DEMO)
+ORDERS_REVERSED["ProductionOrders"] = list(reversed(ORDERS_REVERSED["ProductionOrders"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(condition=CONDITIONS, options=PAGING)
+def test_any_filter_naming_keys_selects_what_visiting_every_row_selects(
+    condition: str, options: dict
+) -> None:
+    sl = MockServiceLayer(ORDERS_REVERSED, port=0)  # never started: the router is called directly
+
+    def answer(text: str) -> tuple[int, bytes]:
+        query = {"$filter": text, "$select": "AbsoluteEntry", **options}
+        response = sl.router.handle(
+            Request("GET", "v2", "ProductionOrders", "", query, {"B1S-PageSize": "0"})
+        )
+        return response.status, response.body
+
+    assert answer(condition) == answer(every_row(condition))
+
+
+def test_an_answer_is_the_same_whatever_changes_after_it_was_rendered() -> None:
+    # Answers are encoded after the store lock is released: the rendered body must hold nothing that a
+    # later request changes (header values, a stored structure, line values, a line UDF's list).
+    data = load_data(DEMO)
+    document = stored_document(1, 202680001, 122, 101)
+    document["AddressExtension"] = {"ShipToStreet": "Before"}
+    document["DocumentLines"][0]["U_Tags"] = ["before"]
+    data["InventoryGenEntries"] = [document]
+    sl = MockServiceLayer(data, port=0)
+    request = Request("GET", "v2", "InventoryGenEntries(1)", "", {}, {})
+    rendered = sl.router._under_lock(request, "InventoryGenEntries", (1,), None)
+    expected = sl.router.handle(request).body
+    assert b"Before" in expected and b"before" in expected
+    stored = sl.store.live("InventoryGenEntries", 1)
+    assert stored is not None
+    stored["AddressExtension"]["ShipToStreet"] = "After"
+    stored["DocumentLines"][0]["Quantity"] = 99.0
+    stored["DocumentLines"][0]["U_Tags"].append("after")
+    stored["Comments"] = "after"
+    assert rendered.response().body == expected  # type: ignore[union-attr]
 
 
 # -- numbering with documents already in the data folder ---------------------------------------------
