@@ -256,9 +256,10 @@ class Poster:
             self.ledger.mark_uncertain(key, message=message)
             log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": message})
             return PostOutcome(PostingState.UNCERTAIN, message=message)
-        # Not waited onto the disk: a power cut that loses this mark leaves the row ``sending``, and
-        # settling looks the key up in SAP and finds this receipt (docs/exactly-once.md).
-        self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number, durable=False)
+        # Written with the next intent, not a commit of its own: a crash that loses this mark leaves
+        # the row ``sending``, and settling looks the key up in SAP and finds this receipt
+        # (docs/exactly-once.md).
+        self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number, deferred=True)
         log.info(
             "posted",
             extra={"order": order_number, "key": key, "receipt_entry": entry, "receipt_number": number},

@@ -34,30 +34,90 @@ def test_ledger_intent_is_durable_before_the_post(tmp_path):
     assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_only_the_posted_mark_after_a_201_skips_waiting_for_the_disk(tmp_path):
-    # The intent before the POST is committed with synchronous=FULL; the posted mark after SAP's 201
-    # may be NORMAL (a lost mark is settled by key), and FULL is back for everything after it.
+def _commits(statements: list[str]) -> list[tuple[str, list[str]]]:
+    """Each COMMIT with the synchronous level it ran at and the UPDATE/INSERT statements it wrote."""
+    level, writes, commits = "FULL", [], []
+    for statement in statements:
+        if statement.startswith("PRAGMA synchronous="):
+            level = statement.split("=", 1)[1]
+        elif statement.startswith(("UPDATE postings", "INSERT INTO postings")):
+            writes.append(statement.split(" SET ")[0].split(" (")[0])
+        elif statement == "COMMIT":
+            commits.append((level, writes))
+            writes = []
+    return commits
+
+
+def test_the_posted_mark_after_a_201_is_written_with_the_next_intent(tmp_path):
+    # The intent before the POST is committed with synchronous=FULL. The posted mark after SAP's 201
+    # needs no commit of its own (a lost mark is settled by key): it rides on the next intent's.
     path = tmp_path / "l.sqlite3"
     ledger = Ledger(path)
     statements: list[str] = []
     ledger._db.set_trace_callback(statements.append)
     _intend(ledger, key="SBO/101/C4/R0")
-    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70, durable=False)
+    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70, deferred=True)
+    other = sqlite3.connect(path)  # another process (the status page) does not see it yet: in flight
+    assert other.execute("SELECT state FROM postings").fetchall() == [("sending",)]
     _intend(ledger, key="SBO/102/C4/R0", entry=102)
     ledger.mark_posted("SBO/102/C4/R0", receipt_entry=8, receipt_number=80)
-    level, at_commit = "FULL", []
-    for statement in statements:
-        if statement.startswith("PRAGMA synchronous="):
-            level = statement.split("=", 1)[1]
-        elif statement == "COMMIT":
-            at_commit.append(level)
-    assert at_commit == ["FULL", "NORMAL", "FULL", "FULL"]
-    assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2
-    other = sqlite3.connect(path)  # committed all the same: a crash of the process keeps it
-    assert other.execute("SELECT key, state FROM postings ORDER BY key").fetchall() == [
-        ("SBO/101/C4/R0", "posted"),
-        ("SBO/102/C4/R0", "posted"),
+    assert _commits(statements) == [
+        ("FULL", ["INSERT INTO postings"]),
+        ("FULL", ["UPDATE postings", "INSERT INTO postings"]),  # the first mark, then the next intent
+        ("FULL", ["UPDATE postings"]),
     ]
+    assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert other.execute(
+        "SELECT key, state, receipt_entry, receipt_number FROM postings ORDER BY key"
+    ).fetchall() == [
+        ("SBO/101/C4/R0", "posted", 7, 70),
+        ("SBO/102/C4/R0", "posted", 8, 80),
+    ]
+
+
+def test_a_read_of_the_ledger_sees_a_deferred_posted_mark(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    _intend(ledger, key="SBO/101/C4/R0")
+    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70, deferred=True)
+    row = ledger.get("SBO/101/C4/R0")
+    assert (row.state, row.receipt_entry, row.receipt_number) == ("posted", 7, 70)
+    _intend(ledger, key="SBO/102/C4/R0", entry=102)
+    ledger.mark_posted("SBO/102/C4/R0", receipt_entry=8, receipt_number=80, deferred=True)
+    assert ledger.in_flight() == []
+    assert ledger.has_posted("SBO", 102)
+    assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again after writing it
+
+
+def test_close_writes_deferred_marks_and_a_crash_leaves_the_posting_to_settle(tmp_path):
+    path = tmp_path / "l.sqlite3"
+    ledger = Ledger(path)
+    _intend(ledger, key="SBO/101/C4/R0")
+    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70, deferred=True)
+    ledger.close()
+    assert Ledger(path).get("SBO/101/C4/R0").state == "posted"
+
+    crashed = Ledger(tmp_path / "crashed.sqlite3")
+    _intend(crashed, key="SBO/101/C4/R0")
+    crashed.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70, deferred=True)
+    # The process dies here (no close): the row is still in flight, settled by key at the next start.
+    assert [r.key for r in Ledger(tmp_path / "crashed.sqlite3").in_flight()] == ["SBO/101/C4/R0"]
+
+
+def test_a_failed_write_keeps_the_deferred_mark_for_the_next_one(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    _intend(ledger, key="SBO/101/C4/R0")
+    ledger.mark_posted("SBO/101/C4/R0", receipt_entry=7, receipt_number=70, deferred=True)
+    _intend(ledger, key="SBO/102/C4/R0", entry=102)
+    with pytest.raises(LedgerError, match="in flight"):  # rolled back, the mark with it
+        _intend(ledger, key="SBO/102/C6/R0", entry=102)
+    other = sqlite3.connect(tmp_path / "l.sqlite3")
+    assert other.execute("SELECT state FROM postings WHERE key='SBO/101/C4/R0'").fetchall() == [("posted",)]
+    ledger.mark_posted("SBO/102/C4/R0", receipt_entry=8, receipt_number=80, deferred=True)
+    with pytest.raises(LedgerError, match="already posted"):  # rolled back too, 102's mark with it
+        _intend(ledger, key="SBO/101/C4/R0")
+    assert other.execute("SELECT state FROM postings WHERE key='SBO/102/C4/R0'").fetchall() == [("sending",)]
+    ledger.close()
+    assert other.execute("SELECT state FROM postings WHERE key='SBO/102/C4/R0'").fetchall() == [("posted",)]
 
 
 def test_ledger_refuses_a_second_posting_in_flight_for_one_order(tmp_path):
