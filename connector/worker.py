@@ -201,27 +201,29 @@ class Worker:
             self._facts_read = False  # read before the cycle's first re-read: an idle cycle needs none
             items: dict[str, ItemMaster] = {}
             self._unreadable_items = {}
-            for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
-                orders = self._parse_page(page, report)
-                del page
-                fetch_items(self.client, item_codes(orders), items, self._unreadable_items)
-                self._progress()
-                due = [
-                    order
-                    for order in orders
-                    if not self._stopping()
-                    and self._guarded(order, report, self._screen, order, items, report)
-                ]
-                for start in range(0, len(due), self.fresh_read_chunk):
-                    if self._stopping():
-                        break
-                    self._post_chunk(
-                        due[start : start + self.fresh_read_chunk], items, report, dry_run=dry_run
-                    )
+            # One dispatch for the whole cycle: with posting sessions, the next page and the next
+            # chunk are read while the receipts already handed over are still being posted.
+            with self._dispatch(report, items) as dispatch:
+                for page in iter_order_pages(self.client, self.mapping, page_size=self.page_size):
+                    orders = self._parse_page(page, report)
+                    del page
+                    fetch_items(self.client, item_codes(orders), items, self._unreadable_items)
                     self._progress()
-                if self._stopping():
-                    report.aborted = "stop requested"
-                    break
+                    due = [
+                        order
+                        for order in orders
+                        if not self._stopping()
+                        and self._guarded(order, report, self._screen, order, items, report)
+                    ]
+                    for start in range(0, len(due), self.fresh_read_chunk):
+                        if self._stopping():
+                            break
+                        chunk = due[start : start + self.fresh_read_chunk]
+                        self._post_chunk(chunk, items, report, dispatch, dry_run=dry_run)
+                        self._progress()
+                    if self._stopping():
+                        report.aborted = "stop requested"
+                        break
             status = "stopped" if report.aborted else "ok"
         except Exception as exc:
             report.aborted = f"{type(exc).__name__}: {exc}"
@@ -358,9 +360,16 @@ class Worker:
         return False
 
     def _post_chunk(
-        self, due: list[ProductionOrder], items: dict[str, ItemMaster], report: CycleReport, *, dry_run: bool
+        self,
+        due: list[ProductionOrder],
+        items: dict[str, ItemMaster],
+        report: CycleReport,
+        dispatch: Callable[[Assessment], None],
+        *,
+        dry_run: bool,
     ) -> None:
-        """Read the chunk's orders again, lines included, in one request; then assess and post each.
+        """Read the chunk's orders again, lines included, in one request; then assess each and hand
+        its receipt to ``dispatch``.
 
         Right before posting: an order may have been closed, or received by a user, since the poll
         (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
@@ -392,29 +401,28 @@ class Worker:
             rows_read = False
         readable = [order for order in fresh.values() if isinstance(order, ProductionOrder)]
         fetch_items(self.client, item_codes(readable), items, self._unreadable_items)
-        with self._dispatch(report, items) as dispatch:
-            for order in due:
-                if self._stopping():
-                    break
-                if not rows_read:
-                    read = self._guarded(order, report, self._read_order, order, items)
-                    if read is None:  # recorded as this order's error
-                        continue
-                    if read is not VANISHED:
-                        fresh[order.AbsoluteEntry] = read
-                now = fresh.pop(order.AbsoluteEntry, None)
-                if now is None:
-                    report.warnings.append(
-                        CycleWarning(
-                            order.DocumentNumber,
-                            "ORDER_VANISHED",
-                            f"Order {order.DocumentNumber} no longer exists in SAP",
-                        )
+        for order in due:
+            if self._stopping():
+                break
+            if not rows_read:
+                read = self._guarded(order, report, self._read_order, order, items)
+                if read is None:  # recorded as this order's error
+                    continue
+                if read is not VANISHED:
+                    fresh[order.AbsoluteEntry] = read
+            now = fresh.pop(order.AbsoluteEntry, None)
+            if now is None:
+                report.warnings.append(
+                    CycleWarning(
+                        order.DocumentNumber,
+                        "ORDER_VANISHED",
+                        f"Order {order.DocumentNumber} no longer exists in SAP",
                     )
-                elif isinstance(now, OrderError):
-                    self._hold(report, order, [order_block(order, now.reason_code, str(now))])
-                else:
-                    self._guarded(now, report, self._decide, now, items, report, dry_run, dispatch)
+                )
+            elif isinstance(now, OrderError):
+                self._hold(report, order, [order_block(order, now.reason_code, str(now))])
+            else:
+                self._guarded(now, report, self._decide, now, items, report, dry_run, dispatch)
 
     def _read_order(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> object:
         """One order read on its own (after SAP refused its chunk's read): the order, the OrderError
