@@ -513,38 +513,58 @@ class Worker:
     ) -> Iterator[Callable[[Assessment], None]]:
         """Where decided receipts go: posted at once (one session), or by the posting pool's sessions.
 
-        With a pool, at most one receipt per session is in flight; the outcomes are recorded here, in
-        the cycle's thread. When a posting raises (SAP or the ledger unusable), the others in flight
-        are waited for and recorded, then the first error stops the cycle as it would sequentially.
+        With a pool, up to two receipts per session are handed over: while the cycle's thread reads
+        the next chunk, every session still finds one waiting. The outcomes are recorded here, in the
+        cycle's thread. When a posting raises (SAP or the ledger unusable), or the worker is told to
+        stop, the receipts not yet started are taken back (nothing was sent: their orders are decided
+        afresh next cycle), the ones being posted are waited for and recorded, then the first error
+        stops the cycle as it would sequentially.
         """
         pool = self.posting_pool
         if pool is None:
             yield lambda a: self._record(report, a, items, self._send(self.poster, a))
             return
+        backlog = 2 * pool.size
         in_flight: dict[Future[Sent], Assessment] = {}
         failures: list[BaseException] = []
 
         def collect(futures: set[Future[Sent]]) -> None:
             for future in futures:
                 a = in_flight.pop(future)
+                if future.cancelled():  # taken back before a session started it: nothing was sent
+                    self._take_backflushed_stock(a, items, sign=-1.0)
+                    self._receipts_sent -= 1
+                    continue
                 try:
                     self._record(report, a, items, future.result())
                 except BaseException as exc:  # re-raised below, once every posting in flight is recorded
                     failures.append(exc)
 
+        def take_back_waiting() -> None:
+            # Only a receipt no session has started can be cancelled. Recorded here: ``wait`` counts a
+            # cancelled future as done only once a pool thread has looked at it.
+            collect({future for future in list(in_flight) if future.cancel()})
+
         def submit(a: Assessment) -> None:
             if failures:
+                take_back_waiting()
                 raise failures[0]
-            while len(in_flight) >= pool.size:
+            while len(in_flight) >= backlog:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 collect(done)
                 if failures:
+                    take_back_waiting()
                     raise failures[0]
             in_flight[pool.submit(self._send, a)] = a
 
         try:
             yield submit
+        except BaseException:
+            take_back_waiting()
+            raise
         finally:
+            if self._stopping():
+                take_back_waiting()
             while in_flight:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 collect(done)
