@@ -12,6 +12,10 @@ from connector.demo_company import DEMO_COMPANY
 from connector.mock_sl.faults import parse_fault_spec
 from connector.mock_sl.sap_rules import MockSwitches
 
+#: Request records the command line's mock keeps (``MockServiceLayer.max_records``): enough to look back
+#: over a demo or a dry run, bounded so a mock left running for days does not grow without end.
+RECORDED_REQUESTS = 10_000
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Flags: address, data, session timeout, faults and the ❓ switches."""
@@ -140,6 +144,7 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         switches=switches,
         session_timeout_s=args.session_timeout_s,
         latency_s=max(args.latency_ms, 0.0) / 1000.0,
+        max_records=RECORDED_REQUESTS,
     )
     for spec in args.fault:
         try:

@@ -17,6 +17,7 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +78,7 @@ class MockServiceLayer:
         session_timeout_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         latency_s: float = 0.0,
+        max_records: int | None = None,
     ) -> None:
         self.store = Store(data)
         #: Added to every request before it is carried out, outside every lock, so concurrent requests
@@ -88,7 +90,10 @@ class MockServiceLayer:
         self.faults.on_expire_all.append(self.sessions.clear)
         self.host = host
         self._port = port
-        self._records: list[RequestRecord] = []
+        #: How many request records are kept (the oldest go first); None keeps every one, as tests
+        #: need. The command line bounds it: a mock serving demos for days must not grow without end.
+        self.max_records = max_records
+        self._records: deque[RequestRecord] = deque(maxlen=max_records)
         self._records_lock = threading.Lock()
         self._busy = 0  # requests being handled now
         self._idle = threading.Condition()
@@ -126,7 +131,7 @@ class MockServiceLayer:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """Every request so far, in arrival order of completion (a copy)."""
+        """Every request so far (the last ``max_records`` when bounded), in order of completion (a copy)."""
         with self._records_lock:
             return list(self._records)
 
