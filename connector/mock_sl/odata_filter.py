@@ -266,6 +266,20 @@ def key_plan(
     return None if values is None else (values, node)
 
 
+def equality_names(node: Any) -> list[str]:
+    """Properties that a conjunct of the top-level ``and`` chain compares with ``eq`` to a literal (also
+    as the first test of an ``or`` chain): the ones ``key_plan`` may pin."""
+    names: list[str] = []
+    for conjunct in _conjuncts(node):
+        while isinstance(conjunct, Node) and conjunct.op == "or":
+            conjunct = conjunct.args[0]
+        if isinstance(conjunct, Node) and conjunct.op == "eq":
+            for prop, literal in (conjunct.args, reversed(conjunct.args)):
+                if isinstance(prop, Prop) and isinstance(literal, Literal) and prop.name not in names:
+                    names.append(prop.name)
+    return names
+
+
 def _conjuncts(node: Any) -> list[Any]:
     if isinstance(node, Node) and node.op == "and":
         return _conjuncts(node.args[0]) + _conjuncts(node.args[1])

@@ -21,6 +21,7 @@ from connector.mock_sl.odata_filter import (
     Prop,
     QueryError,
     comparable,
+    equality_names,
     evaluate,
     key_plan,
     parse_filter,
@@ -28,7 +29,7 @@ from connector.mock_sl.odata_filter import (
     parse_select,
 )
 from connector.mock_sl.protocol import SapError
-from connector.mock_sl.store import ENTITY_SETS, Store
+from connector.mock_sl.store import ENTITY_SETS, VALUE_INDEXED_SETS, Store
 
 _PATH = re.compile(r"^(?P<set>[A-Za-z]\w*)(?:\((?P<key>.*)\))?(?:/(?P<rest>[^/]+))?$")
 #: Sets whose documents SAP never deletes (DELETE → -5006, SAP-GUIDE §3.4).
@@ -278,7 +279,8 @@ class Router:
     def _pinned(
         self, entity_set: str, tree: Any, known: Mapping[str, str], fold: bool
     ) -> tuple[list[dict[str, Any]], Any] | None:
-        """(rows, rest) for a filter that pins the key (``Key eq a or Key eq b``, maybe ``and`` more).
+        """(rows, rest) for a filter that pins the key (``Key eq a or Key eq b``, maybe ``and`` more), or
+        on a document set any property compared with ``eq``.
 
         ``rows`` are taken by key in store order, and the filter's matches are exactly those of them
         for which ``rest`` is true (None: all): what evaluating it on every row gives, at the cost of
@@ -289,10 +291,16 @@ class Router:
         if len(names) != 1 or not self.store.keyed(entity_set) or not comparable(tree, known):
             return None
         plan = key_plan(tree, names[0], known, fold=fold)
-        if plan is None:
-            return None
-        values, rest = plan
-        return self.store.by_keys(entity_set, [(value,) for value in values]), rest
+        if plan is not None:
+            values, rest = plan
+            return self.store.by_keys(entity_set, [(value,) for value in values]), rest
+        # Documents are also found by any header value (the settle look-up ``U_B1BF_Key eq '...'``).
+        for name in equality_names(tree) if entity_set in VALUE_INDEXED_SETS else ():
+            plan = key_plan(tree, name, known, fold=fold)
+            rows = None if plan is None else self.store.where_equal(entity_set, name, plan[0])
+            if plan is not None and rows is not None:
+                return rows, plan[1]
+        return None
 
     def _first_matches(
         self, request: Request, entity_set: str, order: list[tuple[str, bool]]

@@ -4,9 +4,12 @@ Rows are stored canonical (see ``schema``): only the properties that were set, e
 dates. ``rows``/``get`` hand out complete copies (every header property and UDF, null when unset)
 so tests can assert on SAP-side state without caring about rendering.
 
-Per-request work does not grow with the company: rows are found by key (``by_keys``, ``above``), the
-numbers already used (``next_number``, ``take_number``) are kept sorted as rows are stored, and the
-property lists (metadata + the UDFs of ``UserFieldsMD``) are computed once until a UDF changes.
+Per-request work does not grow with the company: rows are found by key (``by_keys``, ``above``),
+documents also by any header value (``where_equal``), the numbers already used (``next_number``,
+``take_number``) are kept sorted as rows are stored, and the property lists (metadata + the UDFs of
+``UserFieldsMD``) are computed once until a UDF changes. Those indexes follow ``_put``, ``patch`` and
+``touch``: code that changes a stored row in place calls ``touch`` afterwards (as it must anyway, for
+the ETag), and never changes a key or a document's header except through ``patch``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ ENTITY_SETS: tuple[str, ...] = (
 )
 
 Key = tuple[Any, ...]
+
+#: Sets whose rows change only through the store (``_put``, ``patch``, ``touch``): documents, never edited
+#: in place by the business rules. Equality look-ups on their header properties (the connector's
+#: settle look-up ``U_B1BF_Key eq '...'``) use an index kept as they change.
+VALUE_INDEXED_SETS = frozenset({"InventoryGenEntries", "InventoryGenExits"})
 
 
 def load_data(data: str | Path | Mapping[str, Any]) -> dict[str, Any]:
@@ -74,6 +82,9 @@ class Store:
         self._numbers: dict[tuple[str, str], list[int]] = {}
         #: Sets where a PATCH changed a key property (rows there can no longer be found by key).
         self._moved_keys: set[str] = set()
+        #: (set, property) → rows by that property's value, for sets in VALUE_INDEXED_SETS (built on the
+        #: first look-up, then kept up to date by ``_put`` and ``touch``).
+        self._value_indexes: dict[tuple[str, str], _ValueIndex] = {}
         #: Property lists per (what, set, version/lines); dropped whenever UserFieldsMD changes.
         self._props_cache: dict[tuple[str, str, str], Mapping[str, Any]] = {}
         # UserFieldsMD first: it defines which U_ properties the other sets have.
@@ -173,6 +184,21 @@ class Store:
         found = {positions[key]: rows[key] for key in set(keys) if key in rows}
         return [found[position] for position in sorted(found)]
 
+    def where_equal(self, entity_set: str, name: str, values: Iterable[Any]) -> list[dict[str, Any]] | None:
+        """The stored rows whose ``name`` equals one of ``values`` (``==``), in ``live_rows`` order.
+
+        None for a set that keeps no value index (its rows are changed in place): visit every row.
+        Callers hold ``lock``.
+        """
+        if entity_set not in VALUE_INDEXED_SETS:
+            return None
+        index = self._value_indexes.get((entity_set, name))
+        if index is None:
+            index = self._value_indexes[(entity_set, name)] = _ValueIndex()
+            for key, row in self._sets[entity_set].items():
+                index.put(key, row.get(name))
+        return self.by_keys(entity_set, index.keys_for(values))
+
     def above(self, entity_set: str, floor: int) -> Iterator[dict[str, Any]]:
         """The stored rows whose single key is an integer greater than ``floor``, in key order, lazily.
 
@@ -226,6 +252,8 @@ class Store:
             row["DataVersion"] = version
         if entity_set == "UserFieldsMD":
             self._props_cache.clear()  # a UDF changed: the property lists are computed again
+        if row is not None:
+            self._reindex_values(entity_set, internal, row)
 
     def next_number(self, entity_set: str, field: str, start: int = 1) -> int:
         """The next internal key (``DocEntry``, ``AbsoluteEntry``); user-facing numbers come from series."""
@@ -283,7 +311,13 @@ class Store:
         self._versions[(entity_set, key)] = version
         if "DataVersion" in schema.props("v1", schema.entity_type_of(entity_set) or ""):
             clean["DataVersion"] = version
+        self._reindex_values(entity_set, key, clean)
         return key
+
+    def _reindex_values(self, entity_set: str, key: Key, row: Mapping[str, Any]) -> None:
+        for (indexed_set, name), index in self._value_indexes.items():
+            if indexed_set == entity_set:
+                index.put(key, row.get(name))
 
     def _canonical_row(self, entity_set: str, row: Mapping[str, Any]) -> dict[str, Any]:
         types = self.header_props(entity_set, "v1")
@@ -326,3 +360,32 @@ def _highest_in(used: list[int]) -> Callable[[int, int], int | None]:
         return used[index - 1] if index and used[index - 1] >= low else None
 
     return highest
+
+
+class _ValueIndex:
+    """The keys of one set's rows by the value of one property (values that cannot be hashed, lists,
+    are left out: they never equal a ``$filter`` literal)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[Any, dict[Key, None]] = {}
+        self._value_of: dict[Key, Any] = {}
+
+    def put(self, key: Key, value: Any) -> None:
+        """The row ``key`` now holds ``value`` (replaces what it held)."""
+        if key in self._value_of:
+            old = self._value_of.pop(key)
+            bucket = self._keys[old]
+            del bucket[key]
+            if not bucket:
+                del self._keys[old]
+        try:
+            self._keys.setdefault(value, {})[key] = None
+        except TypeError:
+            return
+        self._value_of[key] = value
+
+    def keys_for(self, values: Iterable[Any]) -> set[Key]:
+        found: set[Key] = set()
+        for value in values:
+            found.update(self._keys.get(value, ()))
+        return found

@@ -258,6 +258,87 @@ def test_an_answer_is_the_same_whatever_changes_after_it_was_rendered() -> None:
     assert rendered.response().body == expected  # type: ignore[union-attr]
 
 
+def test_documents_are_found_by_header_values_as_a_full_scan(client: Client) -> None:
+    # The connector settles an unknown outcome by looking its key up (U_B1BF_Key eq '...'); documents
+    # are found by value without visiting every one, and what is found follows PATCHes and new posts.
+    for order, key in ((101, "K1"), (102, "K2"), (103, "K3"), (104, "K4")):
+        assert client.post("InventoryGenEntries", {**receipt(order, 1), "U_B1BF_Key": key}).status_code == 201
+    before = same_answer(client, "InventoryGenEntries", "U_B1BF_Key eq 'K2'", **{"$select": "DocEntry"})
+    assert before.json()["value"] == [{"DocEntry": 2}]
+    assert (
+        client.patch("InventoryGenEntries(2)", {"U_B1BF_Key": "K9", "Comments": "moved"}).status_code == 204
+    )
+    assert client.post("InventoryGenEntries", {**receipt(110, 1), "U_B1BF_Key": "K1"}).status_code == 201
+    cases = {
+        "U_B1BF_Key eq 'K1'": [1, 5],  # a duplicate is visible
+        "U_B1BF_Key eq 'K2'": [],  # patched away
+        "U_B1BF_Key eq 'K9'": [2],
+        "(U_B1BF_Key eq 'K3' or U_B1BF_Key eq 'K4') and (DocNum gt 202680362)": [4],
+        "DocNum eq 202680360": [1],
+        "Comments eq null and U_B1BF_Key eq 'K9'": [],
+        "Comments eq 'moved' and (U_B1BF_Key eq 'K9' or U_B1BF_Key eq 'K4')": [2],
+        "U_B1BF_Key eq 'K1' or DocEntry eq 3": [1, 3, 5],  # nothing pinned: every document visited
+    }
+    for condition, expected in cases.items():
+        response = same_answer(client, "InventoryGenEntries", condition, **{"$select": "DocEntry"})
+        assert [row["DocEntry"] for row in response.json()["value"]] == expected, condition
+    folded = same_answer(
+        client, "InventoryGenEntries", "U_B1BF_Key eq 'k1'", headers={"B1S-CaseInsensitive": "true"}
+    )
+    assert [row["DocEntry"] for row in folded.json()["value"]] == [1, 5]
+
+
+DOCUMENT_TESTS = st.sampled_from(
+    [
+        "U_B1BF_Key eq 'K1'",
+        "U_B1BF_Key eq 'K3'",
+        "U_B1BF_Key eq 'none'",
+        "U_B1BF_Key eq null",
+        "DocNum eq 202680361",
+        "DocNum eq '202680362'",
+        "DocEntry eq 2",
+        "Comments eq 'moved'",
+        "Comments ne null",
+        "DocNum gt 202680361",
+    ]
+)
+DOCUMENT_CONDITIONS = st.lists(
+    st.recursive(
+        DOCUMENT_TESTS,
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(
+                lambda t: f"({t[0]}) {t[1]} ({t[2]})"
+            ),
+            inner.map(lambda condition: f"not ({condition})"),
+        ),
+        max_leaves=4,
+    ),
+    min_size=1,
+    max_size=3,
+).map(lambda parts: " and ".join(f"({part})" for part in parts))
+
+
+@settings(max_examples=100, deadline=None)
+@given(condition=DOCUMENT_CONDITIONS)
+def test_any_filter_on_documents_selects_what_visiting_every_row_selects(condition: str) -> None:
+    sl = MockServiceLayer(DEMO, port=0)
+
+    def call(method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
+        return sl.router.handle(Request(method, "v2", path, "", query or {}, {"B1S-PageSize": "0"}, body))
+
+    for order, key in ((101, "K1"), (102, "K2"), (103, "K3"), (104, None), (110, "K1")):
+        assert call("POST", "InventoryGenEntries", {**receipt(order, 1), "U_B1BF_Key": key}).status == 201
+    assert call("PATCH", "InventoryGenEntries(3)", {"U_B1BF_Key": "K1", "Comments": "moved"}).status == 204
+    call("GET", "InventoryGenEntries", query={"$filter": "U_B1BF_Key eq 'K2'"})  # indexes exist before
+    assert call("PATCH", "InventoryGenEntries(2)", {"U_B1BF_Key": "K3"}).status == 204  # ... this change
+
+    def answer(text: str) -> tuple[int, bytes]:
+        response = call("GET", "InventoryGenEntries", query={"$filter": text, "$select": "DocEntry"})
+        return response.status, response.body
+
+    assert answer(condition) == answer(every_row(condition))
+
+
 # -- numbering with documents already in the data folder ---------------------------------------------
 def stored_document(entry: int, number: int, series: int, order: int) -> dict[str, Any]:
     return {
