@@ -85,7 +85,8 @@ class Store:
         #: (set, property) → rows by that property's value, for sets in VALUE_INDEXED_SETS (built on the
         #: first look-up, then kept up to date by ``_put`` and ``touch``).
         self._value_indexes: dict[tuple[str, str], _ValueIndex] = {}
-        #: Property lists per (what, set, version/lines); dropped whenever UserFieldsMD changes.
+        #: Property lists per (what, set, version/lines); dropped whenever UserFieldsMD changes (computed
+        #: under ``lock``, so a list computed while a UDF changes is never kept).
         self._props_cache: dict[tuple[str, str, str], Mapping[str, Any]] = {}
         # UserFieldsMD first: it defines which U_ properties the other sets have.
         for row in raw.get("UserFieldsMD", []):
@@ -101,12 +102,13 @@ class Store:
         cache_key = ("udfs", entity_set, "lines" if lines else "header")
         cached = self._props_cache.get(cache_key)
         if cached is None:
-            tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
-            found: dict[str, str] = {}
-            for row in self._sets["UserFieldsMD"].values():
-                if row.get("TableName") in tables:
-                    found.setdefault(f"U_{row['Name']}", schema.udf_edm(str(row.get("Type", ""))))
-            cached = self._props_cache[cache_key] = MappingProxyType(found)
+            with self.lock:  # not while a UDF changes ($metadata asks without the lock)
+                tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
+                found: dict[str, str] = {}
+                for row in self._sets["UserFieldsMD"].values():
+                    if row.get("TableName") in tables:
+                        found.setdefault(f"U_{row['Name']}", schema.udf_edm(str(row.get("Type", ""))))
+                cached = self._props_cache[cache_key] = MappingProxyType(found)
         return cached
 
     def udf_sizes(self, entity_set: str, *, lines: bool = False) -> Mapping[str, int]:
@@ -114,18 +116,19 @@ class Store:
         cache_key = ("udf_sizes", entity_set, "lines" if lines else "header")
         cached = self._props_cache.get(cache_key)
         if cached is None:
-            tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
-            found: dict[str, int] = {}
-            for row in self._sets["UserFieldsMD"].values():
-                size = row.get("Size")
-                if (
-                    row.get("TableName") in tables
-                    and str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
-                    and isinstance(size, int)
-                    and size > 0
-                ):
-                    found.setdefault(f"U_{row['Name']}", size)
-            cached = self._props_cache[cache_key] = MappingProxyType(found)
+            with self.lock:
+                tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
+                found: dict[str, int] = {}
+                for row in self._sets["UserFieldsMD"].values():
+                    size = row.get("Size")
+                    if (
+                        row.get("TableName") in tables
+                        and str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
+                        and isinstance(size, int)
+                        and size > 0
+                    ):
+                        found.setdefault(f"U_{row['Name']}", size)
+                cached = self._props_cache[cache_key] = MappingProxyType(found)
         return cached
 
     def header_props(self, entity_set: str, version: str) -> Mapping[str, str]:
@@ -133,9 +136,10 @@ class Store:
         cache_key = ("header", entity_set, version)
         cached = self._props_cache.get(cache_key)
         if cached is None:
-            entity_type = schema.entity_type_of(entity_set) or ""
-            merged = {**schema.props(version, entity_type), **self.udfs(entity_set)}
-            cached = self._props_cache[cache_key] = MappingProxyType(merged)
+            with self.lock:
+                entity_type = schema.entity_type_of(entity_set) or ""
+                merged = {**schema.props(version, entity_type), **self.udfs(entity_set)}
+                cached = self._props_cache[cache_key] = MappingProxyType(merged)
         return cached
 
     def key_names(self, entity_set: str) -> list[str]:
@@ -340,8 +344,9 @@ class Store:
         cache_key = ("lines", entity_set, inner)
         cached = self._props_cache.get(cache_key)
         if cached is None:
-            merged = {**schema.props("v1", inner), **self.udfs(entity_set, lines=True)}
-            cached = self._props_cache[cache_key] = MappingProxyType(merged)
+            with self.lock:
+                merged = {**schema.props("v1", inner), **self.udfs(entity_set, lines=True)}
+                cached = self._props_cache[cache_key] = MappingProxyType(merged)
         return cached
 
     def _complete(self, entity_set: str, row: Mapping[str, Any]) -> dict[str, Any]:
