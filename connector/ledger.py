@@ -72,6 +72,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS postings_one_in_flight
     ON postings(company, order_entry) WHERE state IN ('sending', 'uncertain');
 CREATE INDEX IF NOT EXISTS postings_by_order ON postings(company, order_entry);
 CREATE INDEX IF NOT EXISTS postings_by_update ON postings(updated_at);
+-- Receipts created with a 204 whose DocNum is still to be read (connector/receipt_numbers.py).
+CREATE INDEX IF NOT EXISTS postings_without_number
+    ON postings(company) WHERE state='posted' AND receipt_number IS NULL;
 CREATE TABLE IF NOT EXISTS holds (
     company      TEXT NOT NULL,
     order_entry  INTEGER NOT NULL,
@@ -415,6 +418,27 @@ class Ledger:
             return
         with self._lock:
             self._deferred_marks[key] = (receipt_entry, receipt_number)
+
+    def set_receipt_numbers(self, numbers: dict[str, int]) -> None:
+        """The DocNums read after the receipts were posted (posting key → DocNum).
+
+        Not a change of state, so ``updated_at`` stays when the posting last changed."""
+        if not numbers:
+            return
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE postings SET receipt_number=? WHERE key=? AND receipt_number IS NULL",
+                [(number, key) for key, number in numbers.items()],
+            )
+
+    def posted_without_number(self, company: str) -> list[tuple[str, int]]:
+        """(key, DocEntry) of the posted receipts whose DocNum is still to be read."""
+        rows = self._query(
+            "SELECT key, receipt_entry FROM postings WHERE company=? AND state='posted'"
+            " AND receipt_number IS NULL AND receipt_entry IS NOT NULL ORDER BY receipt_entry",
+            (company,),
+        )
+        return [(row["key"], int(row["receipt_entry"])) for row in rows]
 
     def mark_rejected(self, key: str, *, code: str | None, message: str | None) -> None:
         """SAP refused the receipt with a business error; nothing was created."""

@@ -216,7 +216,7 @@ class Poster:
         )
         crash_point("after_intent")
         try:
-            document = self.client.post(RECEIPTS, payload)
+            created = self.client.create(RECEIPTS, payload)
         except SLError as exc:
             # What the error's class says the caller does (connector/errors.py) decides the state.
             may_be_in_sap = isinstance(exc, SLConnectionError) and exc.request_sent
@@ -248,11 +248,16 @@ class Poster:
             self.ledger.mark_uncertain(key, message=f"{type(exc).__name__}: {exc}")
             raise
         crash_point("after_post")
-        entry, number = document.get("DocEntry"), document.get("DocNum")
+        # After a 204 only the DocEntry is known (from Location); the worker reads the DocNums of such
+        # receipts in batches (connector/receipt_numbers.py).
+        entry, number = created.integer_key("DocEntry"), created.entity.get("DocNum")
         if not is_doc_entry(entry):
-            # SAP said 201, so the receipt most likely exists, but without its DocEntry the ledger
+            # SAP said 201/204, so the receipt most likely exists, but without its DocEntry the ledger
             # cannot point at it: settle it by key like any lost answer (never re-posted blindly).
-            message = f"SAP answered 201 without a usable DocEntry ({entry!r}); the key is looked up in SAP"
+            message = (
+                f"SAP created the receipt without naming a usable DocEntry ({entry!r}); "
+                "the key is looked up in SAP"
+            )
             self.ledger.mark_uncertain(key, message=message)
             log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": message})
             return PostOutcome(PostingState.UNCERTAIN, message=message)

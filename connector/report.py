@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from connector.production.confirmations import format_quantity
@@ -155,6 +155,13 @@ class CycleReport:
         if len(self.posted) < POSTED_SAMPLE:
             self.posted.append(posted)
 
+    def number_receipts(self, numbers: dict[str, int]) -> None:
+        """The DocNums read after posting (posting key → DocNum) into the listed receipts."""
+        self.posted = [
+            replace(p, receipt_number=numbers[p.key]) if p.receipt_number is None and p.key in numbers else p
+            for p in self.posted
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable report (stable keys)."""
         data = asdict(self)
@@ -189,7 +196,7 @@ class CycleReport:
         ]
         for s in self.settled:
             found = (
-                f" as receipt DocNum {s.receipt_number} (DocEntry {s.receipt_entry})"
+                f" as receipt {_receipt_name(s.receipt_number, s.receipt_entry)}"
                 if s.receipt_entry is not None
                 else ""
             )
@@ -200,7 +207,7 @@ class CycleReport:
                 reject = f" and {_qty(p.rejected_quantity)} rejected" if p.rejected_quantity else ""
                 lines.append(
                     f"  order {p.order_number}: {_qty(p.quantity)} x {p.item}{reject}"
-                    f" -> receipt DocNum {p.receipt_number} (DocEntry {p.receipt_entry})"
+                    f" -> receipt {_receipt_name(p.receipt_number, p.receipt_entry)}"
                     + ("; order closed" if p.order_closed else "")
                 )
             if self.posted_count > len(self.posted):
@@ -241,3 +248,10 @@ def _about(order_number: int | None) -> str:
 
 def _qty(value: float) -> str:
     return format_quantity(value)
+
+
+def _receipt_name(number: int | None, entry: int | None) -> str:
+    """How people find a receipt in SAP: its DocNum, with the DocEntry beside it."""
+    if number is None:  # created with a 204, and the read of its DocNum failed (read again next cycle)
+        return f"DocEntry {entry} (DocNum not read yet)"
+    return f"DocNum {number} (DocEntry {entry})"

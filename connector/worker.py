@@ -24,6 +24,7 @@ from connector.errors import (
     ConnectorError,
     LedgerConflictError,
     OrderError,
+    SLError,
     SLNotFoundError,
     SLRequestError,
 )
@@ -55,6 +56,7 @@ from connector.production.confirmations import ReceiptPlan, plan_receipt
 from connector.production.orders import ItemMaster, ProductionOrder, parse_order
 from connector.production.reasons import Reason
 from connector.production.rules import Verdict, backflush_demand, evaluate
+from connector.receipt_numbers import ReceiptNumbers
 from connector.report import CycleError, CycleReport, CycleWarning, Held, Posted, Settled
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
@@ -119,6 +121,7 @@ class Worker:
     _facts_read: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._receipt_numbers = ReceiptNumbers(self.client, self.ledger, self.company)
         self.poster = Poster(
             self.client,
             self.ledger,
@@ -198,6 +201,7 @@ class Worker:
                             outcome.receipt_number,
                         )
                     )
+                self._receipt_numbers.owe_unread()  # a DocNum read that failed in an earlier cycle
             self._facts_read = False  # read before the cycle's first re-read: an idle cycle needs none
             items: dict[str, ItemMaster] = {}
             self._unreadable_items = {}
@@ -224,6 +228,7 @@ class Worker:
                     if self._stopping():
                         report.aborted = "stop requested"
                         break
+            self._read_receipt_numbers(report, all_owed=True)
             status = "stopped" if report.aborted else "ok"
         except Exception as exc:
             report.aborted = f"{type(exc).__name__}: {exc}"
@@ -620,6 +625,9 @@ class Worker:
                     order_closed=sent.closed,
                 )
             )
+            if outcome.receipt_number is None and outcome.receipt_entry is not None:
+                self._receipt_numbers.owe(a.key, outcome.receipt_entry)  # SAP answered 204
+                self._read_receipt_numbers(report)
         elif outcome.state == PostingState.REJECTED:
             self._hold(
                 report,
@@ -651,6 +659,25 @@ class Worker:
                     key=a.key,
                 )
             )
+
+    def _read_receipt_numbers(self, report: CycleReport, *, all_owed: bool = False) -> None:
+        """The DocNums of receipts SAP created with a 204, a full read at a time (``all_owed``: every
+        one owed). A read SAP refuses is a warning: the DocNums are read again next cycle."""
+        numbers = self._receipt_numbers
+        while numbers.due() or (all_owed and numbers.owed):
+            try:
+                read = numbers.read_some()
+            except SLError as exc:
+                report.warnings.append(
+                    CycleWarning(
+                        None,
+                        "DOCNUM_UNREAD",
+                        f"the DocNums of {numbers.owed} receipt(s) could not be read ({exc}); "
+                        "they are read again next cycle",
+                    )
+                )
+                return
+            report.number_receipts(read)
 
     def _close_if_complete(
         self, order: ProductionOrder, plan: ReceiptPlan, client: ServiceLayerClient | None = None

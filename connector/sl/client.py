@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
@@ -39,9 +40,29 @@ logger = logging.getLogger(__name__)
 #: Retries as ``B1_RETRY_*`` default to.
 DEFAULT_RETRY = RetryPolicy()
 
+#: Asks SAP to answer a POST with 204 and the new entity's URL instead of the whole entity (§2.2).
+RETURN_NO_CONTENT = {"Prefer": "return-no-content"}
+
 #: SAP codes meaning "your query is wrong" (§2.3): 201 bad $filter/$expand, -1000 unknown property.
 QUERY_ERROR_CODES = frozenset({"201", "-1000"})
 NOT_FOUND_CODE = "-2028"
+
+
+@dataclass(frozen=True)
+class Created:
+    """SAP's answer to a POST that created an entity."""
+
+    #: The 201's entity; empty after a 204 (``Prefer: return-no-content``).
+    entity: dict[str, Any]
+    #: The key named by the ``Location`` header (``InventoryGenEntries(123)`` → ``"123"``), if any.
+    key: str | None
+
+    def integer_key(self, name: str) -> Any:
+        """The entity's integer key ``name`` (e.g. DocEntry): from the entity when SAP sent it, else
+        from ``Location``; whatever SAP sent when it is not an integer (the caller judges it)."""
+        if name in self.entity:
+            return self.entity[name]
+        return int(self.key) if self.key is not None and self.key.isdigit() else self.key
 
 
 def error_from_response(response: requests.Response, *, method: str, path: str) -> SLError:
@@ -307,10 +328,24 @@ class ServiceLayerClient:
 
     def post(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST a new entity and return SAP's 201 body. Never re-sent once it may have reached SAP."""
+        return self._create(entity_set, body, headers=None).entity
+
+    def create(self, entity_set: str, body: dict[str, Any]) -> Created:
+        """POST a new entity without asking for it back (``Prefer: return-no-content``).
+
+        SAP answers 204 with the new entity's URL in ``Location``: the whole document (about 15 KB for
+        a receipt) is neither built by SAP nor read here. A Service Layer that ignores the preference
+        answers 201 with the entity, which ``Created.entity`` then holds. Never re-sent once it may
+        have reached SAP, like ``post``.
+        """
+        return self._create(entity_set, body, headers=RETURN_NO_CONTENT)
+
+    def _create(self, entity_set: str, body: dict[str, Any], *, headers: dict[str, str] | None) -> Created:
         url = self.url(entity_set)
-        response = self.request("POST", url, json_body=body)
+        response = self.request("POST", url, json_body=body, headers=headers)
+        location = response.headers.get("Location")
         if response.status_code == 204:
-            return {}  # only with Prefer: return-no-content, which this client does not send
+            return Created({}, odata.key_in_location(location, entity_set))
         try:
             created = response.json()
         except ValueError:
@@ -324,7 +359,7 @@ class ServiceLayerClient:
                 method="POST",
                 path=display_path(url),
             )
-        return created
+        return Created(created, odata.key_in_location(location, entity_set))
 
     def call_reading_service(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST a service operation that only reads (e.g. ``SeriesService_GetDocumentSeries``) → JSON body.

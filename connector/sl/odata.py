@@ -214,6 +214,18 @@ def skip_of(url: str) -> int | None:
         return None
 
 
+def key_in_location(location: str | None, entity_set: str) -> str | None:
+    """The key text of ``…/EntitySet(key)`` in a ``Location`` header (``None`` when it names none)."""
+    if not location:
+        return None
+    path = unquote(urlsplit(location).path)
+    marker = f"/{entity_set}("
+    start = path.rfind(marker)
+    if start < 0 or not path.endswith(")"):
+        return None
+    return path[start + len(marker) : -1] or None
+
+
 def display_path(url: str) -> str:
     """The path and decoded query of ``url`` for logs and errors; a Login never shows its query."""
     parts = urlsplit(url)

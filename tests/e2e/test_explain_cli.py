@@ -36,7 +36,7 @@ def test_explain_a_clean_order_prints_the_exact_payload_that_once_then_posts(cli
 
     cli("once", "--json")
     [sent] = receipt_posts(mock_sl, 101)
-    assert sent.body == payload and sent.status == 201
+    assert sent.body == payload and sent.status == 204  # created, not sent back
 
 
 def test_explain_a_held_order_prints_every_reason_and_posts_nothing(cli, mock_sl):

@@ -97,7 +97,7 @@ def test_after_the_disk_is_freed_the_next_once_finishes_the_job_exactly_once(
     assert again.code == 0, again.err
     posts = receipt_posts(mock_sl)
     assert len(posts) == len(DEMO_POSTS)  # every order once: none twice, none lost
-    assert {p.status for p in posts} == {201}
+    assert {p.status for p in posts} == {204}  # created (Prefer: return-no-content)
 
 
 def test_run_logs_a_ledger_failure_in_one_line_and_tries_again_next_interval(

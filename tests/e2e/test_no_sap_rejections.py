@@ -1,5 +1,5 @@
 """SAP never refuses a receipt in the demo for a reason a rule exists for: the whole demo (v1 and v2), then a
-planner doing what the held messages say, and the mock answers every receipt POST with 201."""
+planner doing what the held messages say, and the mock creates every receipt the connector posts."""
 
 from __future__ import annotations
 

@@ -93,3 +93,62 @@ def test_a_lost_answer_and_a_duplicate_are_settled_and_named_with_both_numbers(c
         original["DocEntry"],
         original["DocNum"],
     )
+
+
+def _docnum_reads(sl, since: int = 0) -> list:
+    return [
+        r
+        for r in sl.requests[since:]
+        if r.method == "GET"
+        and r.path == "InventoryGenEntries"
+        and r.query.get("$select") == "DocEntry,DocNum"
+    ]
+
+
+def test_receipts_are_created_without_being_sent_back_and_their_docnums_read_in_one_request(
+    mock_sl, worker_factory
+):
+    # Prefer: return-no-content: SAP answers 204 and names the DocEntry in Location; the DocNums of
+    # the cycle's receipts are read afterwards, up to 100 with one GET.
+    report = worker_factory().run_cycle()
+    posts = [r for r in mock_sl.requests if r.method == "POST" and r.path == "InventoryGenEntries"]
+    assert len(posts) == len(DEMO_POSTS) and {r.status for r in posts} == {204}
+    [read] = _docnum_reads(mock_sl)
+    assert read.query["$filter"].count("DocEntry eq") == len(DEMO_POSTS)
+    in_sap = sap_receipts(mock_sl)
+    assert {(p.receipt_entry, p.receipt_number) for p in report.posted} == {
+        (entry, doc["DocNum"]) for entry, doc in in_sap.items()
+    }
+
+
+def test_a_refused_docnum_read_is_a_warning_and_the_next_cycle_reads_them(mock_sl, worker_factory):
+    worker = worker_factory()
+    mock_sl.faults.fail_next("InventoryGenEntries", method="GET", status=400, code=-5006)
+    first = worker.run_cycle()
+    [warning] = [w for w in first.warnings if w.code == "DOCNUM_UNREAD"]
+    assert warning.order_number is None and f"the DocNums of {len(DEMO_POSTS)} receipt(s)" in warning.message
+    assert all(p.receipt_number is None and p.receipt_entry for p in first.posted)
+    assert "(DocNum not read yet)" in first.render_text()
+    assert {r.receipt_number for r in worker.ledger.recent(state="posted")} == {None}
+
+    second = worker.run_cycle()  # nothing new to post: the DocNums owed are read, once
+    assert second.posted == [] and len(_docnum_reads(mock_sl)) == 2
+    in_sap = sap_receipts(mock_sl)
+    assert {(r.receipt_entry, r.receipt_number) for r in worker.ledger.recent(state="posted")} == {
+        (entry, doc["DocNum"]) for entry, doc in in_sap.items()
+    }
+    worker.run_cycle()
+    assert len(_docnum_reads(mock_sl)) == 2  # none owed any more
+
+
+def test_a_service_layer_that_sends_the_receipt_back_anyway_needs_no_docnum_read(
+    mock_sl, worker_factory, monkeypatch
+):
+    monkeypatch.setattr("connector.sl.client.RETURN_NO_CONTENT", {})  # as if SAP ignored the preference
+    report = worker_factory().run_cycle()
+    posts = [r for r in mock_sl.requests if r.method == "POST" and r.path == "InventoryGenEntries"]
+    assert {r.status for r in posts} == {201} and _docnum_reads(mock_sl) == []
+    in_sap = sap_receipts(mock_sl)
+    assert {(p.receipt_entry, p.receipt_number) for p in report.posted} == {
+        (entry, doc["DocNum"]) for entry, doc in in_sap.items()
+    }

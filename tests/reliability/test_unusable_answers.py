@@ -1,6 +1,7 @@
 """Answers to the receipt POST that cannot be trusted either way are ``uncertain`` and settled by key.
 
-* A 201 without a usable ``DocEntry``: SAP most likely committed it, but the ledger cannot point at it.
+* A 201 without a usable ``DocEntry``, or a 204 whose ``Location`` names none: SAP most likely
+  committed it, but the ledger cannot point at it.
 * A 4xx that is not SAP's JSON error (a proxy's HTML 400/404): it does not prove SAP refused the POST,
   so the order is not held ``SL_REJECTED``; the key is looked up before anything is sent again.
 """
@@ -13,7 +14,7 @@ import pytest
 
 from connector.ledger import Ledger
 from connector.production import reasons as rc
-from connector.sl.client import ServiceLayerClient
+from connector.sl.client import Created, ServiceLayerClient
 from tests.support.exactly_once import KEY_FIELD, assert_exactly_once_and_ledger_agrees
 
 
@@ -21,32 +22,45 @@ def _receipt_posts(sl) -> list:
     return [r for r in sl.requests if r.method == "POST" and r.path.startswith("InventoryGenEntries")]
 
 
-@pytest.mark.parametrize("doc_entry", [None, "", "1234x", 0, True], ids=repr)
-def test_a_201_without_a_usable_doc_entry_stays_uncertain_and_is_settled_by_key(
-    mock_sl, worker_factory, tmp_path, doc_entry, monkeypatch
+# What SAP's answer names as the new receipt's DocEntry: the 201's body (spoilt), or a 204's Location
+# (``Prefer: return-no-content``) that names none or no integer.
+SPOILT_ANSWERS = {
+    "201 without DocEntry or Location": (Created({"DocNum": 7}, None), None),
+    "201 DocEntry ''": (Created({"DocEntry": ""}, "5"), ""),
+    "201 DocEntry '1234x'": (Created({"DocEntry": "1234x"}, "5"), "1234x"),
+    "201 DocEntry 0": (Created({"DocEntry": 0}, "5"), 0),
+    "201 DocEntry True": (Created({"DocEntry": True}, "5"), True),
+    "204 without Location": (Created({}, None), None),
+    "204 Location (1234x)": (Created({}, "1234x"), "1234x"),
+    "204 Location (0)": (Created({}, "0"), 0),
+}
+
+
+@pytest.mark.parametrize("answer", SPOILT_ANSWERS)
+def test_an_answer_without_a_usable_doc_entry_stays_uncertain_and_is_settled_by_key(
+    mock_sl, worker_factory, tmp_path, answer, monkeypatch
 ):
+    spoilt_answer, doc_entry = SPOILT_ANSWERS[answer]
     worker = worker_factory()
-    real_post = ServiceLayerClient.post
+    real_create = ServiceLayerClient.create
     spoilt: list[str] = []
     first_only = threading.Lock()  # several posting sessions may answer at once
 
-    def post_losing_the_doc_entry(client, entity_set, body):
-        created = real_post(client, entity_set, body)
+    def create_losing_the_doc_entry(client, entity_set, body):
+        created = real_create(client, entity_set, body)
         with first_only:
             if not spoilt:  # the first receipt only: SAP committed it, the answer lacks its DocEntry
                 spoilt.append(body[KEY_FIELD])
-                created = {**created, "DocEntry": doc_entry}
-                if doc_entry is None:
-                    del created["DocEntry"]
+                return spoilt_answer
         return created
 
     # On the class: whichever session posts (B1_POST_SESSIONS) gets the spoilt answer.
-    monkeypatch.setattr(ServiceLayerClient, "post", post_losing_the_doc_entry)
+    monkeypatch.setattr(ServiceLayerClient, "create", create_losing_the_doc_entry)
 
     first = worker.run_cycle()  # never a TypeError: the cycle goes on with the other orders
     [key] = spoilt
     assert [e.key for e in first.errors] == [key]
-    assert f"without a usable DocEntry ({doc_entry!r})" in first.errors[0].message
+    assert f"without naming a usable DocEntry ({doc_entry!r})" in first.errors[0].message
     assert key not in {p.key for p in first.posted} and first.posted
     assert worker.ledger.get(key).state == "uncertain"
     posts_after_first = len(_receipt_posts(mock_sl))

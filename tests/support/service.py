@@ -17,7 +17,9 @@ def receipts_posted(sl) -> int:
     return sum(
         1
         for r in sl.requests
-        if r.method == "POST" and r.path.startswith("InventoryGenEntries") and r.status == 201
+        if r.method == "POST"
+        and r.path.startswith("InventoryGenEntries")
+        and r.status == 204  # created (Prefer: return-no-content)
     )
 
 
