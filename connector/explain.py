@@ -9,6 +9,7 @@ from connector.mapping.spec import Mapping, ReadyFlagSource
 from connector.production.assessment import Assessment
 from connector.production.confirmations import format_quantity as q
 from connector.production.reasons import Reason, screen_line
+from connector.production.receipt import receipt_name
 from connector.report import reason_dict
 
 
@@ -45,7 +46,7 @@ def _receipt_text(r: dict[str, Any]) -> str:
     """One posting of the order: which receipt (DocNum and DocEntry), for what, in which state."""
     what = f"{q(r['good'])} good, {q(r['rejected'])} rejected, key {r['key']}"
     if r["receipt_entry"] is not None:
-        return f"receipt DocNum {r['receipt_number']} (DocEntry {r['receipt_entry']}): {what} [{r['state']}]"
+        return f"receipt {receipt_name(r['receipt_number'], r['receipt_entry'])}: {what} [{r['state']}]"
     return f"no receipt known yet: {what} [{r['state']}]"
 
 

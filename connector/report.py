@@ -7,6 +7,7 @@ from typing import Any
 
 from connector.production.confirmations import format_quantity
 from connector.production.reasons import Reason
+from connector.production.receipt import receipt_name
 
 
 @dataclass
@@ -196,7 +197,7 @@ class CycleReport:
         ]
         for s in self.settled:
             found = (
-                f" as receipt {_receipt_name(s.receipt_number, s.receipt_entry)}"
+                f" as receipt {receipt_name(s.receipt_number, s.receipt_entry)}"
                 if s.receipt_entry is not None
                 else ""
             )
@@ -207,7 +208,7 @@ class CycleReport:
                 reject = f" and {_qty(p.rejected_quantity)} rejected" if p.rejected_quantity else ""
                 lines.append(
                     f"  order {p.order_number}: {_qty(p.quantity)} x {p.item}{reject}"
-                    f" -> receipt {_receipt_name(p.receipt_number, p.receipt_entry)}"
+                    f" -> receipt {receipt_name(p.receipt_number, p.receipt_entry)}"
                     + ("; order closed" if p.order_closed else "")
                 )
             if self.posted_count > len(self.posted):
@@ -248,10 +249,3 @@ def _about(order_number: int | None) -> str:
 
 def _qty(value: float) -> str:
     return format_quantity(value)
-
-
-def _receipt_name(number: int | None, entry: int | None) -> str:
-    """How people find a receipt in SAP: its DocNum, with the DocEntry beside it."""
-    if number is None:  # created with a 204, and the read of its DocNum failed (read again next cycle)
-        return f"DocEntry {entry} (DocNum not read yet)"
-    return f"DocNum {number} (DocEntry {entry})"

@@ -7,6 +7,7 @@ from typing import Any
 
 from connector.ledger import Ledger
 from connector.production.confirmations import format_quantity
+from connector.production.receipt import receipt_name
 
 
 def status_dict(ledger: Ledger, company: str | None) -> dict[str, Any]:
@@ -75,9 +76,8 @@ def status_text(d: dict[str, Any]) -> str:
         lines.append("Recent postings:")
         lines.extend(
             f"  order {r['order_number']}: {format_quantity(r['quantity'])} good, "
-            f"{format_quantity(r['rejected_quantity'])} rejected -> receipt DocNum "
-            f"{r['receipt_number']} "
-            f"(DocEntry {r['receipt_entry']}) at {r['updated_at']}"
+            f"{format_quantity(r['rejected_quantity'])} rejected -> receipt "
+            f"{receipt_name(r['receipt_number'], r['receipt_entry'])} at {r['updated_at']}"
             for r in d["recent_postings"]
         )
     if d["rejected"]:

@@ -292,7 +292,7 @@ def _receipts(rows: list[dict[str, Any]], now: datetime) -> str:
                         r["order_number"],
                         r["item"],
                         _quantities(r),
-                        r["receipt_number"],
+                        "not read yet" if r["receipt_number"] is None else r["receipt_number"],
                         r["receipt_entry"],
                         _since(r["updated_at"], now),
                     ],

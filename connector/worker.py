@@ -119,6 +119,8 @@ class Worker:
     #: something to receive is read again (``_read_facts``).
     _facts: CompanyFacts = field(default=NO_FACTS, init=False, repr=False)
     _facts_read: bool = field(default=False, init=False, repr=False)
+    #: SAP refused a read of DocNums this cycle (``_read_receipt_numbers``).
+    _docnum_read_refused: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._receipt_numbers = ReceiptNumbers(self.client, self.ledger, self.company)
@@ -183,6 +185,7 @@ class Worker:
         report = CycleReport(company=self.company, dry_run=dry_run)
         cycle_id = self.ledger.start_cycle(self.company, dry_run=dry_run)
         self._receipts_sent = 0
+        self._docnum_read_refused = False
         status = "failed"
         try:
             if not dry_run:
@@ -664,10 +667,11 @@ class Worker:
         """The DocNums of receipts SAP created with a 204, a full read at a time (``all_owed``: every
         one owed). A read SAP refuses is a warning: the DocNums are read again next cycle."""
         numbers = self._receipt_numbers
-        while numbers.due() or (all_owed and numbers.owed):
+        while not self._docnum_read_refused and (numbers.due() or (all_owed and numbers.owed)):
             try:
                 read = numbers.read_some()
             except SLError as exc:
+                self._docnum_read_refused = True  # not asked again, and not warned about again, this cycle
                 report.warnings.append(
                     CycleWarning(
                         None,

@@ -56,6 +56,15 @@ def posting_key(company_db: str, order: ProductionOrder, plan: ReceiptPlan) -> s
 KEY_PREFIX_CHARS = 24
 
 
+def receipt_name(doc_num: int | None, doc_entry: int | None) -> str:
+    """How people find a receipt in SAP: its DocNum, with the DocEntry (SAP's key) beside it.
+
+    A receipt created with a 204 has no DocNum until it is read (connector/receipt_numbers.py)."""
+    if doc_num is None:
+        return f"DocEntry {doc_entry} (DocNum not read yet)"
+    return f"DocNum {doc_num} (DocEntry {doc_entry})"
+
+
 def key_prefix(company_db: str) -> str:
     """Text every posting key of ``company_db`` starts with, for a server-side ``startswith`` filter."""
     return company_db + "/" if len(company_db) <= KEY_PREFIX_CHARS else company_db[:KEY_PREFIX_CHARS]

@@ -141,6 +141,26 @@ def test_a_refused_docnum_read_is_a_warning_and_the_next_cycle_reads_them(mock_s
     assert len(_docnum_reads(mock_sl)) == 2  # none owed any more
 
 
+def test_docnums_are_read_a_batch_at_a_time_and_a_refusal_is_not_asked_again_in_the_cycle(
+    mock_sl, cli, monkeypatch
+):
+    monkeypatch.setattr("connector.receipt_numbers.PER_READ", 3)
+    mock_sl.faults.fail_next("InventoryGenEntries", method="GET", status=400, code=-5006, count=100)
+    first = cli("once", "--json").json
+    # Read once 3 were owed; refused, so not asked again (nor warned about again) this cycle.
+    assert len(_docnum_reads(mock_sl)) == 1
+    assert [w["code"] for w in first["warnings"] if w["code"] == "DOCNUM_UNREAD"] == ["DOCNUM_UNREAD"]
+    assert {p["receipt_number"] for p in first["posted"]} == {None}
+    status = cli("status").out
+    assert "(DocNum not read yet)" in status and "DocNum None" not in status
+
+    mock_sl.faults.clear()
+    cli("once")  # 7 owed: 3 + 3 + 1
+    assert len(_docnum_reads(mock_sl)) == 1 + 3
+    status = cli("status").out
+    assert "(DocNum not read yet)" not in status and "receipt DocNum 2026" in status
+
+
 def test_a_service_layer_that_sends_the_receipt_back_anyway_needs_no_docnum_read(
     mock_sl, worker_factory, monkeypatch
 ):
