@@ -62,7 +62,10 @@ class Created:
         from ``Location``; whatever SAP sent when it is not an integer (the caller judges it)."""
         if name in self.entity:
             return self.entity[name]
-        return int(self.key) if self.key is not None and self.key.isdigit() else self.key
+        key = self.key
+        if key is not None and key.startswith(f"{name}="):  # OData's named form, ``(DocEntry=5)``
+            key = key[len(name) + 1 :]
+        return int(key) if key is not None and key.isdigit() else key
 
 
 def error_from_response(response: requests.Response, *, method: str, path: str) -> SLError:

@@ -92,3 +92,11 @@ def test_create_with_a_201_whose_body_is_cut_off_is_an_unknown_outcome(
 def test_key_in_location(location, key) -> None:
     entity_set = "Items" if location and "Items" in location else "InventoryGenEntries"
     assert key_in_location(location, entity_set) == key
+
+
+@pytest.mark.parametrize(
+    ("key", "entry"),
+    [("5", 5), ("DocEntry=5", 5), ("0", 0), ("x", "x"), ("DocNum=5", "DocNum=5"), (None, None)],
+)
+def test_integer_key_reads_the_plain_and_the_named_form(key, entry) -> None:
+    assert Created({}, key).integer_key("DocEntry") == entry
