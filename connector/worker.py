@@ -31,6 +31,7 @@ from connector.errors import (
 from connector.ledger import Ledger
 from connector.mapping.spec import Mapping
 from connector.poll import (
+    FIRST_READ_PAGE,
     build_poll_filter,
     fetch_items,
     fetch_orders,
@@ -389,16 +390,13 @@ class Worker:
             self._facts_read = True
         entries = [order.AbsoluteEntry for order in due]
         fresh: dict[int, ProductionOrder | OrderError] = {}
-        page_size = read_page_size(len(entries), self._lines_per_order)
         try:
-            lines = 0
-            # Each page is parsed before the next is read: only the orders are kept, not SAP's rows.
-            for page in fetch_orders(self.client, self.mapping, entries, page_size=page_size):
-                for raw in page:
-                    fresh[raw.get("AbsoluteEntry")] = _parsed(raw)  # type: ignore[index]
-                    lines += len(raw.get("ProductionOrderLines") or ())
-            if fresh:
-                self._lines_per_order = lines / len(fresh)
+            if self._lines_per_order is None:
+                # A worker's first read: how many lines orders have is not known yet, so a first
+                # page of a few orders tells it before the rest of the chunk is read in full pages.
+                self._read_fresh(entries[:FIRST_READ_PAGE], fresh)
+                entries = entries[FIRST_READ_PAGE:]
+            self._read_fresh(entries, fresh)
             rows_read = True
         except SLRequestError as exc:
             if exc.action in ENDS_THE_CYCLE:
@@ -431,6 +429,19 @@ class Worker:
                 self._hold(report, order, [order_block(order, now.reason_code, str(now))])
             else:
                 self._guarded(now, report, self._decide, now, items, report, dry_run, dispatch)
+
+    def _read_fresh(self, entries: list[int], fresh: dict[int, ProductionOrder | OrderError]) -> None:
+        """Read ``entries`` with their lines into ``fresh``, pages sized by the lines orders have."""
+        page_size = read_page_size(len(entries), self._lines_per_order)
+        read, lines = 0, 0
+        # Each page is parsed before the next is read: only the orders are kept, not SAP's rows.
+        for page in fetch_orders(self.client, self.mapping, entries, page_size=page_size):
+            for raw in page:
+                fresh[raw.get("AbsoluteEntry")] = _parsed(raw)  # type: ignore[index]
+                lines += len(raw.get("ProductionOrderLines") or ())
+                read += 1
+        if read:
+            self._lines_per_order = lines / read
 
     def _read_order(self, order: ProductionOrder, items: dict[str, ItemMaster]) -> object:
         """One order read on its own (after SAP refused its chunk's read): the order, the OrderError
