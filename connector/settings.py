@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     page_size: int = Field(default=100, ge=1, le=1000)
     #: Orders read again (with their lines) in one GET right before they are posted; at most 100 keeps
     #: the ``AbsoluteEntry eq … or …`` filter far below Apache's 8 KB request line.
-    fresh_read_chunk: int = Field(default=50, ge=1, le=100)
+    fresh_read_chunk: int = Field(default=100, ge=1, le=100)
     #: Sessions posting receipts at once (each its own login); 1 posts one after the other.
     post_sessions: int = Field(default=1, ge=1, le=16)
     retry_attempts: int = Field(default=4, ge=1, le=20)

@@ -104,7 +104,7 @@ class Worker:
     #: B1_MAX_RECEIPTS_PER_CYCLE: at most this many receipt POSTs per cycle (None: no limit).
     max_receipts_per_cycle: int | None = None
     #: Orders read again, lines included, with one GET right before they are posted (B1_FRESH_READ_CHUNK).
-    fresh_read_chunk: int = 50
+    fresh_read_chunk: int = 100
     #: B1_POST_SESSIONS > 1: the sessions that post; None posts in the cycle's own session.
     posting_pool: PostingPool | None = None
     #: Lines per order in the last re-read (None: none yet); sizes the next read's pages. Kept across
