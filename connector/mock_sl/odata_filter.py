@@ -9,6 +9,7 @@ Errors carry SAP's code 201 texts (§2.3).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -133,8 +134,7 @@ class _Parser:
         if kind == "dt":
             return Literal(text[len("datetime'") : -1], is_string=True)
         if kind == "num":
-            number = text.rstrip("dDmMfFlL")
-            return Literal(float(number) if any(c in number for c in ".eE") else int(number))
+            return Literal(_number(text.rstrip("dDmMfFlL")))
         if kind == "name":
             if text in ("true", "false"):
                 return Literal(text == "true")
@@ -192,6 +192,19 @@ def invalid_enum_text(enum: str, value: Any) -> str:
     return f"Invalid item name '{value}' in Enum '{enum}'. The valid names are: {names}"
 
 
+def _number(text: str) -> int | float:
+    """A numeric literal; one no OData type holds (beyond Int64, or a Double that overflows) is refused.
+
+    ASSUMPTION (SAP's answer is not captured): refused like any malformed filter."""
+    try:
+        value: int | float = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:  # more digits than Python converts to a number
+        raise QueryError(201, FILTER_SYNTAX) from None
+    if (isinstance(value, int) and not -(2**63) <= value < 2**63) or not math.isfinite(value):
+        raise QueryError(201, FILTER_SYNTAX)
+    return value
+
+
 def _check_props(node: Any, known: Mapping[str, str]) -> None:
     if isinstance(node, Prop):
         if node.name not in known:
@@ -214,7 +227,7 @@ def _coerce(literal: Literal, edm: str) -> Any:
     if edm in schema.FLOAT_TYPES or edm in schema.INT_TYPES:
         try:
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise QueryError(201, FILTER_SYNTAX) from None
     return value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from connector.mock_sl.server import MockServiceLayer
 from tests.support.raw_client import Client
 
 RELEASED = 19  # released orders in the demo company (101..119)
@@ -141,6 +142,36 @@ def test_query_errors(client: Client, params: dict, status: int, code: str, mess
     response = client.get("ProductionOrders", params=params)
     assert response.status_code == status
     assert client.error(response) == (code, message)
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["9" * 30, "9" * 5000, "9223372036854775808", "-9223372036854775809", "1e999", "-1e999"],
+    ids=["30 digits", "5000 digits", "Int64 max + 1", "Int64 min - 1", "1e999", "-1e999"],
+)
+@pytest.mark.parametrize("field", ["AbsoluteEntry", "PlannedQuantity"])
+def test_a_number_no_odata_type_holds_is_a_filter_error_not_a_dropped_connection(
+    client: Client, field: str, literal: str
+) -> None:
+    response = client.get("ProductionOrders", params={"$filter": f"{field} eq {literal}"})
+    assert response.status_code == 400
+    assert client.error(response) == ("201", "Query string error - Invalid filter condition")
+    assert client.get("ProductionOrders", params={"$filter": f"{field} eq 9223372036854775807"}).ok
+
+
+def test_a_fault_inside_the_mock_is_a_500_with_an_error_body_and_the_mock_keeps_serving(
+    client: Client, sl: MockServiceLayer, monkeypatch, capsys
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the mock")
+
+    monkeypatch.setattr(type(sl.router), "_list", broken)
+    response = client.get("ProductionOrders")
+    assert response.status_code == 500
+    assert client.error(response) == ("-1", "Internal error")
+    assert "RuntimeError: a bug in the mock" in capsys.readouterr().err  # the traceback, for whoever runs it
+    monkeypatch.undo()
+    assert client.get("ProductionOrders").ok
 
 
 def test_query_unknown_entity_set_is_service_not_found(client: Client) -> None:
