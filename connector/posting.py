@@ -252,15 +252,20 @@ class Poster:
         # receipts in batches (connector/receipt_numbers.py).
         entry, number = created.integer_key("DocEntry"), created.entity.get("DocNum")
         if not is_doc_entry(entry):
-            # SAP said 201/204, so the receipt most likely exists, but without its DocEntry the ledger
-            # cannot point at it: settle it by key like any lost answer (never re-posted blindly).
-            message = (
-                f"SAP created the receipt without naming a usable DocEntry ({entry!r}); "
-                "the key is looked up in SAP"
-            )
-            self.ledger.mark_uncertain(key, message=message)
-            log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": message})
-            return PostOutcome(PostingState.UNCERTAIN, message=message)
+            # SAP said 201/204: it committed the receipt before answering, but without its DocEntry the
+            # ledger cannot point at it. One look-up by key finds it now; whatever else happens (not
+            # found, found twice, the look-up fails) is settled by key like any lost answer.
+            found = self._found_at_once(key)
+            if found is not None:
+                entry, number = int(found["DocEntry"]), found.get("DocNum")
+            else:
+                message = (
+                    f"SAP created the receipt without naming a usable DocEntry ({entry!r}); "
+                    "the key is looked up in SAP"
+                )
+                self.ledger.mark_uncertain(key, message=message)
+                log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": message})
+                return PostOutcome(PostingState.UNCERTAIN, message=message)
         # Written with the next intent, not a commit of its own: a crash that loses this mark leaves
         # the row ``sending``, and settling looks the key up in SAP and finds this receipt
         # (docs/exactly-once.md).
@@ -270,6 +275,15 @@ class Poster:
             extra={"order": order_number, "key": key, "receipt_entry": entry, "receipt_number": number},
         )
         return PostOutcome(PostingState.POSTED, receipt_entry=entry, receipt_number=number)
+
+    def _found_at_once(self, key: str) -> dict[str, Any] | None:
+        """The one receipt SAP holds under ``key`` right after it said it created it, else None."""
+        try:
+            found = self.lookup(key)
+        except SLError as exc:
+            log.warning("lookup_after_created_failed", extra={"key": key, "error": str(exc)})
+            return None
+        return found[0] if len(found) == 1 and is_doc_entry(found[0].get("DocEntry")) else None
 
     def settle(self, row: PostingRow) -> PostOutcome:
         """Settle one in-flight posting by looking its key up in SAP (twice, a quiet period apart)."""

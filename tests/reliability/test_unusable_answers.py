@@ -36,12 +36,8 @@ SPOILT_ANSWERS = {
 }
 
 
-@pytest.mark.parametrize("answer", SPOILT_ANSWERS)
-def test_an_answer_without_a_usable_doc_entry_stays_uncertain_and_is_settled_by_key(
-    mock_sl, worker_factory, tmp_path, answer, monkeypatch
-):
-    spoilt_answer, doc_entry = SPOILT_ANSWERS[answer]
-    worker = worker_factory()
+def _spoil_the_first_answer(monkeypatch, answer: Created) -> list[str]:
+    """The first receipt SAP creates is answered with ``answer``; returns [its key] once posted."""
     real_create = ServiceLayerClient.create
     spoilt: list[str] = []
     first_only = threading.Lock()  # several posting sessions may answer at once
@@ -51,13 +47,53 @@ def test_an_answer_without_a_usable_doc_entry_stays_uncertain_and_is_settled_by_
         with first_only:
             if not spoilt:  # the first receipt only: SAP committed it, the answer lacks its DocEntry
                 spoilt.append(body[KEY_FIELD])
-                return spoilt_answer
+                return answer
         return created
 
     # On the class: whichever session posts (B1_POST_SESSIONS) gets the spoilt answer.
     monkeypatch.setattr(ServiceLayerClient, "create", create_losing_the_doc_entry)
+    return spoilt
 
-    first = worker.run_cycle()  # never a TypeError: the cycle goes on with the other orders
+
+def _receipt_of(sl, key: str) -> dict:
+    [receipt] = [r for r in sl.store.rows("InventoryGenEntries") if r[KEY_FIELD] == key]
+    return receipt
+
+
+@pytest.mark.parametrize("answer", SPOILT_ANSWERS)
+def test_an_answer_without_a_usable_doc_entry_is_posted_by_one_look_up_by_key(
+    mock_sl, worker_factory, tmp_path, answer, monkeypatch
+):
+    # SAP said it created the receipt, so it is committed: one look-up by key finds it at once.
+    spoilt = _spoil_the_first_answer(monkeypatch, SPOILT_ANSWERS[answer][0])
+    worker = worker_factory()
+    first = worker.run_cycle()  # never a TypeError
+    [key] = spoilt
+    receipt = _receipt_of(mock_sl, key)
+    assert first.errors == []
+    [posted] = [p for p in first.posted if p.key == key]
+    assert (posted.receipt_entry, posted.receipt_number) == (receipt["DocEntry"], receipt["DocNum"])
+    looked_up = [
+        r
+        for r in mock_sl.requests
+        if r.method == "GET" and r.path == "InventoryGenEntries" and key in r.query.get("$filter", "")
+    ]
+    assert len(looked_up) == 1
+    assert [(r.body or {}).get(KEY_FIELD) for r in _receipt_posts(mock_sl)].count(key) == 1  # never re-sent
+    assert_exactly_once_and_ledger_agrees(mock_sl, tmp_path / "ledger.sqlite3")
+
+
+@pytest.mark.parametrize("answer", ["204 without Location", "201 DocEntry '1234x'"])
+def test_when_that_look_up_fails_too_the_posting_stays_uncertain_and_is_settled_by_key(
+    mock_sl, worker_factory, tmp_path, answer, monkeypatch
+):
+    spoilt_answer, doc_entry = SPOILT_ANSWERS[answer]
+    spoilt = _spoil_the_first_answer(monkeypatch, spoilt_answer)
+    worker = worker_factory()
+    # The look-up right after the spoilt answer is refused (the first GET of receipts in the cycle).
+    mock_sl.faults.fail_next("InventoryGenEntries", method="GET", status=400, code=-5006)
+
+    first = worker.run_cycle()  # the cycle goes on with the other orders
     [key] = spoilt
     assert [e.key for e in first.errors] == [key]
     assert f"without naming a usable DocEntry ({doc_entry!r})" in first.errors[0].message
@@ -66,7 +102,7 @@ def test_an_answer_without_a_usable_doc_entry_stays_uncertain_and_is_settled_by_
     posts_after_first = len(_receipt_posts(mock_sl))
 
     second = worker.run_cycle()
-    [receipt] = [r for r in mock_sl.store.rows("InventoryGenEntries") if r[KEY_FIELD] == key]
+    receipt = _receipt_of(mock_sl, key)
     assert [(s.key, s.state, s.receipt_entry) for s in second.settled] == [
         (key, "posted", receipt["DocEntry"])
     ]
