@@ -13,7 +13,8 @@ its answer is then lost in a different way:
 - ``commit_then_502``: Apache's HTML "502 Proxy Error" page (§2.2: not JSON).
 - ``commit_then_hang``: the answer is held ``seconds`` (past the client's read timeout), then sent.
 - ``commit_then_truncate``: the status line and a Content-Length for the whole body, then only half
-  the body, then the connection is closed (an answer without a body, a 204: half its status line).
+  the body, then the connection is closed (an answer without a body, a 204: its status line, cut
+  before the code).
 - ``slow_commit``: the request is held ``seconds`` *before* it is carried out, so the client times
   out while the server commits later: the in-flight race the quiet period exists for.
 - ``delay`` (any method): the request waits before being carried out, like ``slow_commit``.

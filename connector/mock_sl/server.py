@@ -410,16 +410,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, response: Response, *, truncate: bool = False, close: bool = False) -> None:
         """Send the answer; ``truncate``: announce the whole body, send half of it; ``close``: then close.
 
-        An answer without a body (a 204 to ``Prefer: return-no-content``) has only its head to cut:
-        half of the status line is sent, then the connection is closed.
+        An answer without a body (a 204 to ``Prefer: return-no-content``) has only its head to cut: the
+        status line is cut before its status code (half of it would still read as a whole 204), then
+        the connection is closed.
         """
         if truncate and not response.body:
-            status_line = (
-                f"{self.protocol_version} {response.status} {self.responses[response.status][0]}\r\n"
-            )
             self.close_connection = True
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(status_line.encode("latin-1")[: len(status_line) // 2])
+                self.wfile.write(self.protocol_version.encode("latin-1")[:-2])  # "HTTP/1"
             return
         self.send_response(response.status)
         for name, value in response.headers.items():
