@@ -349,9 +349,17 @@ class Poster:
         )
         return PostOutcome(PostingState.DUPLICATE, message=message)
 
-    def settle_all(self) -> list[tuple[PostingRow, PostOutcome]]:
-        """Settle every in-flight posting (start-up and the start of each cycle)."""
-        return [(row, self.settle(row)) for row in self.ledger.in_flight()]
+    def settle_all(self, on_each: Callable[[], None] | None = None) -> list[tuple[PostingRow, PostOutcome]]:
+        """Settle every in-flight posting (start-up and the start of each cycle).
+
+        ``on_each`` is called after each one: settling many lost answers, each possibly waiting out a
+        quiet period, is progress the service's ``/healthz`` must see."""
+        settled = []
+        for row in self.ledger.in_flight():
+            settled.append((row, self.settle(row)))
+            if on_each is not None:
+                on_each()
+        return settled
 
     def recheck_reposted(self) -> list[tuple[PostingRow, PostOutcome]]:
         """Look up once more each key posted again after a look-up found it absent.

@@ -191,7 +191,7 @@ class Worker:
         try:
             if not dry_run:
                 settled = [
-                    *self.poster.settle_all(),
+                    *self.poster.settle_all(on_each=self._progress),
                     *self.poster.recheck_reposted(),
                     *self.poster.recheck_duplicates(),
                 ]

@@ -196,6 +196,19 @@ def test_the_worker_reports_progress_per_page_and_per_order(mock_sl, worker_fact
     assert len(ticks) >= len(report.posted) + 1  # the page, and every receipt posted
 
 
+def test_settling_lost_answers_at_the_start_of_a_cycle_is_progress_too(mock_sl, worker_factory):
+    worker = worker_factory()
+    mock_sl.faults.commit_then_drop("InventoryGenEntries", count=2)
+    assert len(worker.run_cycle().errors) == 2  # two answers lost: settled at the next cycle's start
+    events: list[str] = []
+    settle = worker.poster.settle
+    worker.poster.settle = lambda row: (events.append("settle"), settle(row))[1]  # type: ignore[method-assign]
+    worker.on_progress = lambda: events.append("progress")
+    report = worker.run_cycle()
+    assert [s.state for s in report.settled] == ["posted", "posted"]
+    assert events[:4] == ["settle", "progress", "settle", "progress"]
+
+
 def test_a_metrics_port_in_use_stops_the_service_at_start_naming_the_setting(mock_sl, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
