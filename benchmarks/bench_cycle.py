@@ -279,6 +279,11 @@ def run(args: argparse.Namespace) -> dict:
             if mock_cpu_started is not None and mock_cpu_ended is not None
             else None
         ),
+        "mock_cpu_ms_per_request": (
+            round(1000 * (mock_cpu_ended - mock_cpu_started) / requests, 3)
+            if mock_cpu_started is not None and mock_cpu_ended is not None and requests
+            else None
+        ),
         "cprofile_note": "CPU figures above include the profiler's overhead" if profile else None,
         "cprofile_top": profile_top(profile) if profile else None,
         "idle_poll_orders_seen": second_summary["orders_seen"],
