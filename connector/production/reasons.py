@@ -144,10 +144,11 @@ REASON_HELP: dict[str, ReasonHelp] = {
         "rule uses, or a consultant adjusts the rule in the mapping file (e.g. {left(Remarks, 200)}).",
     ),
     UNKNOWN_WAREHOUSE: ReasonHelp(
-        "The receipt would go into a warehouse SAP does not have, or an inactive one",
-        "The message names the warehouse and where it comes from (the order or the mapping). Correct "
-        "the order's warehouse, activate the warehouse in SAP, or a consultant corrects the mapping "
-        "(receipt.warehouse, receipt.reject_warehouse).",
+        "The receipt would go into a warehouse SAP does not have, or an inactive one, or a backflushed "
+        "component would be issued from one",
+        "The message names the warehouse and where it comes from (the order, its line, or the mapping). "
+        "Correct the order's warehouse, activate the warehouse in SAP, or a consultant corrects the "
+        "mapping (receipt.warehouse, receipt.reject_warehouse).",
     ),
     UNKNOWN_SERIES: ReasonHelp(
         "The receipt's numbering series does not exist in SAP or is locked",

@@ -337,8 +337,13 @@ def _receipt_warehouses(c: _Context) -> dict[str, list[str]]:
     return used
 
 
+def _warehouse_state(active: bool | None) -> str:
+    return "does not exist in SAP" if active is None else "is inactive in SAP"
+
+
 def check_warehouses(c: _Context) -> list[Reason]:
-    """UNKNOWN_WAREHOUSE: a receipt line would go into a warehouse SAP does not have, or an inactive one."""
+    """UNKNOWN_WAREHOUSE: a receipt line would go into a warehouse SAP does not have, or an inactive one;
+    or a backflushed component would be issued from one (SAP refuses the whole receipt either way)."""
     known = c.facts.warehouses
     if known is None or c.plan.nothing_to_receive:
         return []
@@ -347,7 +352,7 @@ def check_warehouses(c: _Context) -> list[Reason]:
         active = known.get(code)
         if active:
             continue
-        state = "does not exist in SAP" if active is None else "is inactive in SAP"
+        state = _warehouse_state(active)
         fix = (
             "Create or activate the warehouse in SAP, or correct the order's warehouse"
             if all("order Warehouse" in use for use in uses)
@@ -358,6 +363,18 @@ def check_warehouses(c: _Context) -> list[Reason]:
             f"{state}; SAP would refuse the receipt. {fix}."
         )
         found.append(_block(rc.UNKNOWN_WAREHOUSE, message, item=c.order.ItemNo))
+    for line in c.lines:
+        if not (line.is_item and line.is_backflush):
+            continue
+        active = known.get(line.Warehouse or "")
+        if active:
+            continue
+        message = (
+            f"{c.label} line {rc.screen_line(line.LineNumber)}: component {line.ItemNo} is backflushed "
+            f"from warehouse {line.Warehouse!r}, which {_warehouse_state(active)}; SAP would refuse the "
+            "receipt. Activate the warehouse in SAP, or correct the warehouse on the order's line."
+        )
+        found.append(_block(rc.UNKNOWN_WAREHOUSE, message, line=line.LineNumber, item=line.ItemNo))
     return found
 
 

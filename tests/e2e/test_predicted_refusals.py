@@ -157,3 +157,31 @@ def test_a_fact_sap_will_not_give_is_a_cycle_warning_and_the_cycle_goes_on(cli, 
     assert warning["order_number"] is None
     assert warning["message"].startswith("the warehouse list (Warehouses) could not be read")
     assert set(posted_by_entry(report)) == set(DEMO_POSTS) and report["errors"] == []
+
+
+def test_a_backflushed_component_in_an_inactive_warehouse_holds_the_orders_that_issue_from_it(cli, mock_sl):
+    # SAP issues a backflushed line from the line's own warehouse; an inactive one refuses the receipt.
+    mock_sl.store.patch("Warehouses", "02", {"Inactive": "tYES"})
+    lines_from_02: dict[int, list[dict]] = {}
+    for order in mock_sl.store.rows("ProductionOrders"):
+        for line in order["ProductionOrderLines"] if order["AbsoluteEntry"] in DEMO_POSTS else []:
+            backflushed = (
+                line["ProductionOrderIssueType"] == "im_Backflush" and line.get("ItemType") == "pit_Item"
+            )
+            if backflushed and line["Warehouse"] == "02":
+                lines_from_02.setdefault(order["AbsoluteEntry"], []).append(line)
+    assert lines_from_02, "the demo backflushes from warehouse 02"
+
+    report = cli("once", "--json").json
+    held = held_by_entry(report)
+    assert set(held) & set(DEMO_POSTS) == set(lines_from_02)  # besides the demo's orders held anyway
+    assert set(posted_by_entry(report)) == set(DEMO_POSTS) - set(lines_from_02)
+    assert refusals(mock_sl) == [] and all(receipt_posts(mock_sl, entry) == [] for entry in lines_from_02)
+    for entry, lines in lines_from_02.items():  # one reason per line, each naming it
+        assert [r["message"] for r in held[entry]["reasons"]] == [
+            f"Order {number(entry)} line {line['LineNumber'] + 1}: component {line['ItemNo']} is "
+            "backflushed from warehouse '02', which is inactive in SAP; SAP would refuse the receipt. "
+            "Activate the warehouse in SAP, or correct the warehouse on the order's line."
+            for line in sorted(lines, key=lambda ln: ln["LineNumber"])
+        ]
+        assert {r["code"] for r in held[entry]["reasons"]} == {rc.UNKNOWN_WAREHOUSE}
