@@ -53,6 +53,15 @@ DB_CODES: dict[str, dict[str, str]] = {
 #: from UserFieldsMD instead (``Store.udf_sizes``).
 MAX_LENGTHS: dict[str, dict[str, int]] = {
     "Document": {"Comments": 254, "JournalMemo": 50, "Reference2": 11},
+    # ◐ Batch and serial numbers and their attributes: nvarchar(36) (OBTN.DistNumber, MnfSerial,
+    # LotNumber; OSRN.DistNumber, MnfSerial), as SDK table references give them.
+    "BatchNumber": {
+        "BatchNumber": 36,
+        "BatchNumberProperty": 36,
+        "ManufacturerSerialNumber": 36,
+        "InternalSerialNumber": 36,
+    },
+    "SerialNumber": {"InternalSerialNumber": 36, "ManufacturerSerialNumber": 36},
 }
 #: UDF types whose UserFieldsMD ``Size`` bounds the text (db_Memo is unbounded in practice).
 SIZED_UDF_TYPES = frozenset({"db_Alpha", "A"})

@@ -21,6 +21,7 @@ from connector.production.confirmations import ReceiptPlan, describe_source, for
 from connector.production.orders import ItemMaster, ProductionOrder
 from connector.production.receipt_fields import (
     DOCUMENT_FIELD_RULES,
+    TRACKING_NUMBER_SIZE,
     describe_template,
     field_value,
     render,
@@ -103,6 +104,7 @@ def _batches(
     number = render(order, "finished_good.batch.number", rule.number, values)
     if not number:
         raise rule_failed(order, f"finished_good.batch.number {rule.number!r} gives an empty batch number")
+    _check_tracking_number(order, "finished_good.batch.number", rule.number, number, "batch number")
     batch: dict[str, Any] = {name: number, "Quantity": quantity}
     prov = {
         f"{path}.{name}": describe_template("finished_good.batch.number", rule.number) + f" ({protocol})",
@@ -112,6 +114,17 @@ def _batches(
         batch["ExpiryDate"] = (doc_date + timedelta(days=rule.shelf_life_days)).isoformat()
         prov[f"{path}.ExpiryDate"] = f"DocDate + finished_good.batch.shelf_life_days {rule.shelf_life_days}"
     return [batch], prov
+
+
+def _check_tracking_number(
+    order: ProductionOrder, source: str, template: str, number: str, what: str
+) -> None:
+    if len(number) > TRACKING_NUMBER_SIZE:
+        raise rule_failed(
+            order,
+            f"{source} {template!r} gives a {what} of {len(number)} characters ({number!r}); SAP stores "
+            f"at most {TRACKING_NUMBER_SIZE}. A consultant shortens the rule",
+        )
 
 
 def _serials(
@@ -127,6 +140,7 @@ def _serials(
     for index in range(count):
         serial = first + index
         number = render(order, "finished_good.serial.number", rule.number, {**values, "serial": serial})
+        _check_tracking_number(order, "finished_good.serial.number", rule.number, number, "serial number")
         rows.append({"InternalSerialNumber": number, "Quantity": 1})
         prov[f"{path}[{index}].InternalSerialNumber"] = (
             describe_template("finished_good.serial.number", rule.number) + f" with serial={serial}"

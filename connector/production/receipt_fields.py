@@ -30,6 +30,10 @@ DOCUMENT_FIELD_SIZES: dict[str, int] = {
     # OIGN.Ref2: 11 (DI API help, Documents~Reference2).
     "Reference2": 11,
 }
+#: Characters SAP stores in a batch number or a serial number (OBTN.DistNumber and OSRN.DistNumber,
+#: nvarchar(36) as SDK table references give them). A longer one is held MAPPING_RULE_FAILED, never cut.
+TRACKING_NUMBER_SIZE = 36
+
 #: The mapping key that fills each of those fields (for messages that say what to change).
 DOCUMENT_FIELD_RULES: dict[str, str] = {
     "Comments": "receipt.comments",

@@ -152,6 +152,20 @@ def test_patch_udf_longer_than_its_size_is_refused(client: Client) -> None:
     assert client.sl.store.get("ProductionOrders", 101)["U_Line"] == "L" * 10  # type: ignore[index]
 
 
+def test_a_batch_number_longer_than_36_characters_is_refused(client: Client) -> None:
+    # OBTN.DistNumber is nvarchar(36); the property is BatchNumber in v1, BatchNumberProperty in v2.
+    name = "BatchNumber" if client.version == "v1" else "BatchNumberProperty"
+
+    def with_batch(number: str) -> dict[str, Any]:
+        body = receipt(108, 1)  # 108 receives FG-BATCHED, a batch-managed product
+        body["DocumentLines"][0]["BatchNumbers"] = [{name: number, "Quantity": 1}]
+        return body
+
+    assert client.post("InventoryGenEntries", with_batch("B" * 36)).status_code == 201
+    response = client.post("InventoryGenEntries", with_batch("B" * 37))
+    assert_refused(client, response, -1000, too_long(name, "BatchNumber"))
+
+
 def test_length_counts_characters_not_bytes(client: Client) -> None:
     assert client.post("InventoryGenEntries", {**receipt(101, 1), "Reference2": "Ü" * 11}).status_code == 201
 

@@ -370,3 +370,36 @@ def test_build_receipt_inventory_uom_falls_back_to_the_order(monkeypatch: pytest
     )
     build(order(InventoryUOM="kg"), catalogue=items(item("FG", uom=None)))
     assert seen[0]["InventoryUOM"] == "kg"
+
+
+@pytest.mark.parametrize(
+    ("product", "finished_good", "what", "length"),
+    [
+        (item("FG", batch=True), {"batch": {"number": "B-{DocumentNumber}-" + "X" * 25}}, "batch", 38),
+        (
+            item("FG", serial=True),
+            {"serial": {"number": "S-{DocumentNumber}-" + "Y" * 20 + "{serial:04d}"}},
+            "serial",
+            37,
+        ),
+    ],
+    ids=["batch", "serial"],
+)
+def test_a_batch_or_serial_number_longer_than_sap_stores_holds_the_order(
+    product: ItemMaster, finished_good: dict, what: str, length: int
+) -> None:
+    # OBTN.DistNumber / OSRN.DistNumber hold 36 characters; SAP would refuse a longer one, so it is
+    # never sent, and never cut either (a cut number could collide with another batch).
+    with pytest.raises(OrderError) as caught:
+        build(catalogue=items(product), m=mapping(finished_good=finished_good))
+    assert caught.value.reason_code == rc.MAPPING_RULE_FAILED
+    message = str(caught.value)
+    assert message.startswith(f"Order 2026230104: finished_good.{what}.number ")
+    assert f"gives a {what} number of {length} characters" in message
+    assert message.endswith("SAP stores at most 36. A consultant shortens the rule")
+
+
+def test_a_batch_number_of_36_characters_is_sent_whole() -> None:
+    m = mapping(finished_good={"batch": {"number": "B-{DocumentNumber}-" + "X" * 23}})
+    built = build(catalogue=items(item("FG", batch=True)), m=m)
+    assert len(built.payload["DocumentLines"][0]["BatchNumbers"][0]["BatchNumberProperty"]) == 36
