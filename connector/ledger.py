@@ -298,16 +298,12 @@ class Ledger:
 
     def _apply_deferred_marks(self) -> list[str]:
         """Inside a write transaction: the deferred posted marks; returns their keys."""
-        now = _now_text()
         for key, (entry, number) in self._deferred_marks.items():
-            cursor = self._db.execute(
-                "UPDATE postings SET state='posted', updated_at=?, receipt_entry=?, receipt_number=?"
-                " WHERE key=?",
-                (now, entry, number, key),
-            )
-            if cursor.rowcount != 1:
+            try:
+                self._update(key, "posted", receipt_entry=entry, receipt_number=number)
+            except LedgerError:
                 del self._deferred_marks[key]  # never again: it would fail every later transaction
-                raise LedgerError(f"posting {key} is not in the ledger")
+                raise
         return list(self._deferred_marks)
 
     def write_deferred_marks(self) -> None:
@@ -394,13 +390,17 @@ class Ledger:
                 ) from None
 
     def _set(self, key: str, state: str, **columns: Any) -> None:
+        with self._tx():
+            self._update(key, state, **columns)
+
+    def _update(self, key: str, state: str, **columns: Any) -> None:
+        """Inside a write transaction: the posting's new state and columns."""
         assignments = ", ".join(f"{name}=?" for name in columns)
         more = ", " + assignments if assignments else ""
         sql = f"UPDATE postings SET state=?, updated_at=?{more} WHERE key=?"  # noqa: S608 - column names are ours
-        with self._tx() as db:
-            cursor = db.execute(sql, (state, _now_text(), *columns.values(), key))
-            if cursor.rowcount != 1:
-                raise LedgerError(f"posting {key} is not in the ledger")
+        cursor = self._db.execute(sql, (state, _now_text(), *columns.values(), key))
+        if cursor.rowcount != 1:
+            raise LedgerError(f"posting {key} is not in the ledger")
 
     def mark_posted(
         self, key: str, *, receipt_entry: int, receipt_number: int | None, deferred: bool = False

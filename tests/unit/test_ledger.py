@@ -353,3 +353,12 @@ def test_a_failing_read_is_a_ledger_error(tmp_path):
     ledger._db.close()
     with pytest.raises(LedgerError, match="failed"):
         ledger.count_by_state()
+
+
+def test_a_deferred_mark_for_a_key_not_in_the_ledger_fails_one_write_not_every_later_one(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    ledger.mark_posted("SBO/999/C1/R0", receipt_entry=9, receipt_number=90, deferred=True)
+    with pytest.raises(LedgerError, match="posting SBO/999/C1/R0 is not in the ledger"):
+        _intend(ledger)
+    _intend(ledger)  # the bad mark is dropped: the ledger keeps working
+    assert ledger.get("SBO/101/C4/R0").state == "sending"
