@@ -123,20 +123,28 @@ def test_the_status_page_shows_held_orders_with_what_to_do_and_escapes_sap_text(
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
-def test_healthz_turns_503_when_no_cycle_succeeded_for_three_intervals(mock_sl, tmp_path):
+class SetClock:
+    """A wall clock the test moves by hand."""
+
+    now = 10_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def endpoint_on_a_set_clock(mock_sl, tmp_path):
+    """(clock, metrics, endpoint) of a service polling every 60 s, all reading ``clock``."""
     from connector.endpoint import ServiceEndpoint
     from connector.metrics import ServiceMetrics
 
-    class Clock:
-        now = 10_000.0
-
-        def __call__(self) -> float:
-            return self.now
-
-    clock = Clock()
+    clock = SetClock()
     settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=60)
-    metrics = ServiceMetrics()
-    endpoint = ServiceEndpoint(settings, metrics, clock=clock)
+    metrics = ServiceMetrics(clock=clock)
+    return clock, metrics, ServiceEndpoint(settings, metrics, clock=clock)
+
+
+def test_healthz_turns_503_when_no_cycle_succeeded_for_three_intervals(mock_sl, tmp_path):
+    clock, metrics, endpoint = endpoint_on_a_set_clock(mock_sl, tmp_path)
     assert endpoint.health()[0] == 200  # just started: no cycle yet is fine
     clock.now += 181
     status, body = endpoint.health()
@@ -157,19 +165,7 @@ def test_healthz_turns_503_when_no_cycle_succeeded_for_three_intervals(mock_sl, 
 
 
 def test_healthz_stays_200_while_a_long_cycle_makes_progress_and_turns_503_when_it_stalls(mock_sl, tmp_path):
-    from connector.endpoint import ServiceEndpoint
-    from connector.metrics import ServiceMetrics
-
-    class Clock:
-        now = 10_000.0
-
-        def __call__(self) -> float:
-            return self.now
-
-    clock = Clock()
-    settings = make_settings(mock_sl, "v2", tmp_path, poll_interval_s=60)
-    metrics = ServiceMetrics(clock=clock)
-    endpoint = ServiceEndpoint(settings, metrics, clock=clock)
+    clock, metrics, endpoint = endpoint_on_a_set_clock(mock_sl, tmp_path)
     metrics.last_success_at = clock.now
     metrics.cycle_started()  # a backlog of 1100 orders: this cycle runs for many intervals
     for _ in range(20):  # ten minutes, posting all the while
