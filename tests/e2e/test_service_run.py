@@ -4,7 +4,6 @@ recovery from a failed cycle, waiting for a Service Layer that is down at start.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from connector import cli
 from connector.clock import Clock
 from connector.errors import InstanceBusyError
 from connector.service import run_service
-from tests.support.mock import free_port, make_settings
+from tests.support.mock import free_port, make_settings, process_env
 from tests.support.service import (
     CLEAN_DEMO_ORDERS,
     ServiceThread,
@@ -129,19 +128,8 @@ def test_wrong_credentials_stop_the_service_at_start(mock_sl, tmp_path, env_for,
 
 
 def test_sigterm_stops_the_service_process_cleanly(mock_sl, tmp_path):
-    settings = make_settings(mock_sl, "v2", tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("B1_")}
-    env.update(
-        {
-            "B1_SL_URL": settings.sl_url,
-            "B1_COMPANY_DB": settings.company_db,
-            "B1_USERNAME": settings.username,
-            "B1_PASSWORD": settings.password.get_secret_value(),
-            "B1_LEDGER_PATH": str(settings.ledger_path),
-            "B1_POLL_INTERVAL_S": "5",
-            "B1_LOG_FORMAT": "json",
-        }
-    )
+    settings = make_settings(mock_sl, "v2", tmp_path)  # the same login and ledger as the process's
+    env = process_env(mock_sl, tmp_path, B1_POLL_INTERVAL_S="5", B1_LOG_FORMAT="json")
     proc = subprocess.Popen(
         [sys.executable, "-m", "connector.cli", "run"],
         cwd=tmp_path,

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from connector import sd_notify
+from tests.support.mock import process_env
 
 
 @pytest.fixture(params=["path", "abstract"])
@@ -38,16 +39,11 @@ def receive(sock: socket.socket) -> list[str]:
 
 def test_run_tells_systemd_it_is_ready_alive_and_stopping(notify_socket, mock_sl, tmp_path) -> None:
     sock, address = notify_socket
-    user, password = next(iter(mock_sl.users.items()))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("B1_")}
-    env.update(
+    env = process_env(
+        mock_sl,
+        tmp_path,
         NOTIFY_SOCKET=address,
         WATCHDOG_USEC="200000",  # WatchdogSec=0.2: a ping every 0.1 s
-        B1_SL_URL=mock_sl.root("v2"),
-        B1_COMPANY_DB=mock_sl.company_db,
-        B1_USERNAME=user,
-        B1_PASSWORD=password,
-        B1_LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
         B1_POLL_INTERVAL_S="3600",
     )
     service = subprocess.Popen(

@@ -9,7 +9,6 @@ SAP ends with exactly one receipt per key.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mock import make_settings
+from tests.support.mock import process_env
 from tests.support.service import CLEAN_DEMO_ORDERS, finished_cycles, wait_until
 
 KEY_FIELD = "U_B1BF_Key"
@@ -26,22 +25,14 @@ EX_TEMPFAIL = 75
 
 
 def _env(mock_sl, tmp_path: Path, **settings: str) -> dict[str, str]:
-    base = make_settings(mock_sl, "v2", tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("B1_")}
-    env.update(
-        {
-            "B1_SL_URL": base.sl_url,
-            "B1_COMPANY_DB": base.company_db,
-            "B1_USERNAME": base.username,
-            "B1_PASSWORD": base.password.get_secret_value(),
-            "B1_LEDGER_PATH": str(base.ledger_path),
-            "B1_POLL_INTERVAL_S": "5",
-            "B1_UNKNOWN_QUIET_PERIOD_S": "0",
-            "B1_RETRY_MAX_WAIT_S": "0.01",
-            **settings,
-        }
+    return process_env(
+        mock_sl,
+        tmp_path,
+        B1_POLL_INTERVAL_S="5",
+        B1_UNKNOWN_QUIET_PERIOD_S="0",
+        B1_RETRY_MAX_WAIT_S="0.01",
+        **settings,
     )
-    return env
 
 
 def _start(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from connector.mock_sl.server import MockSwitches
 
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["DEMO", "ROOT", "duplicates_visible", "free_port", "make_settings"]
+__all__ = ["DEMO", "ROOT", "duplicates_visible", "free_port", "make_settings", "process_env"]
 
 
 def make_settings(sl: Any, protocol: str, tmp_path: Path, **overrides: object):
@@ -32,6 +33,22 @@ def make_settings(sl: Any, protocol: str, tmp_path: Path, **overrides: object):
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def process_env(sl: Any, tmp_path: Path, **variables: str) -> dict[str, str]:
+    """The environment of a ``b1-backflush`` process run against the mock (v2): this process's own
+    without any ``B1_*``, the mock's login, a ledger in ``tmp_path``; ``variables`` add or override."""
+    user, password = next(iter(sl.users.items()))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("B1_")}
+    env.update(
+        B1_SL_URL=sl.root("v2"),
+        B1_COMPANY_DB=sl.company_db,
+        B1_USERNAME=user,
+        B1_PASSWORD=password,
+        B1_LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
+        **variables,
+    )
+    return env
 
 
 def duplicates_visible() -> MockSwitches:
