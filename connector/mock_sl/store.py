@@ -99,47 +99,51 @@ class Store:
     # -- types -----------------------------------------------------------------------------------
     def udfs(self, entity_set: str, *, lines: bool = False) -> Mapping[str, str]:
         """``U_<Name>`` → EDM type of the UDFs defined on the set's header (or line) tables (read-only)."""
-        cache_key = ("udfs", entity_set, "lines" if lines else "header")
-        cached = self._props_cache.get(cache_key)
-        if cached is None:
-            with self.lock:  # not while a UDF changes ($metadata asks without the lock)
-                tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
-                found: dict[str, str] = {}
-                for row in self._sets["UserFieldsMD"].values():
-                    if row.get("TableName") in tables:
-                        found.setdefault(f"U_{row['Name']}", schema.udf_edm(str(row.get("Type", ""))))
-                cached = self._props_cache[cache_key] = MappingProxyType(found)
-        return cached
+        return self._cached(
+            ("udfs", entity_set, "lines" if lines else "header"),
+            lambda: _first_of_each(
+                (f"U_{row['Name']}", schema.udf_edm(str(row.get("Type", ""))))
+                for row in self._udf_rows(entity_set, lines)
+            ),
+        )
 
     def udf_sizes(self, entity_set: str, *, lines: bool = False) -> Mapping[str, int]:
         """``U_<Name>`` → UserFieldsMD ``Size`` of the set's alphanumeric header (or line) UDFs."""
-        cache_key = ("udf_sizes", entity_set, "lines" if lines else "header")
-        cached = self._props_cache.get(cache_key)
-        if cached is None:
-            with self.lock:
-                tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
-                found: dict[str, int] = {}
-                for row in self._sets["UserFieldsMD"].values():
-                    size = row.get("Size")
-                    if (
-                        row.get("TableName") in tables
-                        and str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
-                        and isinstance(size, int)
-                        and size > 0
-                    ):
-                        found.setdefault(f"U_{row['Name']}", size)
-                cached = self._props_cache[cache_key] = MappingProxyType(found)
-        return cached
+        return self._cached(
+            ("udf_sizes", entity_set, "lines" if lines else "header"),
+            lambda: _first_of_each(
+                (f"U_{row['Name']}", row["Size"])
+                for row in self._udf_rows(entity_set, lines)
+                if str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
+                and isinstance(row.get("Size"), int)
+                and row["Size"] > 0
+            ),
+        )
 
     def header_props(self, entity_set: str, version: str) -> Mapping[str, str]:
         """Every property of the set's entity type plus its header UDFs (read-only)."""
-        cache_key = ("header", entity_set, version)
+        return self._cached(
+            ("header", entity_set, version),
+            lambda: {
+                **schema.props(version, schema.entity_type_of(entity_set) or ""),
+                **self.udfs(entity_set),
+            },
+        )
+
+    def _udf_rows(self, entity_set: str, lines: bool) -> list[dict[str, Any]]:
+        """The UserFieldsMD rows of the set's header (or line) tables, in store order."""
+        tables = schema.UDF_TABLES.get(entity_set, ((), ()))[1 if lines else 0]
+        return [row for row in self._sets["UserFieldsMD"].values() if row.get("TableName") in tables]
+
+    def _cached(
+        self, cache_key: tuple[str, str, str], compute: Callable[[], dict[str, Any]]
+    ) -> Mapping[str, Any]:
+        """A property list computed once until UserFieldsMD changes (computed under ``lock``, so one
+        computed while a UDF changes is never kept; ``$metadata`` asks without the lock)."""
         cached = self._props_cache.get(cache_key)
         if cached is None:
             with self.lock:
-                entity_type = schema.entity_type_of(entity_set) or ""
-                merged = {**schema.props(version, entity_type), **self.udfs(entity_set)}
-                cached = self._props_cache[cache_key] = MappingProxyType(merged)
+                cached = self._props_cache[cache_key] = MappingProxyType(compute())
         return cached
 
     def key_names(self, entity_set: str) -> list[str]:
@@ -394,3 +398,11 @@ class _ValueIndex:
         for value in values:
             found.update(self._keys.get(value, ()))
         return found
+
+
+def _first_of_each(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """name → value of the first pair naming it, in the order first named (a UDF defined twice)."""
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        found.setdefault(name, value)
+    return found
