@@ -39,6 +39,20 @@ from typing import Any
 
 from connector.errors import LedgerConflictError, LedgerError
 
+
+@dataclass(frozen=True)
+class Intent:
+    """What one receipt will receive, as its intent row records it before the POST (rule 2)."""
+
+    key: str
+    order_entry: int
+    order_number: int
+    item: str
+    quantity: float
+    rejected_quantity: float
+    payload: dict[str, Any]
+
+
 #: 2 added ``postings.sent_at`` and ``postings.recheck`` (added in place to a version-1 ledger).
 SCHEMA_VERSION = 2
 IN_FLIGHT = ("sending", "uncertain")
@@ -331,24 +345,14 @@ class Ledger:
 
     # --- postings -------------------------------------------------------------------------------
 
-    def intend(
-        self,
-        *,
-        key: str,
-        company: str,
-        order_entry: int,
-        order_number: int,
-        item: str,
-        quantity: float,
-        rejected_quantity: float,
-        payload: dict[str, Any],
-    ) -> None:
-        """Commit the intent to post ``key`` (state ``sending``) right before the POST is sent.
+    def intend(self, intent: Intent, *, company: str) -> None:
+        """Commit the intent to post ``intent.key`` (state ``sending``) right before the POST is sent.
 
         ``sent_at`` (this ledger's clock) is when the POST goes out: the quiet period counts from it.
         Raises ``LedgerConflictError`` when the key is already posted/in flight, or another posting
         of the same order is in flight: the caller must settle first, never post.
         """
+        key, payload = intent.key, json.dumps(intent.payload, sort_keys=True)
         now = _now_text()
         sent_at = self._clock()
         with self._tx() as db:
@@ -362,12 +366,12 @@ class Ledger:
                         (
                             key,
                             company,
-                            order_entry,
-                            order_number,
-                            item,
-                            quantity,
-                            rejected_quantity,
-                            json.dumps(payload, sort_keys=True),
+                            intent.order_entry,
+                            intent.order_number,
+                            intent.item,
+                            intent.quantity,
+                            intent.rejected_quantity,
+                            payload,
                             now,
                             now,
                             sent_at,
@@ -377,7 +381,7 @@ class Ledger:
                     db.execute(
                         "UPDATE postings SET state='sending', payload=?, attempts=attempts+1, sl_code=NULL,"
                         " sl_message=NULL, uncertain_since=NULL, updated_at=?, sent_at=? WHERE key=?",
-                        (json.dumps(payload, sort_keys=True), now, sent_at, key),
+                        (payload, now, sent_at, key),
                     )
                 else:
                     raise LedgerConflictError(
@@ -385,7 +389,8 @@ class Ledger:
                     )
             except sqlite3.IntegrityError:
                 raise LedgerConflictError(
-                    f"order {order_number} (AbsoluteEntry {order_entry}) already has a posting in flight; "
+                    f"order {intent.order_number} (AbsoluteEntry {intent.order_entry}) already has a posting"
+                    " in flight; "
                     "it is settled before anything new is posted"
                 ) from None
 

@@ -33,7 +33,7 @@ from typing import Any, TypeGuard
 
 from connector.clock import REAL_CLOCK, Clock
 from connector.errors import Action, SLConnectionError, SLError
-from connector.ledger import Ledger, PostingRow
+from connector.ledger import Intent, Ledger, PostingRow
 from connector.sl import odata
 from connector.sl.client import ServiceLayerClient
 
@@ -170,53 +170,17 @@ class Poster:
         # but it no longer counts towards a duplicate: cancelling the extra one is the cure.
         return [d for d in found if not is_cancelled(d)]
 
-    def post(
-        self,
-        *,
-        key: str,
-        order_entry: int,
-        order_number: int,
-        item: str,
-        quantity: float,
-        rejected_quantity: float,
-        payload: dict[str, Any],
-    ) -> PostOutcome:
+    def post(self, intent: Intent) -> PostOutcome:
         """Intent → POST → settle. Never sends the same key twice without a lookup in between."""
-        with self.key_locks.hold(key):
-            return self._post(
-                key=key,
-                order_entry=order_entry,
-                order_number=order_number,
-                item=item,
-                quantity=quantity,
-                rejected_quantity=rejected_quantity,
-                payload=payload,
-            )
+        with self.key_locks.hold(intent.key):
+            return self._post(intent)
 
-    def _post(
-        self,
-        *,
-        key: str,
-        order_entry: int,
-        order_number: int,
-        item: str,
-        quantity: float,
-        rejected_quantity: float,
-        payload: dict[str, Any],
-    ) -> PostOutcome:
-        self.ledger.intend(
-            key=key,
-            company=self.company,
-            order_entry=order_entry,
-            order_number=order_number,
-            item=item,
-            quantity=quantity,
-            rejected_quantity=rejected_quantity,
-            payload=payload,
-        )
+    def _post(self, intent: Intent) -> PostOutcome:
+        self.ledger.intend(intent, company=self.company)
+        key, order_number = intent.key, intent.order_number
         crash_point("after_intent")
         try:
-            created = self.client.create(RECEIPTS, payload)
+            created = self.client.create(RECEIPTS, intent.payload)
         except SLError as exc:
             # What the error's class says the caller does (connector/errors.py) decides the state.
             may_be_in_sap = isinstance(exc, SLConnectionError) and exc.request_sent

@@ -28,7 +28,7 @@ from connector.errors import (
     SLNotFoundError,
     SLRequestError,
 )
-from connector.ledger import Ledger
+from connector.ledger import Intent, Ledger
 from connector.mapping.spec import Mapping
 from connector.poll import (
     FIRST_READ_PAGE,
@@ -596,13 +596,15 @@ class Worker:
         assert a.key is not None and a.built is not None
         try:
             outcome = poster.post(
-                key=a.key,
-                order_entry=order.AbsoluteEntry,
-                order_number=order.DocumentNumber,
-                item=order.ItemNo,
-                quantity=plan.good,
-                rejected_quantity=plan.rejected,
-                payload=a.built.payload,
+                Intent(
+                    key=a.key,
+                    order_entry=order.AbsoluteEntry,
+                    order_number=order.DocumentNumber,
+                    item=order.ItemNo,
+                    quantity=plan.good,
+                    rejected_quantity=plan.rejected,
+                    payload=a.built.payload,
+                )
             )
         except LedgerConflictError as exc:  # this posting only; any other LedgerError stops the cycle
             return Sent(PostOutcome(PostingState.LEDGER_ERROR, message=str(exc)))

@@ -128,21 +128,23 @@ def test_the_lock_is_released_when_once_ends_so_the_next_once_runs(mock_sl, tmp_
 
 @pytest.mark.parametrize("command", [["status"], ["reconcile"], ["explain", "2026230101"]])
 def test_read_only_commands_run_beside_the_service_and_never_settle_its_postings(mock_sl, tmp_path, command):
-    from connector.ledger import Ledger
+    from connector.ledger import Intent, Ledger
 
     env = _env(mock_sl, tmp_path)
     ledger_path = Path(env["B1_LEDGER_PATH"])
     ledger = Ledger(ledger_path)
     # An in-flight posting of another process (its answer still pending): only its owner may settle it.
     ledger.intend(
-        key="SBODEMOUS/101/C4/R0",
+        Intent(
+            key="SBODEMOUS/101/C4/R0",
+            order_entry=101,
+            order_number=2026230101,
+            item="FG-TABLE",
+            quantity=4,
+            rejected_quantity=0,
+            payload={},
+        ),
         company="SBODEMOUS",
-        order_entry=101,
-        order_number=2026230101,
-        item="FG-TABLE",
-        quantity=4,
-        rejected_quantity=0,
-        payload={},
     )
     before = ledger.count_by_state()
     holder = subprocess.Popen(  # holds the instance lock, as `run` does

@@ -7,19 +7,21 @@ import sqlite3
 import pytest
 
 from connector.errors import LedgerError
-from connector.ledger import Ledger
+from connector.ledger import Intent, Ledger
 
 
 def _intend(ledger: Ledger, key: str = "SBO/101/C4/R0", entry: int = 101) -> None:
     ledger.intend(
-        key=key,
+        Intent(
+            key=key,
+            order_entry=entry,
+            order_number=2026000000 + entry,
+            item="FG",
+            quantity=4.0,
+            rejected_quantity=0.0,
+            payload={"DocumentLines": []},
+        ),
         company="SBO",
-        order_entry=entry,
-        order_number=2026000000 + entry,
-        item="FG",
-        quantity=4.0,
-        rejected_quantity=0.0,
-        payload={"DocumentLines": []},
     )
 
 
