@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from connector.company_facts import SERIES_OPERATION, read_receipt_series
 from connector.errors import ExitCode, SLError, SLNotFoundError, SLQueryError, SLRequestError
@@ -25,6 +25,7 @@ from connector.mapping.yaml_source import KeyPath, YamlDocument, read_yaml
 from connector.production.company_facts import RECEIPT_LINE_TABLE, RECEIPT_TABLE, UdfField
 from connector.production.receipt import POSTING_KEY_MAX_CHARS
 from connector.sl import odata
+from connector.sl.client import ServiceLayerClient
 
 __all__ = [
     "MappingCheck",
@@ -48,28 +49,6 @@ EXIT_SL_UNREACHABLE = EXIT_AUTH = ExitCode.SL
 
 _UDF_IN_FILTER = re.compile(r"\bU_[A-Za-z0-9_]+")
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
-
-
-class CollectionClient(Protocol):
-    """The part of ``connector.sl.client.ServiceLayerClient`` the online check uses."""
-
-    def iter_collection(self, entity_set: str, **options: Any) -> Any:
-        """Yield the rows of a collection."""
-
-    def iter_pages(
-        self,
-        entity_set: str,
-        *,
-        where: str | None = None,
-        select: list[str] | str | None = None,
-        orderby: list[str] | str | None = None,
-        top: int | None = None,
-        page_size: int | None = None,
-    ) -> Any:
-        """Yield the pages of a collection."""
-
-    def call_reading_service(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a service operation that only reads."""
 
 
 def check_offline(path: Path) -> list[Problem]:
@@ -128,7 +107,7 @@ def warehouses_used(mapping: Mapping) -> list[tuple[str, KeyPath]]:
     return used
 
 
-def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | None = None) -> list[Problem]:
+def check_online(mapping: Mapping, client: ServiceLayerClient, *, path: Path | None = None) -> list[Problem]:
     """Ask SAP whether the mapping's UDFs, warehouses and key field exist and work; SLError propagates."""
     if path is not None:
         doc = read_yaml(path, display=str(path))  # only for the line numbers of the keys named below
@@ -145,7 +124,7 @@ def check_online(mapping: Mapping, client: CollectionClient, *, path: Path | Non
         select=["Name", "TableName", "Type", "Size", "EditSize"],
     )
     # UserFieldsMD.Name has no U_ prefix (docs/service-layer.md §7).
-    existing = {(f"U_{row.get('Name')}", row.get("TableName")): row for row in rows}
+    existing = {(f"U_{row.get('Name')}", str(row.get("TableName"))): row for row in rows}
     for name, table, where in udfs_used(mapping):
         row = existing.get((name, table))
         if row is None:
@@ -232,7 +211,7 @@ def _get(data: Any, path: KeyPath) -> Any:
     return data
 
 
-def _check_series(wanted: int, client: CollectionClient, add: Any) -> None:
+def _check_series(wanted: int, client: ServiceLayerClient, add: Any) -> None:
     """receipt.series must be a Receipt from Production series SAP has and has not locked."""
     where = ("receipt", "series")
     try:
@@ -292,7 +271,7 @@ class MappingCheck:
         }
 
 
-def check_mapping(path: Path | None, *, client: CollectionClient | None = None) -> MappingCheck:
+def check_mapping(path: Path | None, *, client: ServiceLayerClient | None = None) -> MappingCheck:
     """The CLI's ``mappings check [FILE] [--online]``: offline always, online when ``client`` is given."""
     if path is None:
         mapping: Mapping | None = Mapping()
@@ -314,7 +293,7 @@ def check_mapping(path: Path | None, *, client: CollectionClient | None = None) 
     return result
 
 
-def run_check(path: Path | None, *, client: CollectionClient | None = None) -> tuple[int, str]:
+def run_check(path: Path | None, *, client: ServiceLayerClient | None = None) -> tuple[int, str]:
     """``check_mapping`` as (exit code, text to print)."""
     result = check_mapping(path, client=client)
     return result.exit_code, result.text()
