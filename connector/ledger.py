@@ -141,6 +141,17 @@ class PostingRow:
     #: Posted again after a look-up found the key absent: look it up once more next cycle.
     recheck: bool = False
 
+    def key_field(self) -> str | None:
+        """The header UDF the key was sent in: the payload's property that holds it.
+
+        Read from what was sent, not from today's mapping: a consultant may have changed
+        ``idempotency.key_field`` since, and the key must be looked up where SAP has it.
+        """
+        return next(
+            (name for name, value in self.payload.items() if name.startswith("U_") and value == self.key),
+            None,
+        )
+
 
 #: Columns added after version 1, with their definitions (``ALTER TABLE ... ADD COLUMN``).
 _ADDED_COLUMNS = {"sent_at": "REAL", "recheck": "INTEGER NOT NULL DEFAULT 0"}
@@ -475,9 +486,9 @@ class Ledger:
         with self._tx() as db:
             db.execute("UPDATE postings SET recheck=0, updated_at=? WHERE key=?", (_now_text(), key))
 
-    def to_recheck(self) -> list[PostingRow]:
-        """Keys posted again after a look-up found them absent, not yet looked up since."""
-        return self._postings("state='posted' AND recheck=1 ORDER BY updated_at")
+    def to_recheck(self, company: str) -> list[PostingRow]:
+        """This company's keys posted again after a look-up found them absent, not looked up since."""
+        return self._postings("company=? AND state='posted' AND recheck=1 ORDER BY updated_at", (company,))
 
     def get(self, key: str) -> PostingRow | None:
         """The posting with this key, or None."""
@@ -487,9 +498,13 @@ class Ledger:
             )
         return _posting(rows[0]) if rows else None
 
-    def in_flight(self) -> list[PostingRow]:
-        """Postings in state sending or uncertain (to settle before anything new)."""
-        return self._postings("state IN ('sending', 'uncertain') ORDER BY created_at")
+    def in_flight(self, company: str | None = None) -> list[PostingRow]:
+        """Postings in state sending or uncertain (to settle before anything new), of one company or all.
+
+        Only a connector logged in to a posting's own company may settle it: looked up in another
+        company, its key is never found, and it would be declared not posted (void) and sent again.
+        """
+        return self._postings(*_of_company("state IN ('sending', 'uncertain') ORDER BY created_at", company))
 
     def unfinished_for_order(self, company: str, order_entry: int) -> PostingRow | None:
         """A posting of this order that stops new ones: a duplicate first, else one in flight."""
@@ -511,9 +526,9 @@ class Ledger:
             "company=? AND order_entry=? ORDER BY created_at, rowid", (company, order_entry)
         )
 
-    def duplicates(self) -> list[PostingRow]:
-        """Keys found more than once in SAP."""
-        return self._postings("state='duplicate' ORDER BY updated_at DESC")
+    def duplicates(self, company: str | None = None) -> list[PostingRow]:
+        """Keys found more than once in SAP, of one company or all."""
+        return self._postings(*_of_company("state='duplicate' ORDER BY updated_at DESC", company))
 
     def recent(self, limit: int = 20, *, state: str | None = None) -> list[PostingRow]:
         """The most recently changed postings, optionally of one state."""
@@ -661,6 +676,11 @@ def _cycle(row: sqlite3.Row) -> dict[str, Any]:
     cycle = {**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None}
     cycle["outcome"] = cycle_outcome(cycle)
     return cycle
+
+
+def _of_company(where: str, company: str | None) -> tuple[str, tuple[Any, ...]]:
+    """``where`` narrowed to one company's postings when ``company`` is given."""
+    return (f"company=? AND {where}", (company,)) if company is not None else (where, ())
 
 
 def _posting(row: sqlite3.Row) -> PostingRow:

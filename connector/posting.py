@@ -154,15 +154,18 @@ class Poster:
         """Every posting the ledger has for this order (``explain`` shows them)."""
         return self.ledger.postings_for_order(self.company, order_entry)
 
-    def lookup(self, key: str) -> list[dict[str, Any]]:
-        """Receipts in SAP that carry ``key`` in the key field."""
+    def lookup(self, key: str, field: str | None = None) -> list[dict[str, Any]]:
+        """Receipts in SAP that carry ``key`` in ``field`` (default: the mapping's key field)."""
+        field = field or self.key_field
         return list(
             self.client.iter_collection(
-                RECEIPTS,
-                where=odata.eq(self.key_field, key),
-                select=[*RECEIPT_STATE_FIELDS, self.key_field],
+                RECEIPTS, where=odata.eq(field, key), select=[*RECEIPT_STATE_FIELDS, field]
             )
         )
+
+    def _lookup_posting(self, row: PostingRow) -> list[dict[str, Any]]:
+        """The receipts of a posting the ledger has, looked up in the field its key was sent in."""
+        return self.lookup(row.key, row.key_field())
 
     @staticmethod
     def _not_cancelled(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -259,13 +262,13 @@ class Poster:
             # A crash between intent and answer: the POST may or may not have been sent.
             self.ledger.mark_uncertain(row.key, message="worker stopped while the posting was in flight")
             row = self.ledger.get(row.key) or row
-        found = self.lookup(row.key)
+        found = self._lookup_posting(row)
         if not found:
             self.clock.sleep(self._rest_of_quiet_period(row))
             if self.clock.stopping():
                 return PostOutcome(PostingState.UNCERTAIN, message="stopping; settled next start")
             crash_point("before_second_lookup")
-            found = self.lookup(row.key)
+            found = self._lookup_posting(row)
         crash_point("before_settle_update")  # SAP has answered the look-up; the ledger does not know yet
         live = self._not_cancelled(found)
         if found and len(live) <= 1:
@@ -319,7 +322,7 @@ class Poster:
         ``on_each`` is called after each one: settling many lost answers, each possibly waiting out a
         quiet period, is progress the service's ``/healthz`` must see."""
         settled = []
-        for row in self.ledger.in_flight():
+        for row in self.ledger.in_flight(self.company):
             settled.append((row, self.settle(row)))
             if on_each is not None:
                 on_each()
@@ -332,8 +335,8 @@ class Poster:
         attempt did land after all, SAP now holds two receipts for the key: ``duplicate``.
         """
         found_twice = []
-        for row in self.ledger.to_recheck():
-            found = self.lookup(row.key)
+        for row in self.ledger.to_recheck(self.company):
+            found = self._lookup_posting(row)
             if len(self._not_cancelled(found)) > 1:
                 found_twice.append((row, self._duplicate(row, found)))
             else:
@@ -343,8 +346,8 @@ class Poster:
     def recheck_duplicates(self) -> list[tuple[PostingRow, PostOutcome]]:
         """Duplicates a person has cleared in SAP (all but one cancelled) become ``posted`` again."""
         cleared = []
-        for row in self.ledger.duplicates():
-            live = self._not_cancelled(self.lookup(row.key))
+        for row in self.ledger.duplicates(self.company):
+            live = self._not_cancelled(self._lookup_posting(row))
             if len(live) == 1:
                 entry, number = int(live[0]["DocEntry"]), live[0].get("DocNum")
                 self.ledger.mark_posted(row.key, receipt_entry=entry, receipt_number=number)

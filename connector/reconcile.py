@@ -68,20 +68,24 @@ class Reconciliation:
 
 
 def _receipts_by_key(
-    client: ServiceLayerClient, company: str, key_field: str, since: date
+    client: ServiceLayerClient, company: str, key_fields: list[str], since: date
 ) -> dict[str, list[Receipt]]:
     # CreationDate, not DocDate: a mapping may date receipts back to the order's due date. One day
     # earlier than asked, because SAP's CreationDate is the server's local date and the ledger's UTC.
-    query_filter = odata.and_(
-        odata.startswith(key_field, key_prefix(company)),
-        odata.compare("CreationDate", "ge", since - timedelta(days=1)),
-    )
     found: dict[str, list[Receipt]] = defaultdict(list)
-    for row in client.iter_collection(
-        RECEIPTS, where=query_filter, select=[*RECEIPT_STATE_FIELDS, "CreationDate", key_field]
-    ):
-        key = row.get(key_field)
-        if isinstance(key, str) and key_belongs_to(company, key):
+    for key_field in key_fields:
+        query_filter = odata.and_(
+            odata.startswith(key_field, key_prefix(company)),
+            odata.compare("CreationDate", "ge", since - timedelta(days=1)),
+        )
+        for row in client.iter_collection(
+            RECEIPTS, where=query_filter, select=[*RECEIPT_STATE_FIELDS, "CreationDate", key_field]
+        ):
+            key = row.get(key_field)
+            if not (isinstance(key, str) and key_belongs_to(company, key)):
+                continue
+            if any(r.DocEntry == int(row["DocEntry"]) for r in found[key]):
+                continue  # one receipt carrying its key in two of the fields is still one receipt
             found[key].append(
                 Receipt(int(row["DocEntry"]), row.get("DocNum"), row.get("CreationDate"), is_cancelled(row))
             )
@@ -164,8 +168,10 @@ def reconcile(
     since = (today or datetime.now(UTC).date()) - timedelta(days=days)
     since_text = datetime.combine(since, time(), UTC).isoformat(timespec="seconds")
     result = Reconciliation(company=company, since=since.isoformat())
-    in_sap = _receipts_by_key(client, company, key_field, since)
     postings = {row.key: row for row in ledger.postings_since(company, since_text)}
+    # The mapping's key field, and any other the period's receipts were sent with (it may have moved).
+    sent_in = {field for row in postings.values() if (field := row.key_field()) is not None}
+    in_sap = _receipts_by_key(client, company, [key_field, *sorted(sent_in - {key_field})], since)
     result.receipts_in_sap = sum(len(r) for r in in_sap.values())
     result.postings_in_ledger = len(postings)
 

@@ -86,8 +86,8 @@ def test_slow_commit_is_found_by_the_second_lookup_after_the_quiet_period(mock_s
     lookups: list[int] = []
     real_lookup = worker.poster.lookup
 
-    def spy_lookup(k: str) -> list[dict]:
-        found = real_lookup(k)
+    def spy_lookup(k: str, field: str | None = None) -> list[dict]:
+        found = real_lookup(k, field)
         lookups.append(len(found))
         return found
 
