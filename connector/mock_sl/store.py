@@ -20,6 +20,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -277,6 +278,40 @@ class Store:
             used = self._used_numbers(entity_set, field)
             return self.numbering.take(document, series, table, _highest_in(used))
 
+    # -- change sets (``$batch``) ---------------------------------------------------------------
+    def snapshot(self) -> StoreState:
+        """A copy of everything a write can change, for ``restore`` (callers hold ``lock`` throughout).
+
+        A ``$batch`` change set is atomic (docs/service-layer.md §3.4): the batch takes a snapshot before
+        its first sub-request and restores it when one fails, so documents, stock, order quantities,
+        DataVersions and numbering series are exactly as before. The rows are deep-copied: the business
+        rules change stored rows in place. Costs one copy of the company per change set; batches are rare.
+        """
+        return StoreState(
+            sets=copy.deepcopy(self._sets),
+            versions=dict(self._versions),
+            positions={name: dict(positions) for name, positions in self._positions.items()},
+            sorted_keys={name: list(keys) for name, keys in self._sorted_keys.items()},
+            moved_keys=frozenset(self._moved_keys),
+            numbering=copy.deepcopy(self.numbering),
+        )
+
+    def restore(self, state: StoreState) -> None:
+        """Back to ``state`` (taken by ``snapshot`` under the same hold of ``lock``).
+
+        The derived indexes (used numbers, value indexes, property lists) are dropped: each is rebuilt
+        from the restored rows on its first use, as after loading.
+        """
+        self._sets = state.sets
+        self._versions = state.versions
+        self._positions = state.positions
+        self._sorted_keys = state.sorted_keys
+        self._moved_keys = set(state.moved_keys)
+        self.numbering = state.numbering
+        self._numbers.clear()
+        self._value_indexes.clear()
+        self._props_cache.clear()
+
     # -- internals -------------------------------------------------------------------------------
     def _used_numbers(self, entity_set: str, field: str) -> list[int]:
         """The sorted integers ``field`` holds on ``entity_set``'s rows (indexed on first use)."""
@@ -359,6 +394,18 @@ class Store:
             full[name] = [] if schema.complex_of(edm) else None
         full.update(copy.deepcopy(dict(row)))
         return full
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """What ``Store.snapshot`` copies: the rows, their DataVersions and order, and the numbering series."""
+
+    sets: dict[str, dict[Key, dict[str, Any]]]
+    versions: dict[tuple[str, Key], int]
+    positions: dict[str, dict[Key, int]]
+    sorted_keys: dict[str, list[int]]
+    moved_keys: frozenset[str]
+    numbering: Numbering
 
 
 def _highest_in(used: list[int]) -> Callable[[int, int], int | None]:
