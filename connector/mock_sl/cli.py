@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         "receipts beyond the planned quantity (unless --over-receipt allow), unknown enum values in "
         "$filter (201), ItemCode on a based issue line (-5002). DocNum comes from the company's "
         "numbering series, never from DocEntry. GET $metadata serves the CSDL (v1 EDMX 1.0, v2 EDMX "
-        "4.0). Details: the README.md of the demo company (connector/demo_company).",
+        "4.0). POST $batch serves OData batches (change sets all or nothing). Details: the README.md of the "
+        "demo company (connector/demo_company).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=50000)

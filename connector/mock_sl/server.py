@@ -1,7 +1,8 @@
 """A stateful mock SAP Business One Service Layer over real HTTP (``/b1s/v1`` and ``/b1s/v2``).
 
 Used by tests (port 0), the demo, consultants' dry runs and CI. It speaks the real protocol
-(docs/service-layer.md), so an independent client works against it unchanged::
+(docs/service-layer.md), single requests and ``$batch`` (``batch``), so an independent client works
+against it unchanged::
 
     with MockServiceLayer(port=0) as sl:  # the demo company (connector/demo_company)
         requests.post(sl.root("v2") + "/Login", json={...})
@@ -27,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from connector.demo_company import DEMO_COMPANY
-from connector.mock_sl import protocol
+from connector.mock_sl import batch, protocol
 from connector.mock_sl.faults import Faults, apache_error_page
 from connector.mock_sl.routes import Request, Response, Router
 from connector.mock_sl.sap_rules import MockSwitches
@@ -56,6 +57,11 @@ class RequestRecord:
 
     ``status`` is what the mock answered (or would have: a hung or truncated answer keeps its status),
     None when the connection was dropped or reset without one; ``faults`` names the faults that fired.
+
+    A ``$batch`` is one record (path ``$batch``, body None) whose ``parts`` are the sub-requests it
+    carried out, in order, each with the status it was answered inside the batch: the requests of a
+    failed change set keep theirs although the change set was rolled back, and the parts after a
+    failure are not there (they never ran). Faults are injected on the ``$batch`` request itself.
     """
 
     method: str
@@ -65,6 +71,7 @@ class RequestRecord:
     body: Any
     status: int | None
     faults: tuple[str, ...] = ()
+    parts: tuple[RequestRecord, ...] = ()
 
 
 class MockServiceLayer:
@@ -208,6 +215,37 @@ class MockServiceLayer:
         """401 / 301 (§1.3)."""
         return self.router.error(version, 401, 301, protocol.INVALID_SESSION)
 
+    def invalid_json(self, version: str) -> Response:
+        """400 / -1000 for a body that is not JSON."""
+        # ASSUMPTION: SAP's text for an unparsable body was not captured.
+        return self.router.error(version, 400, -1000, "Invalid JSON body")
+
+    def carry_out(self, request: Request) -> Response:
+        """A request of an open session, past Login/Logout: a single request or one ``$batch`` sub-request."""
+        if request.body is ValueError:
+            return self.invalid_json(request.version)
+        return self.router.handle(request)
+
+    def serve_batch(
+        self, version: str, content_type: str | None, raw: bytes, prefer: str | None = None
+    ) -> tuple[Response, list[RequestRecord]]:
+        """``POST {root}/$batch`` of an open session (§3.4): the answer and the sub-requests carried out."""
+        response, executed = batch.serve(
+            version,
+            content_type,
+            raw,
+            store=self.store,
+            root=self.root(version),
+            execute=self.carry_out,
+            error=self.router.error,
+            prefer=prefer,
+        )
+        parts = [
+            RequestRecord(e.method, version, e.path, e.query, _redacted(e.path, e.body), e.status)
+            for e in executed
+        ]
+        return response, parts
+
 
 def _cookies(header: str | None) -> dict[str, str]:
     jar: dict[str, str] = {}
@@ -320,10 +358,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Response(404, b"Not Found", {"Content-Type": "text/plain"}))
             return
         version, path = parts[2], unquote(parts[3] if len(parts) > 3 else "")
+        is_batch = method == "POST" and path == "$batch"
         try:
-            body = json.loads(raw_body) if raw_body.strip() else None
+            # A $batch body is multipart, read by the batch itself.
+            body = json.loads(raw_body) if raw_body.strip() and not is_batch else None
         except ValueError:
             body = ValueError
+        self._batch_parts: list[RequestRecord] = []
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         if mock.latency_s > 0:
             time.sleep(mock.latency_s)  # no lock held: each handler thread waits on its own
@@ -335,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = self._fault_response(version, fired["fail"])
         else:
             try:
-                response = self._carry_out(method, version, path, split.query, query, body)
+                response = self._carry_out(method, version, path, split.query, query, body, raw_body)
             except Exception:  # a bug of the mock's: answered like a broken SL node, never a dropped line
                 traceback.print_exc()
                 # ASSUMPTION: SAP's text for an internal failure is not captured; 500 as §2.2 lists it.
@@ -358,6 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
                 _redacted(path, body),
                 None if dropped else response.status,
                 tuple(fired),
+                tuple(self._batch_parts),
             )
         )
         # The client has given up (or will): never read another request from this connection.
@@ -379,12 +421,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response, truncate="commit_then_truncate" in fired, close=closing)
 
     def _carry_out(
-        self, method: str, version: str, path: str, raw_query: str, query: dict[str, str], body: Any
+        self,
+        method: str,
+        version: str,
+        path: str,
+        raw_query: str,
+        query: dict[str, str],
+        body: Any,
+        raw_body: bytes,
     ) -> Response:
         mock = self.mock
         if body is ValueError:
-            # ASSUMPTION: SAP's text for an unparsable body was not captured.
-            return mock.router.error(version, 400, -1000, "Invalid JSON body")
+            return mock.invalid_json(version)
         if path == "Login" and method == "POST":
             return mock.login(version, body)
         session_id = _cookies(self.headers.get("Cookie")).get("B1SESSION")
@@ -393,8 +441,12 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "Logout" and method == "POST":
             mock.sessions.drop(session_id)
             return Response(204)
-        request = Request(method, version, path, raw_query, query, self.headers, body)
-        return mock.router.handle(request)
+        if path == "$batch" and method == "POST":
+            # Every sub-request runs as this session, through the same dispatch as a single request.
+            content_type, prefer = self.headers.get("Content-Type"), self.headers.get("Prefer")
+            response, self._batch_parts = mock.serve_batch(version, content_type, raw_body, prefer)
+            return response
+        return mock.carry_out(Request(method, version, path, raw_query, query, self.headers, body))
 
     def _fault_response(self, version: str, fault: Any) -> Response:
         if fault.html:

@@ -1,11 +1,14 @@
 """An independent Service Layer client (PyPI ``b1sl-python``, import ``b1sl``) against the mock, unchanged.
 
 It logs in, pages through released production orders with $filter + $select, reads an item, posts a
-Receipt from Production and logs out: proof that the mock speaks the real protocol, not just ours.
+Receipt from Production, sends $batch requests and logs out: proof that the mock speaks the real
+protocol, not just ours.
 """
 
 from __future__ import annotations
 
+import pytest
+from b1sl.b1sl.batch import BatchOutcome
 from b1sl.b1sl.client import B1Client
 from b1sl.b1sl.config import B1Config
 from b1sl.b1sl.models._generated.entities.general import Document
@@ -56,3 +59,41 @@ def test_third_party_client_full_flow(sl: MockServiceLayer, protocol: str) -> No
     assert len(sl.sessions) == 0
     pages = [r for r in sl.requests if r.path == "ProductionOrders"]
     assert len(pages) == 4 and pages[-1].query.get("$skip") == "15"
+
+
+def receipt_document(entry: int, quantity: float) -> Document:
+    return Document.model_validate(
+        {
+            "DocumentLines": [
+                {"BaseType": 202, "BaseEntry": entry, "Quantity": quantity, "WarehouseCode": "01"}
+            ]
+        }
+    )
+
+
+@pytest.mark.parametrize("protocol", ["v2"])  # b1sl writes /b1s/v2/ into every batch line
+def test_third_party_client_batch(sl: MockServiceLayer, protocol: str) -> None:
+    """b1sl's own $batch API: a GET and an atomic change set, then a change set that fails as a unit."""
+    with B1Client(config(sl, protocol), version=protocol) as b1:
+        with b1.batch() as batch:
+            item = batch.items.get("FG-CHAIR")
+            with batch.changeset() as change_set:
+                first = change_set.inventory_gen_entries.create(receipt_document(101, 4))
+                second = change_set.inventory_gen_entries.create(receipt_document(102, 2))
+            results = batch.execute()
+        assert [r.outcome for r in results] == [BatchOutcome.APPLIED] * 3
+        assert results[item].entity.item_code == "FG-CHAIR"
+        assert [results[first].entity.doc_entry, results[second].entity.doc_entry] == [1, 2]
+
+        with b1.batch() as batch:
+            with batch.changeset() as change_set:
+                change_set.inventory_gen_entries.create(receipt_document(103, 1))
+                change_set.inventory_gen_entries.create(receipt_document(107, 5))  # FOAM-LOW short: -5002
+            later = batch.items.get("WOOD-LEG")
+            failed = batch.execute()
+        assert [r.outcome for r in failed] == [BatchOutcome.ROLLED_BACK] * 2 + [BatchOutcome.NOT_EXECUTED]
+        assert failed[0].status == 400 and "Production Order no" in (failed[0].error or "")
+        assert failed[later].status is None
+    assert [d["DocEntry"] for d in sl.store.rows("InventoryGenEntries")] == [1, 2]
+    assert sl.store.get("ProductionOrders", 103)["CompletedQuantity"] == 0  # type: ignore[index]
+    assert [r.path for r in sl.requests] == ["Login", "$batch", "$batch", "Logout"]
