@@ -163,6 +163,20 @@ class Poster:
             )
         )
 
+    def cancelled_receipts(self, key_prefix: str) -> dict[str, dict[str, Any]]:
+        """Receipts a person cancelled in SAP whose key starts with ``key_prefix``, by key.
+
+        Keys SAP once had are never posted again, and the ledger is what remembers them; a lost or
+        restored ledger forgets. The worker reads these once, before its first receipt, so such a
+        ledger cannot make it post a cancelled confirmation a second time. Usually an empty answer.
+        """
+        rows = self.client.iter_collection(
+            RECEIPTS,
+            where=odata.and_(odata.startswith(self.key_field, key_prefix), odata.eq("Cancelled", "tYES")),
+            select=[*RECEIPT_STATE_FIELDS, self.key_field],
+        )
+        return {row[self.key_field]: row for row in rows if isinstance(row.get(self.key_field), str)}
+
     def _lookup_posting(self, row: PostingRow) -> list[dict[str, Any]]:
         """The receipts of a posting the ledger has, looked up in the field its key was sent in."""
         return self.lookup(row.key, row.key_field())

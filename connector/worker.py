@@ -56,6 +56,7 @@ from connector.production.company_facts import NO_FACTS, CompanyFacts
 from connector.production.confirmations import ReceiptPlan, plan_receipt
 from connector.production.orders import ItemMaster, ProductionOrder, parse_order
 from connector.production.reasons import Reason
+from connector.production.receipt import key_prefix
 from connector.production.rules import Verdict, backflush_demand, evaluate
 from connector.receipt_numbers import ReceiptNumbers
 from connector.report import CycleError, CycleReport, CycleWarning, Held, Posted, Settled
@@ -120,6 +121,8 @@ class Worker:
     #: something to receive is read again (``_read_facts``).
     _facts: CompanyFacts = field(default=NO_FACTS, init=False, repr=False)
     _facts_read: bool = field(default=False, init=False, repr=False)
+    #: This company's receipts cancelled in SAP, by key: read once, before the worker's first receipt.
+    _cancelled_in_sap: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
     #: SAP refused a read of DocNums this cycle (``_read_receipt_numbers``).
     _docnum_read_refused: bool = field(default=False, init=False, repr=False)
 
@@ -165,6 +168,20 @@ class Worker:
             protocol=self.client.protocol,
             facts=self._facts,
         )
+
+    def _read_cancelled_receipts(self, report: CycleReport) -> None:
+        """The keys SAP holds only on cancelled receipts, so a lost ledger cannot post them again."""
+        try:
+            self._cancelled_in_sap = self.poster.cancelled_receipts(key_prefix(self.company))
+        except SLError as exc:  # read again next cycle; the ledger still remembers what it posted
+            report.warnings.append(
+                CycleWarning(
+                    None,
+                    "CANCELLED_RECEIPTS_UNREAD",
+                    f"the receipts cancelled in SAP could not be read ({exc}); only the ledger "
+                    "remembers which confirmations were received before; read again next cycle",
+                )
+            )
 
     def _read_facts(self, report: CycleReport | None) -> None:
         """The cycle's company facts (the receipts are checked against them); refused reads are warnings."""
@@ -388,6 +405,8 @@ class Worker:
             # whose orders have nothing to receive costs its pages and item reads, nothing more.
             self._read_facts(report)
             self._facts_read = True
+        if self._cancelled_in_sap is None and not dry_run:
+            self._read_cancelled_receipts(report)
         entries = [order.AbsoluteEntry for order in due]
         fresh: dict[int, ProductionOrder | OrderError] = {}
         try:
@@ -482,15 +501,31 @@ class Worker:
             return
         if self._receipt_limit_reached(report):
             return
-        earlier = self.poster.posting(assessment.key)
-        if earlier is not None and earlier.state in (PostingState.POSTED, PostingState.DUPLICATE):
-            self._hold(report, order, [already_posted(order, assessment.plan, earlier)])
+        if self._received_before(report, assessment):
             return
         # Decided before the POST is sent: what this receipt backflushes is no longer there for the
         # next order (else two orders sharing a scarce component both pass the stock check).
         self._take_backflushed_stock(assessment, items)
         self._receipts_sent += 1  # counted here, in the cycle's thread, when the receipt is handed over
         dispatch(assessment)
+
+    def _received_before(self, report: CycleReport, a: Assessment) -> bool:
+        """Hold the order ALREADY_POSTED if its key was posted before: a key SAP once had is never
+        posted again. The ledger remembers it; SAP's cancelled receipts cover a ledger that forgot it
+        (lost, or restored from a backup)."""
+        assert a.key is not None
+        earlier = self.poster.posting(a.key)
+        cancelled = (self._cancelled_in_sap or {}).get(a.key)
+        if earlier is not None and earlier.state in (PostingState.POSTED, PostingState.DUPLICATE):
+            number, entry = earlier.receipt_number, earlier.receipt_entry
+        elif cancelled is not None:
+            number, entry = cancelled.get("DocNum"), cancelled.get("DocEntry")
+        else:
+            return False
+        self._hold(
+            report, a.order, [already_posted(a.order, a.plan, receipt_number=number, receipt_entry=entry)]
+        )
+        return True
 
     def _receipt_limit_reached(self, report: CycleReport) -> bool:
         """B1_MAX_RECEIPTS_PER_CYCLE: once that many POSTs were sent, a ready order waits for the next

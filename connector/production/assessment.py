@@ -123,14 +123,16 @@ def unfinished_posting(order: ProductionOrder, row: LedgerPosting) -> Reason:
     )
 
 
-def already_posted(order: ProductionOrder, plan: ReceiptPlan, earlier: LedgerPosting) -> Reason:
+def already_posted(
+    order: ProductionOrder, plan: ReceiptPlan, *, receipt_number: int | None, receipt_entry: int | None
+) -> Reason:
     """ALREADY_POSTED: the key was posted before, yet SAP's order is back below its target (cancelled?)."""
     return order_block(
         order,
         rc.ALREADY_POSTED,
         f"Order {order.DocumentNumber}: this confirmation ({q(plan.good)} good, {q(plan.rejected)} "
-        f"rejected) was already received by receipt DocNum {earlier.receipt_number} (DocEntry "
-        f"{earlier.receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} "
+        f"rejected) was already received by receipt DocNum {receipt_number} (DocEntry "
+        f"{receipt_entry}), yet SAP's order shows only {q(order.CompletedQuantity)} "
         "completed: was that receipt cancelled? It is never posted twice; receive the goods by hand "
         "if needed, or correct the confirmed quantity.",
     )

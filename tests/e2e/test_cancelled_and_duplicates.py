@@ -103,3 +103,30 @@ def test_the_cancellation_document_carrying_the_key_is_not_a_second_receipt(mock
     assert (row.state, row.receipt_entry) == ("posted", original["DocEntry"])  # not "duplicate"
     assert held_codes(second)[101] == ["ALREADY_POSTED"]  # and never posted again
     assert len(receipts_for(mock_sl, 101)) == 2
+
+
+def test_a_connector_that_lost_its_ledger_does_not_post_a_cancelled_receipt_again(
+    mock_sl, worker_factory, tmp_path
+):
+    # Rule 6: safety does not depend on the local disk. The ledger is what remembers that a key was
+    # posted; once it is lost (or restored from an older backup), SAP's cancelled receipt must.
+    worker_factory().run_cycle()
+    [receipt] = receipts_for(mock_sl, 101)
+    cancel_in_sap(mock_sl, receipt, 101)
+
+    fresh = worker_factory(ledger_path=tmp_path / "new-ledger.sqlite3").run_cycle()
+
+    assert held_codes(fresh)[101] == ["ALREADY_POSTED"]
+    message = next(h for h in fresh.held if h.order_entry == 101).reasons[0]["message"]
+    assert f"DocNum {receipt['DocNum']} (DocEntry {receipt['DocEntry']})" in message
+    assert [r["DocEntry"] for r in receipts_for(mock_sl, 101)] == [receipt["DocEntry"]]  # none posted again
+
+
+def test_when_sap_will_not_list_cancelled_receipts_the_cycle_warns_and_still_posts(mock_sl, worker_factory):
+    mock_sl.faults.fail_next(
+        "InventoryGenEntries", status=403, code=-1, message="No permission", method="GET"
+    )
+    first = worker_factory().run_cycle()
+    [warning] = [w for w in first.warnings if w.code == "CANCELLED_RECEIPTS_UNREAD"]
+    assert "No permission" in warning.message and "read again next cycle" in warning.message
+    assert 101 in {p.order_entry for p in first.posted}

@@ -90,8 +90,9 @@ def test_when_that_look_up_fails_too_the_posting_stays_uncertain_and_is_settled_
     spoilt_answer, doc_entry = SPOILT_ANSWERS[answer]
     spoilt = _spoil_the_first_answer(monkeypatch, spoilt_answer)
     worker = worker_factory()
-    # The look-up right after the spoilt answer is refused (the first GET of receipts in the cycle).
-    mock_sl.faults.fail_next("InventoryGenEntries", method="GET", status=400, code=-5006)
+    # The cycle's first two GETs of receipts are refused: the cancelled receipts (read before the first
+    # POST, a warning), then the look-up right after the spoilt answer.
+    mock_sl.faults.fail_next("InventoryGenEntries", method="GET", status=400, code=-5006, count=2)
 
     first = worker.run_cycle()  # the cycle goes on with the other orders
     [key] = spoilt

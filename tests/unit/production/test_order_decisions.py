@@ -299,9 +299,7 @@ OUTSIDE_ASSESS = [
     ),
     pytest.param(
         lambda o: [
-            already_posted(
-                o, plan_receipt(o, mapping().quantities), Earlier("posted", receipt_entry=7, receipt_number=9)
-            )
+            already_posted(o, plan_receipt(o, mapping().quantities), receipt_number=9, receipt_entry=7)
         ],
         [(rc.ALREADY_POSTED, "block", None)],
         id="confirmation-received-before-yet-order-below-target",
