@@ -175,7 +175,12 @@ class Poster:
             where=odata.and_(odata.startswith(self.key_field, key_prefix), odata.eq("Cancelled", "tYES")),
             select=[*RECEIPT_STATE_FIELDS, self.key_field],
         )
-        return {row[self.key_field]: row for row in rows if isinstance(row.get(self.key_field), str)}
+        return {
+            row[self.key_field]: row
+            for row in rows
+            # ❓ A cancellation document that copied the key UDF is not the receipt the key was sent with.
+            if isinstance(row.get(self.key_field), str) and row.get("CancelStatus") != "csCancellation"
+        }
 
     def _lookup_posting(self, row: PostingRow) -> list[dict[str, Any]]:
         """The receipts of a posting the ledger has, looked up in the field its key was sent in."""
