@@ -38,6 +38,31 @@ SERVICE_NOT_FOUND_CODE = -1000  # ASSUMPTION: §2.2 gives the text "Service Not 
 VALUE_TOO_LONG = (
     "CServiceData::SetPropertyValueString failed; Value too long in property '{name}' of '{type_name}'"
 )
+#: ◐ What SAP answers for a PATCH of a field it does not let change: integrators report
+#: ``{"code": -1029, "message": {"lang": "en-us", "value": "Field cannot be updated (ODBC -1029)"}}`` and,
+#: for ``PATCH InventoryGenEntries {"DocDate": ...}``, "[OIGN.DocDate], Field cannot be updated (ODBC -1029)".
+FIELD_NOT_UPDATABLE = "Field cannot be updated (ODBC -1029)"
+#: Header tables of the document sets, for the ``[TABLE.Field]`` hint of a refused PATCH.
+DOCUMENT_TABLES = {"InventoryGenEntries": "OIGN", "InventoryGenExits": "OIGE"}
+#: Document properties named as their OIGN/OIGE column, so SAP's hint can name them.
+DOCUMENT_COLUMNS = frozenset({"DocEntry", "DocNum", "Series", "DocDate", "DocDueDate", "TaxDate"})
+#: Besides the key: properties SAP maintains itself, which a PATCH cannot change (-1029). Other
+#: properties the mock does not model a change of stay -5006 (order_rules.PATCHABLE).
+READ_ONLY: dict[str, frozenset[str]] = {
+    "ProductionOrders": frozenset(
+        {
+            "DocumentNumber",
+            "Series",
+            "CompletedQuantity",
+            "RejectedQuantity",
+            "CreationDate",
+            "ReleaseDate",
+            "ClosingDate",
+            "UserSignature",
+            "TransactionNumber",
+        }
+    ),
+}
 
 
 @dataclass
@@ -82,6 +107,28 @@ def parse_key(text: str, names: list[str]) -> tuple[Any, ...]:
 def key_text(key: tuple[Any, ...]) -> str:
     """The key as SAP quotes it in ``Entity with value('<key>') does not exist``."""
     return ",".join(str(part) for part in key)
+
+
+def _changed_only(row: Mapping[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH's properties whose value differs from the stored one.
+
+    ASSUMPTION: a client that read an entity and sends it back names the key and the fields SAP
+    maintains with their own values; SAP ignores those instead of refusing them (only a change is -1029).
+    Collections always count as changed.
+    """
+    return {
+        name: value
+        for name, value in changes.items()
+        if isinstance(value, list) or name not in row or row[name] != value
+    }
+
+
+def _not_updatable(entity_set: str, name: str) -> str:
+    """-1029's text; documents name the column as ``[OIGN.DocDate], `` (◐ integrators' capture)."""
+    table = DOCUMENT_TABLES.get(entity_set)
+    if table is not None and name in DOCUMENT_COLUMNS:
+        return f"[{table}.{name}], {FIELD_NOT_UPDATABLE}"
+    return FIELD_NOT_UPDATABLE
 
 
 def _key_floor(tree: Any, name: str) -> int | None:
@@ -204,6 +251,7 @@ class Router:
             return self._count(request, entity_set)
         if rest == "Cancel" and method == "POST" and entity_set == "ProductionOrders" and key is not None:
             order = self._existing(entity_set, key)
+            self._check_if_match(request, entity_set, key)
             order_rules.change_status(order, order_rules.CANCELLED, self.today())
             self.store.touch(entity_set, key)
             return Response(204)
@@ -430,22 +478,32 @@ class Router:
         stored = self.store.live(entity_set, key) or row
         return self._entity(request.version, entity_set, stored, None, 201, {"Location": location})
 
-    def _patch(self, request: Request, entity_set: str, key: tuple[Any, ...]) -> Response:
-        self._existing(entity_set, key)
+    def _check_if_match(self, request: Request, entity_set: str, key: tuple[Any, ...]) -> None:
+        """A stale ``If-Match`` on a PATCH or an action: 412 -2039 before anything changes (§2.3)."""
         if_match = request.headers.get("If-Match")
         if if_match and if_match != "*" and if_match != self.store.etag(entity_set, key):
             raise SapError(412, -2039, protocol.ETAG_MISMATCH)
-        changes = self._checked_body(request, entity_set)
+
+    def _patch(self, request: Request, entity_set: str, key: tuple[Any, ...]) -> Response:
+        row = self._existing(entity_set, key)
+        self._check_if_match(request, entity_set, key)
+        changes = _changed_only(row, self._checked_body(request, entity_set))
+        read_only = {*self.store.key_names(entity_set), *READ_ONLY.get(entity_set, ())}
+        for name in changes:
+            if name in read_only or (
+                entity_set in DOCUMENT_SETS and name not in self._document_patchable(entity_set)
+            ):
+                raise SapError(400, -1029, _not_updatable(entity_set, name))
         if entity_set == "ProductionOrders":
             order_rules.patch_order(self.store, key[0], changes, self.today())
-        elif entity_set in DOCUMENT_SETS:
-            allowed = {"Comments", "Reference1", "Reference2", "JournalMemo", *self.store.udfs(entity_set)}
-            if any(name not in allowed for name in changes):
-                raise SapError(400, -5006, protocol.NOT_SUPPORTED)
-            self.store.patch(entity_set, key, changes)
         else:
             self.store.patch(entity_set, key, changes)
         return Response(204)
+
+    def _document_patchable(self, entity_set: str) -> set[str]:
+        """What a posted receipt or issue still lets change: its texts and UDFs (ASSUMPTION: the texts;
+        ◐ a DocDate change is refused with -1029, as integrators report)."""
+        return {"Comments", "Reference1", "Reference2", "JournalMemo", *self.store.udfs(entity_set)}
 
     def _checked_body(self, request: Request, entity_set: str) -> dict[str, Any]:
         if not isinstance(request.body, dict):

@@ -1,0 +1,92 @@
+"""The mock refuses what SAP refuses and answers as SAP answers: the gaps an audit against the reference
+found (keys and fields SAP maintains, ETags on actions, UDF values), each pinned on v1 and v2."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.support.raw_client import Client, receipt
+
+FIELD_NOT_UPDATABLE = "Field cannot be updated (ODBC -1029)"
+
+
+def assert_error(client: Client, response: requests.Response, status: int, code: int, message: str) -> None:
+    """``status``, ``code`` as a number (v1) or a string (v2), ``message`` verbatim."""
+    assert response.status_code == status, response.text
+    assert client.error(response) == (str(code), message)
+    assert type(response.json()["error"]["code"]) is (int if client.version == "v1" else str)
+
+
+# -- keys and the fields SAP maintains -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("Items('FG-SHELF')", {"ItemCode": "FG-SHELF2"}),
+        ("Warehouses('QC')", {"WarehouseCode": "QC2", "WarehouseName": "Quality"}),
+        ("ProductionOrders(104)", {"AbsoluteEntry": 5, "Remarks": "x"}),
+        ("UserFieldsMD(TableName='OWOR',FieldID=3)", {"FieldID": 9}),
+    ],
+)
+def test_a_patch_never_changes_a_key(client: Client, path: str, body: dict) -> None:
+    before = client.get(path).json()
+    refused = client.patch(path, body)
+    assert_error(client, refused, 400, -1029, FIELD_NOT_UPDATABLE)
+    after = client.get(path).json()
+    assert after == before  # nothing of the body was applied, the ETag did not move
+
+
+def test_a_patch_echoing_the_key_unchanged_is_accepted(client: Client) -> None:
+    # A client that read the entity and sends it back names the key with its own value.
+    assert client.patch("ProductionOrders(104)", {"AbsoluteEntry": 104, "Remarks": "x"}).status_code == 204
+    assert client.patch("Items('FG-SHELF')", {"ItemCode": "FG-SHELF", "ItemName": "Shelf"}).status_code == 204
+    assert client.get("ProductionOrders(104)").json()["Remarks"] == "x"
+    assert client.get("Items('FG-SHELF')").json()["ItemName"] == "Shelf"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"DocumentNumber": 5}, FIELD_NOT_UPDATABLE),
+        ({"CompletedQuantity": 3}, FIELD_NOT_UPDATABLE),
+    ],
+)
+def test_a_patch_of_an_order_field_sap_maintains_is_refused(client: Client, body: dict, message: str) -> None:
+    refused = client.patch("ProductionOrders(104)", body)
+    assert_error(client, refused, 400, -1029, message)
+    assert client.sl.store.get("ProductionOrders", 104)["CompletedQuantity"] == 0.0  # type: ignore[index]
+
+
+def test_a_patch_echoing_an_order_field_sap_maintains_unchanged_is_accepted(client: Client) -> None:
+    order = client.get("ProductionOrders(104)").json()
+    echoed = {"DocumentNumber": order["DocumentNumber"], "CompletedQuantity": 0, "Remarks": "y"}
+    assert client.patch("ProductionOrders(104)", echoed).status_code == 204
+
+
+def test_a_posted_receipts_date_cannot_be_changed(client: Client) -> None:
+    # Integrators report exactly this answer for PATCH InventoryGenEntries {"DocDate": ...}.
+    assert client.post("InventoryGenEntries", receipt(101, 1)).status_code == 201
+    refused = client.patch("InventoryGenEntries(1)", {"DocDate": "2026-06-11"})
+    assert_error(client, refused, 400, -1029, "[OIGN.DocDate], " + FIELD_NOT_UPDATABLE)
+    moved = client.patch("InventoryGenEntries(1)", {"DocEntry": 7})
+    assert_error(client, moved, 400, -1029, "[OIGN.DocEntry], " + FIELD_NOT_UPDATABLE)
+    assert client.patch("InventoryGenEntries(1)", {"DocEntry": 1, "Comments": "ok"}).status_code == 204
+    assert client.get("InventoryGenEntries(1)").json()["DocDate"].startswith("2026-06-10")
+
+
+# -- ETags on actions ------------------------------------------------------------------------------
+def test_cancel_with_a_stale_if_match_is_412_and_cancels_nothing(client: Client) -> None:
+    etag = client.get("ProductionOrders(120)").headers["ETag"]
+    assert client.patch("ProductionOrders(120)", {"Remarks": "changed"}).status_code == 204
+    stale = client.post("ProductionOrders(120)/Cancel", headers={"If-Match": etag})
+    assert_error(
+        client,
+        stale,
+        412,
+        -2039,
+        "Another user or another operation modified data; to continue, open the window again (ODBC -2039)",
+    )
+    assert client.get("ProductionOrders(120)").json()["ProductionOrderStatus"] == "boposPlanned"
+    fresh = client.get("ProductionOrders(120)").headers["ETag"]
+    assert client.post("ProductionOrders(120)/Cancel", headers={"If-Match": fresh}).status_code == 204
+    assert client.get("ProductionOrders(120)").json()["ProductionOrderStatus"] == "boposCancelled"
