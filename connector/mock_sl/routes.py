@@ -461,7 +461,7 @@ class Router:
 
     # -- writing ---------------------------------------------------------------------------------
     def _post(self, request: Request, entity_set: str) -> Response | _Rendered:
-        body = self._checked_body(request, entity_set)
+        body = self._with_udf_defaults(entity_set, self._checked_body(request, entity_set))
         today = self.today()
         if entity_set == "InventoryGenEntries":
             row = sap_rules.post_receipt(self.store, body, self.switches, today)
@@ -514,8 +514,21 @@ class Router:
             udfs=self.store.udfs(entity_set, lines=True),
             header_sizes=self.store.udf_sizes(entity_set),
             line_sizes=self.store.udf_sizes(entity_set, lines=True),
+            header_values=self.store.udf_valid_values(entity_set),
+            line_values=self.store.udf_valid_values(entity_set, lines=True),
         )
         return _checked(request.body, type_name, known, request.version, fields, top=True)
+
+    def _with_udf_defaults(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
+        """✅ An omitted mandatory UDF gets its default on POST (§7), on the header and on each line."""
+        header = self.store.udf_defaults(entity_set)
+        lines = self.store.udf_defaults(entity_set, lines=True)
+        out = {**{name: value for name, value in header.items() if name not in body}, **body}
+        if lines:
+            for name, edm in self.store.header_props(entity_set, "v1").items():
+                if schema.complex_of(edm) in edmx.LINE_TYPES.values() and isinstance(out.get(name), list):
+                    out[name] = [{**lines, **line} for line in out[name]]
+        return out
 
 
 @dataclass(frozen=True)
@@ -538,6 +551,8 @@ class _Fields:
     udfs: Mapping[str, str]
     header_sizes: Mapping[str, int]
     line_sizes: Mapping[str, int]
+    header_values: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    line_values: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def _checked(
@@ -583,4 +598,31 @@ def _checked(
                 raise SapError(400, -1000, VALUE_TOO_LONG.format(name=name, type_name=type_name))
             target = schema.BATCH_ALIASES.get(name, name) if type_name == "BatchNumber" else name
             clean[target] = schema.canonical(value, edm)
+            if name.startswith("U_"):
+                _check_udf_value(
+                    name, clean[target], edm, (fields.header_values if top else fields.line_values)
+                )
     return clean
+
+
+def _check_udf_value(
+    name: str, value: Any, edm: str, valid_values: Mapping[str, tuple[tuple[str, str], ...]]
+) -> None:
+    """A UDF's value must be of its type and one of its valid values (§7)."""
+    if value is None:
+        return
+    if edm in schema.INT_TYPES | schema.FLOAT_TYPES and (
+        isinstance(value, bool) or not isinstance(value, int | float)
+    ):
+        # ◐ the shape integrators report for a numeric UDF ("the given value('') of property 'U_…' is not
+        # a NUMBER"), code 205; ASSUMPTION: the same for db_Float.
+        raise SapError(400, 205, f"the given value('{value}') of property '{name}' is not a NUMBER")
+    allowed = valid_values.get(name)
+    if allowed and str(value) not in {code for code, _ in allowed}:
+        listed = ", ".join(f"'{code}' - '{text}'" for code, text in allowed)
+        # ✅ FP2608's text for a value outside the UDF's valid values.
+        raise SapError(
+            400,
+            -1004,
+            f"'{value}' is not a valid value for property '{name}'. The valid values are: {listed}",
+        )

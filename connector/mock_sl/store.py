@@ -121,6 +121,37 @@ class Store:
             ),
         )
 
+    def udf_valid_values(
+        self, entity_set: str, *, lines: bool = False
+    ) -> Mapping[str, tuple[tuple[str, str], ...]]:
+        """``U_<Name>`` → its ``ValidValuesMD`` as (Value, Description), for the UDFs that have some."""
+        return self._cached(
+            ("udf_values", entity_set, "lines" if lines else "header"),
+            lambda: _first_of_each(
+                (
+                    f"U_{row['Name']}",
+                    tuple(
+                        (str(v.get("Value")), str(v.get("Description") or ""))
+                        for v in row["ValidValuesMD"]
+                        if isinstance(v, Mapping)
+                    ),
+                )
+                for row in self._udf_rows(entity_set, lines)
+                if isinstance(row.get("ValidValuesMD"), list) and row["ValidValuesMD"]
+            ),
+        )
+
+    def udf_defaults(self, entity_set: str, *, lines: bool = False) -> Mapping[str, Any]:
+        """``U_<Name>`` → ``DefaultValue`` of the mandatory UDFs (a POST that omits them gets it)."""
+        return self._cached(
+            ("udf_defaults", entity_set, "lines" if lines else "header"),
+            lambda: _first_of_each(
+                (f"U_{row['Name']}", row["DefaultValue"])
+                for row in self._udf_rows(entity_set, lines)
+                if row.get("Mandatory") in ("tYES", "Y") and row.get("DefaultValue") not in (None, "")
+            ),
+        )
+
     def header_props(self, entity_set: str, version: str) -> Mapping[str, str]:
         """Every property of the set's entity type plus its header UDFs (read-only)."""
         return self._cached(

@@ -3,9 +3,14 @@ found (keys and fields SAP maintains, ETags on actions, UDF values), each pinned
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import requests
 
+from connector.mock_sl.server import MockServiceLayer
+from connector.mock_sl.store import load_data
+from tests.support.mock import DEMO
 from tests.support.raw_client import Client, receipt
 
 FIELD_NOT_UPDATABLE = "Field cannot be updated (ODBC -1029)"
@@ -90,3 +95,81 @@ def test_cancel_with_a_stale_if_match_is_412_and_cancels_nothing(client: Client)
     fresh = client.get("ProductionOrders(120)").headers["ETag"]
     assert client.post("ProductionOrders(120)/Cancel", headers={"If-Match": fresh}).status_code == 204
     assert client.get("ProductionOrders(120)").json()["ProductionOrderStatus"] == "boposCancelled"
+
+
+# -- UDF values ------------------------------------------------------------------------------------
+def udf(table: str, name: str, kind: str, **extra: object) -> dict[str, object]:
+    field_id = 50 + sum(map(ord, name))  # unique within the table for the names below
+    return {"TableName": table, "FieldID": field_id, "Name": name, "Type": kind, "Size": 10, **extra}
+
+
+@pytest.fixture
+def udf_client(protocol: str) -> Iterator[Client]:
+    """The demo company with UDFs that have valid values, a number type and a mandatory default."""
+    data = load_data(DEMO)
+    data["UserFieldsMD"] += [
+        udf(
+            "OIGN",
+            "Shift",
+            "db_Alpha",
+            ValidValuesMD=[{"Value": "A", "Description": "Early"}, {"Value": "B", "Description": "Late"}],
+        ),
+        udf("OIGN", "Crate", "db_Numeric", Size=11),
+        udf("OIGN", "Origin", "db_Alpha", Mandatory="tYES", DefaultValue="MES"),
+        udf(
+            "IGN1",
+            "Grade",
+            "db_Alpha",
+            ValidValuesMD=[{"Value": "1", "Description": "First"}, {"Value": "2", "Description": "Second"}],
+        ),
+        udf("OWOR", "Station", "db_Alpha", ValidValuesMD=[{"Value": "S1", "Description": "Saw"}]),
+    ]
+    sl = MockServiceLayer(data, port=0).start()
+    client = Client(sl, protocol)
+    assert client.login().status_code == 200
+    yield client
+    sl.stop()
+
+
+def test_a_udf_value_outside_its_valid_values_is_refused(udf_client: Client) -> None:
+    client = udf_client
+    refused = client.post("InventoryGenEntries", {**receipt(101, 1), "U_Shift": "Z"})
+    message = (
+        "'Z' is not a valid value for property 'U_Shift'. The valid values are: 'A' - 'Early', 'B' - 'Late'"
+    )
+    assert_error(client, refused, 400, -1004, message)
+    assert client.sl.store.rows("InventoryGenEntries") == []
+    line = client.post("InventoryGenEntries", receipt(101, 1, U_Grade="3"))
+    message = (
+        "'3' is not a valid value for property 'U_Grade'. The valid values are: '1' - 'First', '2' - 'Second'"
+    )
+    assert_error(client, line, 400, -1004, message)
+    patched = client.patch("ProductionOrders(104)", {"U_Station": "S9"})
+    assert_error(
+        client,
+        patched,
+        400,
+        -1004,
+        "'S9' is not a valid value for property 'U_Station'. The valid values are: 'S1' - 'Saw'",
+    )
+    assert (
+        client.post("InventoryGenEntries", {**receipt(101, 1, U_Grade="2"), "U_Shift": "A"}).status_code
+        == 201
+    )
+    assert client.patch("ProductionOrders(104)", {"U_Station": "S1"}).status_code == 204
+
+
+def test_a_number_udf_refuses_text(udf_client: Client) -> None:
+    client = udf_client
+    refused = client.post("InventoryGenEntries", {**receipt(101, 1), "U_Crate": "twelve"})
+    assert_error(client, refused, 400, 205, "the given value('twelve') of property 'U_Crate' is not a NUMBER")
+    posted = client.post("InventoryGenEntries", {**receipt(101, 1), "U_Crate": "12"})
+    assert posted.status_code == 201 and posted.json()["U_Crate"] == 12
+
+
+def test_an_omitted_mandatory_udf_gets_its_default(udf_client: Client) -> None:
+    client = udf_client
+    posted = client.post("InventoryGenEntries", receipt(101, 1)).json()
+    assert posted["U_Origin"] == "MES"
+    chosen = client.post("InventoryGenEntries", {**receipt(101, 1), "U_Origin": "PLC"}).json()
+    assert chosen["U_Origin"] == "PLC"
