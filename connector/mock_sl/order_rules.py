@@ -106,7 +106,8 @@ def create_order(store: Store, body: dict[str, Any], today: date) -> dict[str, A
     for name in ("ItemNo", "DueDate", "PlannedQuantity"):
         if body.get(name) in (None, ""):
             raise SapError(400, -5002, f"Field '{name}' is mandatory")  # ASSUMPTION: text not captured
-    if store.live("Items", body["ItemNo"]) is None:
+    product = store.live("Items", body["ItemNo"])
+    if product is None:
         raise SapError(400, -5002, "Invalid item code  [OWOR.ItemCode]")  # ASSUMPTION
     # DocumentNumber comes from the series (SAP's create answer: AbsoluteEntry 3585, DocumentNumber
     # 2026230060, Series 138, §4.5); a Series of another object type is refused before anything is stored.
@@ -131,7 +132,9 @@ def create_order(store: Store, body: dict[str, Any], today: date) -> dict[str, A
         "ProductionOrderStatus": PLANNED,
         "ProductionOrderType": "bopotStandard",
         "ProductionOrderOrigin": "bopooManual",
-        "Warehouse": None,
+        # ◐ B1 fills the order's warehouse from the product's default warehouse (SAP's own minimal
+        # create example sends none), so a receipt without WarehouseCode has somewhere to go.
+        "Warehouse": product.get("DefaultWarehouse"),
         "PostingDate": today.isoformat(),
         **body,
         "AbsoluteEntry": entry,
