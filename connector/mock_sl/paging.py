@@ -88,6 +88,17 @@ def _link(raw_query: str, top: int | None, skip: int) -> str:
     return "&".join(kept)
 
 
+def rows_needed(request: _Req) -> int | None:
+    """How many rows of the full answer ``page_of`` looks at without a count: ``$skip`` + the page
+    (None: every row, paging off and no ``$top``). Refuses a bad ``$skip``/``$top`` as ``page_of`` does."""
+    skip = _int_option(request, "$skip") or 0
+    top = _int_option(request, "$top")
+    size, _headers = page_size(request)
+    if size and (top is None or top > size):
+        return skip + size
+    return None if top is None else skip + top
+
+
 def page_of(request: _Req, rows: list[dict[str, Any]]) -> Page:
     """Apply ``$skip``, ``$top`` and the page size; ``$skip`` comes before ``$top`` (§3.2)."""
     skip = _int_option(request, "$skip") or 0

@@ -250,6 +250,17 @@ class Store:
         for index in range(bisect.bisect_right(keys, floor), len(keys)):
             yield rows[(keys[index],)]
 
+    def in_key_order(self, entity_set: str) -> Iterator[dict[str, Any]] | None:
+        """Every stored row in ascending key order, lazily, when every key is one integer (None otherwise).
+
+        Callers hold ``lock`` while they iterate (``$skip`` paging by key reads one page's worth).
+        """
+        keys = self._sorted_keys[entity_set]
+        rows = self._sets[entity_set]
+        if not self.keyed(entity_set) or len(keys) != len(rows):
+            return None
+        return (rows[(key,)] for key in keys)
+
     def etag(self, entity_set: str, key: Any) -> str:
         """``W/"<uppercase SHA-1 of the decimal DataVersion>"`` (§6.1 ETag, inferred from two captures)."""
         version = self._versions.get((entity_set, self.make_key(entity_set, key)), 1)

@@ -4,10 +4,12 @@ found (keys and fields SAP maintains, ETags on actions, UDF values), each pinned
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import parse_qsl
 
 import pytest
 import requests
 
+from connector.mock_sl import routes as routes_module
 from connector.mock_sl.server import MockServiceLayer
 from connector.mock_sl.store import load_data
 from tests.support.mock import DEMO
@@ -21,6 +23,18 @@ def assert_error(client: Client, response: requests.Response, status: int, code:
     assert response.status_code == status, response.text
     assert client.error(response) == (str(code), message)
     assert type(response.json()["error"]["code"]) is (int if client.version == "v1" else str)
+
+
+@pytest.fixture
+def reversed_orders_client(protocol: str) -> Iterator[Client]:
+    """The demo company with its production orders stored in descending key order."""
+    data = load_data(DEMO)
+    data["ProductionOrders"] = list(reversed(data["ProductionOrders"]))
+    sl = MockServiceLayer(data, port=0).start()
+    client = Client(sl, protocol)
+    assert client.login().status_code == 200
+    yield client
+    sl.stop()
 
 
 # -- keys and the fields SAP maintains -------------------------------------------------------------
@@ -173,3 +187,72 @@ def test_an_omitted_mandatory_udf_gets_its_default(udf_client: Client) -> None:
     assert posted["U_Origin"] == "MES"
     chosen = client.post("InventoryGenEntries", {**receipt(101, 1), "U_Origin": "PLC"}).json()
     assert chosen["U_Origin"] == "PLC"
+
+
+# -- $skip paging reads only what the page needs ---------------------------------------------------
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"$filter": "ProductionOrderStatus eq 'boposReleased'"},
+        {"$filter": "ProductionOrderStatus eq 'boposReleased'", "$orderby": "AbsoluteEntry"},
+        {"$filter": "PlannedQuantity ge 10", "$orderby": "AbsoluteEntry", "$top": "7"},
+        {"$filter": "startswith(ItemNo,'FG-C')", "$skip": "3"},
+        {"$orderby": "AbsoluteEntry", "$top": "30"},
+        {"$orderby": "AbsoluteEntry", "$skip": "18", "$top": "2"},
+        {"$orderby": "AbsoluteEntry desc"},  # not key order: every row is read
+        {"$filter": "AbsoluteEntry eq 105 or AbsoluteEntry eq 102"},
+        {"$top": "0"},
+    ],
+)
+@pytest.mark.parametrize("page", [None, "0", "4", "5"])
+def test_skip_paging_answers_as_a_full_scan(
+    reversed_orders_client: Client, query: dict[str, str], page: str | None
+) -> None:
+    # Without a count the mock stops reading rows once the page is full; with one it reads them all.
+    # Every page of both must hold the same rows and link on in the same way.
+    client = reversed_orders_client
+    count = {"$inlinecount": "allpages"} if client.version == "v1" else {"$count": "true"}
+    headers = {"Prefer": f"odata.maxpagesize={page}"} if page is not None else {}
+    link_key = "odata.nextLink" if client.version == "v1" else "@odata.nextLink"
+    params: dict[str, str] | None = {**query, "$select": "AbsoluteEntry"}
+    pages = 0
+    while params is not None and pages < 30:
+        lazy = client.get("ProductionOrders", params=params, headers=headers)
+        full = client.get("ProductionOrders", params={**params, **count}, headers=headers)
+        assert lazy.status_code == full.status_code == 200
+        assert lazy.json()["value"] == full.json()["value"]
+        full_link = full.json().get(link_key)
+        expected_link = (
+            None
+            if full_link is None
+            else "&".join(
+                part
+                for part in full_link.split("&")
+                if not part.startswith(("$count", "%24count", "$inline", "%24inline"))
+            )
+        )
+        assert lazy.json().get(link_key) == expected_link
+        link = lazy.json().get(link_key)
+        params = None if link is None else dict(parse_qsl(link.split("?", 1)[1]))
+        pages += 1
+    assert params is None
+
+
+def test_skip_paging_in_key_order_reads_one_page(reversed_orders_client: Client, monkeypatch) -> None:
+    # A company of many orders pages by $skip without the mock filtering every row for every page.
+    client = reversed_orders_client
+    visited: list[int] = []
+    real = routes_module.evaluate
+
+    def counting(tree, row, known, *, fold=False):
+        visited.append(row["AbsoluteEntry"])
+        return real(tree, row, known, fold=fold)
+
+    monkeypatch.setattr(routes_module, "evaluate", counting)
+    query = {"$filter": "PlannedQuantity ge 1", "$orderby": "AbsoluteEntry", "$select": "AbsoluteEntry"}
+    page = client.get(
+        "ProductionOrders", params={**query, "$skip": "4"}, headers={"Prefer": "odata.maxpagesize=3"}
+    )
+    assert [row["AbsoluteEntry"] for row in page.json()["value"]] == [105, 106, 107]
+    assert visited == list(range(101, 108))
