@@ -3,8 +3,8 @@
 v1 answers EDMX 1.0 with an OData V3 schema (CSDL 2009/11, enum members without ``Value``); v2 answers
 EDMX 4.0 with an OData V4 schema (members with ``Value``). Both are generated from ``metadata.json``
 (the real ``$metadata`` reduced to names and types) plus the company's UDFs, which SAP publishes as
-``U_`` properties on the entity and line types since 9.1 PL05 (§7). Only the types the six served sets
-reach are emitted. Navigation properties are left out: the summary keeps their names (``$expand``
+``U_`` properties on the entity and line types since 9.1 PL05 (§7). Only the types the served sets reach
+are emitted. Navigation properties are left out: the summary keeps their names (``$expand``
 checks them) but not their target types, and the mock serves none of those targets.
 """
 

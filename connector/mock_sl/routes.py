@@ -62,6 +62,8 @@ READ_ONLY: dict[str, frozenset[str]] = {
             "TransactionNumber",
         }
     ),
+    "BatchNumberDetails": frozenset({"ItemCode", "Batch", "SystemNumber"}),
+    "SerialNumberDetails": frozenset({"ItemCode", "SerialNumber", "SystemNumber"}),
 }
 
 

@@ -28,6 +28,8 @@ UDF_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "InventoryGenExits": (("OIGE", "OIGN"), ("IGE1", "IGN1")),
     "Items": (("OITM",), ()),
     "Warehouses": (("OWHS",), ()),
+    "BatchNumberDetails": (("OBTN",), ()),
+    "SerialNumberDetails": (("OSRN",), ()),
     "UserFieldsMD": ((), ()),
 }
 

@@ -36,6 +36,8 @@ ENTITY_SETS: tuple[str, ...] = (
     "UserFieldsMD",
     "InventoryGenEntries",
     "InventoryGenExits",
+    "BatchNumberDetails",
+    "SerialNumberDetails",
 )
 
 Key = tuple[Any, ...]
@@ -43,7 +45,9 @@ Key = tuple[Any, ...]
 #: Sets whose rows change only through the store (``_put``, ``patch``, ``touch``): documents, never edited
 #: in place by the business rules. Equality look-ups on their header properties (the connector's
 #: settle look-up ``U_B1BF_Key eq '...'``) use an index kept as they change.
-VALUE_INDEXED_SETS = frozenset({"InventoryGenEntries", "InventoryGenExits"})
+VALUE_INDEXED_SETS = frozenset(
+    {"InventoryGenEntries", "InventoryGenExits", "BatchNumberDetails", "SerialNumberDetails"}
+)
 
 
 def load_data(data: str | Path | Mapping[str, Any]) -> dict[str, Any]:

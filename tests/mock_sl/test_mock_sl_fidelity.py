@@ -13,6 +13,7 @@ from connector.mock_sl import routes as routes_module
 from connector.mock_sl.server import MockServiceLayer
 from connector.mock_sl.store import load_data
 from tests.support.mock import DEMO
+from tests.support.payloads import payload
 from tests.support.raw_client import Client, receipt
 
 FIELD_NOT_UPDATABLE = "Field cannot be updated (ODBC -1029)"
@@ -256,3 +257,82 @@ def test_skip_paging_in_key_order_reads_one_page(reversed_orders_client: Client,
     )
     assert [row["AbsoluteEntry"] for row in page.json()["value"]] == [105, 106, 107]
     assert visited == list(range(101, 108))
+
+
+# -- batch and serial master data ------------------------------------------------------------------
+def batch_receipt(client: Client, batches: list[dict[str, object]], quantity: float = 4) -> requests.Response:
+    name = "BatchNumber" if client.version == "v1" else "BatchNumberProperty"
+    lines = [{**{k: v for k, v in b.items() if k != "BatchNumber"}, name: b["BatchNumber"]} for b in batches]
+    return client.post("InventoryGenEntries", receipt(108, quantity, BatchNumbers=lines))
+
+
+def test_a_received_batch_becomes_batch_number_details(client: Client) -> None:
+    first = [
+        {"BatchNumber": "B-001", "Quantity": 3, "ExpiryDate": "2027-01-31", "ManufacturerSerialNumber": "M1"},
+        {"BatchNumber": "B-002", "Quantity": 1},
+    ]
+    assert batch_receipt(client, first).status_code == 201
+    assert batch_receipt(client, [{"BatchNumber": "B-001", "Quantity": 2}], quantity=2).status_code == 201
+    listed = client.get(
+        "BatchNumberDetails", params={"$filter": "ItemCode eq 'FG-BATCHED'", "$orderby": "DocEntry"}
+    )
+    assert listed.status_code == 200
+    rows = listed.json()["value"]
+    assert [(r["Batch"], r["SystemNumber"], r["Status"]) for r in rows] == [
+        ("B-001", 1, "bdsStatus_Released"),
+        ("B-002", 2, "bdsStatus_Released"),
+    ]  # a batch received again is the same batch
+    one = client.get(f"BatchNumberDetails({rows[0]['DocEntry']})").json()
+    assert one["ItemCode"] == "FG-BATCHED" and one["ItemDescription"]
+    assert one["BatchAttribute1"] == "M1"
+    assert one["ExpirationDate"] == ("2027-01-31" if client.version == "v1" else "2027-01-31T00:00:00Z")
+    assert one["AdmissionDate"] == ("2026-06-10" if client.version == "v1" else "2026-06-10T00:00:00Z")
+    found = client.get(
+        "BatchNumberDetails", params={"$filter": "Batch eq 'B-002'", "$select": "DocEntry,Batch"}
+    )
+    assert found.json()["value"] == [{"DocEntry": rows[1]["DocEntry"], "Batch": "B-002"}]
+
+
+def test_batch_number_details_keys_and_formats_as_the_real_collection(client: Client) -> None:
+    real = payload("response-batchnumberdetails-collection_v1_real.json")
+    assert batch_receipt(client, [{"BatchNumber": "H35996", "Quantity": 4}]).status_code == 201
+    body = client.get("BatchNumberDetails", params={"$filter": "Batch eq 'H35996'"}).json()
+    meta = "odata.metadata" if client.version == "v1" else "@odata.context"
+    assert list(body) == [meta, "value"] and body[meta].endswith("$metadata#BatchNumberDetails")
+    row = body["value"][0]
+    real_row = real["value"][0]
+    standard = [k for k in real_row if not k.startswith("U_")]
+    assert [k for k in row if not k.startswith(("odata.", "@odata."))] == standard
+    assert type(row["DocEntry"]) is int and type(row["SystemNumber"]) is int
+    assert len(row["AdmissionDate"]) == (len(real_row["AdmissionDate"]) if client.version == "v1" else 20)
+
+
+def test_a_batch_can_be_locked_but_not_created_renamed_or_deleted(client: Client) -> None:
+    assert batch_receipt(client, [{"BatchNumber": "B-9", "Quantity": 4}]).status_code == 201
+    entry = client.get("BatchNumberDetails", params={"$select": "DocEntry"}).json()["value"][0]["DocEntry"]
+    assert client.patch(f"BatchNumberDetails({entry})", {"Status": "bdsStatus_Locked"}).status_code == 204
+    assert client.get(f"BatchNumberDetails({entry})").json()["Status"] == "bdsStatus_Locked"
+    renamed = client.patch(f"BatchNumberDetails({entry})", {"Batch": "B-10"})
+    assert_error(client, renamed, 400, -1029, FIELD_NOT_UPDATABLE)
+    created = client.post("BatchNumberDetails", {"ItemCode": "FG-BATCHED", "Batch": "X"})
+    assert_error(client, created, 400, -5006, "The requested action is not supported for this object.")
+    deleted = client.request("DELETE", f"BatchNumberDetails({entry})")
+    assert_error(client, deleted, 400, -5006, "The requested action is not supported for this object.")
+    missing = client.get("BatchNumberDetails(999)")
+    assert_error(client, missing, 404, -2028, "No matching records found (ODBC -2028)")
+
+
+def test_received_serials_become_serial_number_details(client: Client) -> None:
+    serials = [
+        {"InternalSerialNumber": f"SN-{n}", "ManufacturerSerialNumber": f"MF-{n}", "Quantity": 1}
+        for n in (1, 2)
+    ]
+    posted = client.post("InventoryGenEntries", receipt(109, 2, SerialNumbers=serials))
+    assert posted.status_code == 201, posted.text
+    rows = client.get("SerialNumberDetails", params={"$orderby": "SystemNumber"}).json()["value"]
+    assert [(r["ItemCode"], r["SerialNumber"], r["MfrSerialNo"], r["SystemNumber"]) for r in rows] == [
+        ("FG-SERIAL", "SN-1", "MF-1", 1),
+        ("FG-SERIAL", "SN-2", "MF-2", 2),
+    ]
+    assert "MFrWarrantyEnd" in rows[0]  # SAP's spelling
+    assert client.get("SerialNumberDetails/$count").text == "2"

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.payloads import payload
 from tests.support.raw_client import Client, receipt
-
-PINNED = Path(__file__).parents[2] / "fixtures" / "sl-payloads"
-
-
-def payload(name: str) -> Any:
-    """A pinned real (or SAP-documented) payload."""
-    return json.loads((PINNED / name).read_text(encoding="utf-8"))
 
 
 def assert_same_error(client: Client, response: Any, real: dict[str, Any], status: int) -> None:

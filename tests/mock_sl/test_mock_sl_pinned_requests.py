@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from connector.mock_sl.server import MockServiceLayer
-from tests.mock_sl.test_mock_sl_pinned import payload
+from tests.support.payloads import payload
 from tests.support.raw_client import Client, start_mock
 
 

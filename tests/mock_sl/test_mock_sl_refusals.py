@@ -304,6 +304,8 @@ def test_metadata_is_edmx_of_the_served_sets(client: Client) -> None:
         "UserFieldsMD": "SAPB1.UserFieldMD",
         "InventoryGenEntries": "SAPB1.Document",
         "InventoryGenExits": "SAPB1.Document",
+        "BatchNumberDetails": "SAPB1.BatchNumberDetail",
+        "SerialNumberDetails": "SAPB1.SerialNumberDetail",
     }
     types = {t.get("Name"): t for t in schema_el.iter(f"{{{edm}}}EntityType")}
     document = types["Document"]
