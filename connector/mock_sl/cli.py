@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="v2 errors without 'details' (SAP's doc examples, older FPs) instead of FP 2608's",
     )
+    parser.add_argument(
+        "--v2-accepts-batch-number",
+        action="store_true",
+        help="/b1s/v2 also takes v1's BatchNumber in BatchNumbers (its metadata names it "
+        "BatchNumberProperty; unconfirmed, refused with -1000 by default)",
+    )
     return parser
 
 
@@ -133,6 +139,7 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         allow_negative_stock=args.allow_negative_stock,
         backflush_on_reject=not args.no_backflush_on_reject,
         v2_error_details=not args.no_v2_error_details,
+        v2_accepts_batch_number=args.v2_accepts_batch_number,
     )
     problem = data_folder_problem(Path(args.data))
     if problem:

@@ -556,6 +556,7 @@ class Router:
             line_sizes=self.store.udf_sizes(entity_set, lines=True),
             header_values=self.store.udf_valid_values(entity_set),
             line_values=self.store.udf_valid_values(entity_set, lines=True),
+            v1_batch_name=request.version == "v1" or self.switches.v2_accepts_batch_number,
         )
         return _checked(request.body, type_name, known, request.version, fields, top=True)
 
@@ -593,6 +594,8 @@ class _Fields:
     line_sizes: Mapping[str, int]
     header_values: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     line_values: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: v1's ``BatchNumber`` is a property of a batch (v1, or MockSwitches.v2_accepts_batch_number).
+    v1_batch_name: bool = True
 
 
 def _checked(
@@ -622,7 +625,9 @@ def _checked(
             if not isinstance(value, list):
                 raise SapError(400, -1000, f"Property '{name}' of '{type_name}' is invalid")
             inner_known = {**schema.props(version, inner), **(fields.udfs if top else {})}
-            inner_fields = fields if top else _Fields({}, {}, {})
+            if inner == "BatchNumber" and fields.v1_batch_name:
+                inner_known.setdefault("BatchNumber", "Edm.String")
+            inner_fields = fields if top else _Fields({}, {}, {}, v1_batch_name=fields.v1_batch_name)
             clean[name] = [
                 _checked(
                     element if isinstance(element, Mapping) else {}, inner, inner_known, version, inner_fields

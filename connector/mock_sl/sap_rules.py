@@ -86,6 +86,10 @@ class MockSwitches:
     #: errors, batch sub-responses), but SAP's doc examples and the real P2 captures (1000191) show only
     #: ``code`` and ``message``. True = FP 2608; False = the older shape. Clients must accept both.
     v2_error_details: bool = True
+    #: §5.5 ❓: v2's metadata names a batch ``BatchNumberProperty``; whether v2 still takes v1's
+    #: ``BatchNumber`` in a body is not confirmed. False = refused like any unknown property (-1000), as
+    #: the metadata says; True = taken as the same property (answers still say BatchNumberProperty).
+    v2_accepts_batch_number: bool = False
 
 
 def _order(store: Store, entry: Any, n: int) -> dict[str, Any]:

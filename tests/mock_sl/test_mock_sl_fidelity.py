@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from connector.mock_sl import routes as routes_module
+from connector.mock_sl.cli import build_parser
 from connector.mock_sl.server import MockServiceLayer
 from connector.mock_sl.store import load_data
 from tests.support.mock import DEMO
@@ -336,3 +337,25 @@ def test_received_serials_become_serial_number_details(client: Client) -> None:
     ]
     assert "MFrWarrantyEnd" in rows[0]  # SAP's spelling
     assert client.get("SerialNumberDetails/$count").text == "2"
+
+
+# -- switches for what the reference leaves open ---------------------------------------------------
+@pytest.mark.parametrize("accepted", [False, True])
+def test_switch_v2_accepts_v1s_batch_number_name(make_client, protocol: str, accepted: bool) -> None:
+    # v2's metadata names the batch BatchNumberProperty; whether v2 also takes v1's BatchNumber is open.
+    client = make_client(switches={"v2_accepts_batch_number": accepted})
+    sent = client.post(
+        "InventoryGenEntries", receipt(119, 5, BatchNumbers=[{"BatchNumber": "B1", "Quantity": 5}])
+    )
+    if protocol == "v1" or accepted:
+        assert sent.status_code == 201, sent.text
+        name = "BatchNumber" if protocol == "v1" else "BatchNumberProperty"
+        assert sent.json()["DocumentLines"][0]["BatchNumbers"][0][name] == "B1"
+    else:
+        assert_error(client, sent, 400, -1000, "Property 'BatchNumber' of 'BatchNumber' is invalid")
+
+
+def test_cli_flag_v2_accepts_batch_number() -> None:
+    args = build_parser().parse_args(["--v2-accepts-batch-number"])
+    assert args.v2_accepts_batch_number is True
+    assert build_parser().parse_args([]).v2_accepts_batch_number is False
