@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="/b1s/v2 also takes v1's BatchNumber in BatchNumbers (its metadata names it "
         "BatchNumberProperty; unconfirmed, refused with -1000 by default)",
     )
+    parser.add_argument(
+        "--enum-numbers-in-filter",
+        action="store_true",
+        help="$filter reads an enum compared with a number as the member of that metadata Value "
+        "(ProductionOrderStatus eq 1 = boposReleased; unconfirmed, refused with 201 by default)",
+    )
     return parser
 
 
@@ -140,6 +146,7 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         backflush_on_reject=not args.no_backflush_on_reject,
         v2_error_details=not args.no_v2_error_details,
         v2_accepts_batch_number=args.v2_accepts_batch_number,
+        enum_numbers_in_filter=args.enum_numbers_in_filter,
     )
     problem = data_folder_problem(Path(args.data))
     if problem:

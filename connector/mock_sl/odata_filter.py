@@ -153,15 +153,19 @@ class _Parser:
         raise QueryError(201, FILTER_SYNTAX)
 
 
-def parse_filter(text: str, known: Mapping[str, str]) -> Any:
-    """Parse ``$filter`` and check every property against ``known`` (name → EDM type)."""
+def parse_filter(text: str, known: Mapping[str, str], *, enum_numbers: bool = False) -> Any:
+    """Parse ``$filter`` and check every property against ``known`` (name → EDM type).
+
+    ``enum_numbers``: an enum property compared with a number means the member of that metadata
+    ``Value`` (MockSwitches.enum_numbers_in_filter); otherwise the number is refused as an unknown name.
+    """
     tree = _Parser(text).parse()
     _check_props(tree, known)
-    _check_enums(tree, known)
+    _check_enums(tree, known, enum_numbers)
     return tree
 
 
-def _check_enums(node: Any, known: Mapping[str, str]) -> None:
+def _check_enums(node: Any, known: Mapping[str, str], enum_numbers: bool = False) -> None:
     """An enum property compared with a string that is neither a member name nor a DB code is refused.
 
     Without this a typo (``ProductionOrderStatus eq 'boposFoo'``) would return an empty list, and a
@@ -178,8 +182,18 @@ def _check_enums(node: Any, known: Mapping[str, str]) -> None:
                 enum = schema.enum_of(known.get(prop.name, ""))
                 if enum is not None and schema.normalize_enum(enum, literal.value) is None:
                     raise QueryError(201, invalid_enum_text(enum, literal.value))
+            elif isinstance(prop, Prop) and isinstance(literal, Literal) and _is_number(literal.value):
+                # ❓ an enum's metadata Value (``ProductionOrderStatus eq 1``) was never tried on a real
+                # SL: refused as SAP refuses an unknown name, unless the switch reads it as that member.
+                enum = schema.enum_of(known.get(prop.name, ""))
+                if enum is not None and (not enum_numbers or schema.enum_member(enum, literal.value) is None):
+                    raise QueryError(201, invalid_enum_text(enum, literal.value))
     for arg in node.args:
-        _check_enums(arg, known)
+        _check_enums(arg, known, enum_numbers)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def invalid_enum_text(enum: str, value: Any) -> str:
@@ -221,6 +235,8 @@ def _coerce(literal: Literal, edm: str) -> Any:
         return None
     enum = schema.enum_of(edm)
     if enum is not None:
+        if _is_number(value):  # only reaches here when parse_filter let numbers through
+            return schema.enum_member(enum, value) or value
         return schema.normalize_enum(enum, value) or value
     if edm in schema.DATE_TYPES:
         return schema.to_date(value) or value

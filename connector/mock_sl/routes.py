@@ -318,7 +318,7 @@ class Router:
         text = request.query.get("$filter")
         if not text:
             return list(self.store.live_rows(entity_set))
-        tree = parse_filter(text, known)
+        tree = parse_filter(text, known, enum_numbers=self.switches.enum_numbers_in_filter)
         fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
         pinned = self._pinned(entity_set, tree, known, fold)
         if pinned is None:
@@ -367,7 +367,7 @@ class Router:
         if "$count" in request.query or "$inlinecount" in request.query:
             return None
         known = self._known(request, entity_set)
-        tree = parse_filter(text, known)
+        tree = parse_filter(text, known, enum_numbers=self.switches.enum_numbers_in_filter)
         floor = _key_floor(tree, order[0][0])
         if floor is None:
             return None
@@ -409,7 +409,11 @@ class Router:
             return None
         known = self._known(request, entity_set)
         text = request.query.get("$filter")
-        tree: Any = parse_filter(text, known) if text else Literal(True)
+        tree: Any = (
+            parse_filter(text, known, enum_numbers=self.switches.enum_numbers_in_filter)
+            if text
+            else Literal(True)
+        )
         fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
         if text and (not comparable(tree, known) or self._pinned(entity_set, tree, known, fold) is not None):
             return None
@@ -433,7 +437,10 @@ class Router:
 
     def _count(self, request: Request, entity_set: str) -> Response:
         count = len(self._filtered(request, entity_set))
-        return Response(200, str(count).encode(), {"Content-Type": protocol.TEXT_PLAIN})
+        headers = {"Content-Type": protocol.TEXT_PLAIN}
+        if request.version == "v2":
+            headers["OData-Version"] = "4.0"  # ◐ as on every v2 GET captured (§8)
+        return Response(200, str(count).encode(), headers)
 
     def render_row(
         self, version: str, entity_set: str, row: dict[str, Any], select: list[str] | None

@@ -90,6 +90,9 @@ class MockSwitches:
     #: ``BatchNumber`` in a body is not confirmed. False = refused like any unknown property (-1000), as
     #: the metadata says; True = taken as the same property (answers still say BatchNumberProperty).
     v2_accepts_batch_number: bool = False
+    #: §3.1 ❓: an enum compared with its metadata ``Value`` in ``$filter`` (``ProductionOrderStatus eq 1``)
+    #: was never tried. False = refused like an unknown member name (201); True = that member.
+    enum_numbers_in_filter: bool = False
 
 
 def _order(store: Store, entry: Any, n: int) -> dict[str, Any]:

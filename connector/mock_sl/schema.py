@@ -145,6 +145,14 @@ def enum_members(enum: str) -> tuple[str, ...]:
     return tuple(member for member, _value in metadata()["v2"]["enums"].get(enum, []))
 
 
+def enum_member(enum: str, number: Any) -> str | None:
+    """The member whose v2 metadata ``Value`` is ``number`` (``1`` → ``boposReleased``), if any."""
+    for member, value in metadata()["v2"]["enums"].get(enum, []):
+        if value == number:
+            return str(member)
+    return None
+
+
 def normalize_enum(enum: str, value: Any) -> str | None:
     """Enum name or DB code → enum name; None when it is neither."""
     if not isinstance(value, str):

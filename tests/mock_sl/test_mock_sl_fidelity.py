@@ -359,3 +359,30 @@ def test_cli_flag_v2_accepts_batch_number() -> None:
     args = build_parser().parse_args(["--v2-accepts-batch-number"])
     assert args.v2_accepts_batch_number is True
     assert build_parser().parse_args([]).v2_accepts_batch_number is False
+
+
+def test_count_answers_carry_odata_version_on_v2(client: Client) -> None:
+    # Every v2 GET carries OData-Version: 4.0 (real captures); /$count is one, its body the bare number.
+    counted = client.get("Warehouses/$count")
+    assert counted.status_code == 200 and counted.text == "5"
+    assert counted.headers["Content-Type"] == "text/plain;charset=utf-8"
+    assert counted.headers.get("OData-Version") == ("4.0" if client.version == "v2" else None)
+
+
+@pytest.mark.parametrize("numbers", [False, True])
+def test_switch_enum_number_in_filter(make_client, numbers: bool) -> None:
+    # 'boposReleased' and its DB code 'R' filter; the metadata Value (1) was never tried on a real SL.
+    client = make_client(switches={"enum_numbers_in_filter": numbers})
+    query = {"$filter": "ProductionOrderStatus eq 1", "$select": "AbsoluteEntry", "$top": "2"}
+    answer = client.get("ProductionOrders", params=query)
+    if numbers:
+        assert answer.status_code == 200
+        assert [row["AbsoluteEntry"] for row in answer.json()["value"]] == [101, 102]
+        planned = client.get("ProductionOrders/$count", params={"$filter": "ProductionOrderStatus eq 0"})
+        assert planned.text == "1"
+    else:
+        message = (
+            "Invalid item name '1' in Enum 'BoProductionOrderStatusEnum'. The valid names are: "
+            "'boposPlanned'-'P', 'boposReleased'-'R', 'boposClosed'-'L', 'boposCancelled'-'C'"
+        )
+        assert_error(client, answer, 400, 201, message)
