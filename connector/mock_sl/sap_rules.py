@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from connector.mock_sl import batches, numbering
+from connector.mock_sl import batch_numbers, numbering
 from connector.mock_sl.protocol import SapError
 from connector.mock_sl.stock import StockLedger, batch_serial_complete, is_batch, is_serial
 from connector.mock_sl.store import Store
@@ -371,7 +371,7 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
     header.setdefault("JournalMemo", "Receipt from Production")
     document = _document(store, "InventoryGenEntries", header, out_lines, today)
     store.insert("InventoryGenEntries", document)
-    batches.register(store, out_lines, document["DocDate"])
+    batch_numbers.register(store, out_lines, document["DocDate"])
     return document
 
 
