@@ -46,6 +46,9 @@ FIELD_NOT_UPDATABLE = "Field cannot be updated (ODBC -1029)"
 DOCUMENT_TABLES = {"InventoryGenEntries": "OIGN", "InventoryGenExits": "OIGE"}
 #: Document properties named as their OIGN/OIGE column, so SAP's hint can name them.
 DOCUMENT_COLUMNS = frozenset({"DocEntry", "DocNum", "Series", "DocDate", "DocDueDate", "TaxDate"})
+#: Sets whose entities carry no ETag (no ``odata.etag`` annotation, no ``ETag`` header): a real, complete
+#: v1 ``BatchNumberDetails`` collection has none on its rows; serial records are the same kind of master data.
+NO_ETAG_SETS = frozenset({"BatchNumberDetails", "SerialNumberDetails"})
 #: Besides the key: properties SAP maintains itself, which a PATCH cannot change (-1029). Other
 #: properties the mock does not model a change of stay -5006 (order_rules.PATCHABLE).
 READ_ONLY: dict[str, frozenset[str]] = {
@@ -450,7 +453,9 @@ class Router:
         if select is not None:
             return {name: schema.render(row.get(name), known[name], version) for name in select}
         key = tuple(row.get(name) for name in self.store.key_names(entity_set))
-        out: dict[str, Any] = {protocol.etag_key(version): self.store.etag(entity_set, key)}
+        out: dict[str, Any] = {}
+        if entity_set not in NO_ETAG_SETS:
+            out[protocol.etag_key(version)] = self.store.etag(entity_set, key)
         for name, edm in known.items():
             out[name] = schema.render(row.get(name), edm, version)
         return out
@@ -502,7 +507,7 @@ class Router:
         body.update(self.render_row(version, entity_set, row, select))
         key = tuple(row.get(name) for name in self.store.key_names(entity_set))
         headers = dict(extra or {})
-        if select is None:
+        if select is None and entity_set not in NO_ETAG_SETS:
             headers["ETag"] = self.store.etag(entity_set, key)
         return self._rendered(version, status, body, headers)
 
@@ -528,6 +533,8 @@ class Router:
     def _check_if_match(self, request: Request, entity_set: str, key: tuple[Any, ...]) -> None:
         """A stale ``If-Match`` on a PATCH or an action: 412 -2039 before anything changes (§2.3)."""
         if_match = request.headers.get("If-Match")
+        if entity_set in NO_ETAG_SETS:
+            return  # ASSUMPTION: an entity SAP gives no ETag is not checked against one
         if if_match and if_match != "*" and if_match != self.store.etag(entity_set, key):
             raise SapError(412, -2039, protocol.ETAG_MISMATCH)
 
