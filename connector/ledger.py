@@ -116,17 +116,10 @@ def _now_text() -> str:
 
 
 @dataclass(frozen=True)
-class PostingRow:
-    """One row of ``postings``."""
+class PostingRow(Intent):
+    """One row of ``postings``: the intent, and what became of it."""
 
-    key: str
     company: str
-    order_entry: int
-    order_number: int
-    item: str
-    quantity: float
-    rejected_quantity: float
-    payload: dict[str, Any]
     state: str
     receipt_entry: int | None
     receipt_number: int | None
