@@ -11,9 +11,10 @@
 * ``/metrics``: Prometheus exposition of ``ServiceMetrics``.
 
 Read-only, GET only, no SAP access and no secrets; it listens on 127.0.0.1 unless ``B1_HTTP_HOST``
-says otherwise. At most ``MAX_CONNECTIONS`` clients are served at once (more get 503 at once) and a
-client silent for ``CONNECTION_TIMEOUT_S`` is disconnected (``connector.bounded_http``), so idle or
-half-open connections cannot pile up threads in the service.
+says otherwise. At most ``MAX_CONNECTIONS`` clients are served at once (more get 503 at once), a
+client silent for ``CONNECTION_TIMEOUT_S`` is disconnected, and so is any connection still open three
+timeouts (30 s) after it was accepted (``connector.bounded_http``), so idle, half-open or dribbling
+connections can neither pile up threads in the service nor keep ``/healthz`` answering 503.
 """
 
 from __future__ import annotations
@@ -99,12 +100,17 @@ class ServiceEndpoint:
         *,
         max_connections: int = MAX_CONNECTIONS,
         connection_timeout_s: float = CONNECTION_TIMEOUT_S,
+        connection_deadline_s: float | None = None,  # None: bounded_http's, three timeouts
     ) -> Callable[[], None]:
         """Serve in a daemon thread; returns the function that stops it (``self.address``: where)."""
         handler = type("BoundEndpointHandler", (_Handler,), {"endpoint": self})
         try:
             server = BoundedThreadingHTTPServer(
-                (host, port), handler, max_connections=max_connections, timeout_s=connection_timeout_s
+                (host, port),
+                handler,
+                max_connections=max_connections,
+                timeout_s=connection_timeout_s,
+                deadline_s=connection_deadline_s,
             )
         except OSError as exc:
             raise ConfigError(
