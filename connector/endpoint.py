@@ -162,6 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(200, generate_latest(self.endpoint.metrics.registry), CONTENT_TYPE_LATEST)
             else:
                 self._answer(404, b"not found: try /, /healthz or /metrics\n", "text/plain; charset=utf-8")
+        except ConnectionError:  # the client is gone, or was cut at its deadline: nobody to answer
+            log.debug("endpoint_client_gone", extra={"path": path})
         except Exception:  # the page must never take the service down; the log has the details
             log.exception("endpoint_failed", extra={"path": path})
             self._answer(500, b"internal error: see the service log\n", "text/plain; charset=utf-8")

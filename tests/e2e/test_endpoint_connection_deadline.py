@@ -6,6 +6,7 @@ thread is left behind."""
 
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import threading
@@ -94,8 +95,9 @@ def dribble_until_cut(s: socket.socket) -> bytes | None:
 
 
 def test_a_dribbling_client_is_cut_at_the_deadline_and_its_slot_serves_the_next(
-    endpoint, threads_before, capfd
+    endpoint, threads_before, capfd, caplog
 ):
+    caplog.set_level(logging.INFO)
     address, stop = serve(
         endpoint, max_connections=1, connection_timeout_s=TIMEOUT_S, connection_deadline_s=DEADLINE_S
     )
@@ -118,8 +120,10 @@ def test_a_dribbling_client_is_cut_at_the_deadline_and_its_slot_serves_the_next(
         assert answer.startswith(b"HTTP/1.0 200 OK"), answer[:80]
     finally:
         stop()
-    # A cut is expected, not an error: no traceback in the service's output.
+    # A cut is expected, not an error: no traceback in the service's output, no error in its log.
     assert "Traceback" not in capfd.readouterr().err
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "endpoint_connection_cut" in caplog.messages
 
 
 def test_a_normal_request_within_the_deadline_is_served(endpoint):
