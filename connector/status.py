@@ -65,6 +65,11 @@ def status_text(d: dict[str, Any]) -> str:
         lines.append("Unsettled postings (answer lost; looked up in SAP at the next cycle):")
         lines.extend(
             f"  order {r['order_number']}: {r['key']} ({r['state']} since {r['updated_at']})"
+            + (
+                f"; company {r['company']}: settled only by a connector logged in to it"
+                if d["company"] and r["company"] != d["company"]
+                else ""
+            )
             for r in d["unsettled"]
         )
     if d["held"]:

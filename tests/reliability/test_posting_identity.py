@@ -13,6 +13,7 @@ from pathlib import Path
 
 from connector.ledger import Intent, Ledger
 from connector.reconcile import reconcile
+from connector.status import status_dict, status_text
 from tests.support.exactly_once import receipts_with_key
 
 MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "default.yaml"
@@ -78,3 +79,16 @@ def test_a_posting_of_another_company_is_left_in_flight_for_that_company(mock_sl
     assert other not in {s.key for s in report.settled}
     assert not any(other in str(r.query) for r in _receipt_requests(mock_sl, "GET"))  # never looked up here
     assert worker.ledger.get(other).state == "uncertain"  # still its own company's to settle
+
+
+def test_status_says_whose_postings_are_in_flight(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    for company in ("SBODEMOUS", "OTHERCO"):
+        key = f"{company}/101/C4/R0"
+        intent = Intent(key, 101, 2026230101, "FG-TABLE", 4, 0, {"U_B1BF_Key": key})
+        ledger.intend(intent, company=company)
+    text = status_text(status_dict(ledger, "SBODEMOUS"))
+    [ours] = [line for line in text.splitlines() if "SBODEMOUS/101/C4/R0" in line]
+    [theirs] = [line for line in text.splitlines() if "OTHERCO/101/C4/R0" in line]
+    assert "company" not in ours
+    assert "company OTHERCO: settled only by a connector logged in to it" in theirs
