@@ -14,7 +14,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import unquote
 
-from connector.mock_sl import edmx, order_rules, paging, protocol, sap_rules, schema
+from connector.mock_sl import edmx, master_data, order_rules, paging, protocol, sap_rules, schema
 from connector.mock_sl.odata_filter import (
     Literal,
     Node,
@@ -112,6 +112,13 @@ def parse_key(text: str, names: list[str]) -> tuple[Any, ...]:
 def key_text(key: tuple[Any, ...]) -> str:
     """The key as SAP quotes it in ``Entity with value('<key>') does not exist``."""
     return ",".join(str(part) for part in key)
+
+
+def key_literal(key: tuple[Any, ...]) -> str:
+    """The key as it is written in a URL: ``3585``, ``'A''B'`` (a string quoted, quotes doubled)."""
+    return ",".join(
+        f"'{part.replace(chr(39), chr(39) * 2)}'" if isinstance(part, str) else str(part) for part in key
+    )
 
 
 def _changed_only(row: Mapping[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -521,10 +528,12 @@ class Router:
             row = sap_rules.post_issue(self.store, body, self.switches, today)
         elif entity_set == "ProductionOrders":
             row = order_rules.create_order(self.store, body, today)
+        elif entity_set == "Items":
+            row = master_data.create_item(self.store, body, today)
         else:
             raise SapError(400, -5006, protocol.NOT_SUPPORTED)
         key = tuple(row.get(name) for name in self.store.key_names(entity_set))
-        location = f"{self.root(request.version)}/{entity_set}({key_text(key)})"
+        location = f"{self.root(request.version)}/{entity_set}({key_literal(key)})"
         if "return-no-content" in request.headers.get("Prefer", ""):
             return Response(204, b"", {"Location": location, "Preference-Applied": "return-no-content"})
         stored = self.store.live(entity_set, key) or row

@@ -55,6 +55,7 @@ DB_CODES: dict[str, dict[str, str]] = {
 #: from UserFieldsMD instead (``Store.udf_sizes``).
 MAX_LENGTHS: dict[str, dict[str, int]] = {
     "Document": {"Comments": 254, "JournalMemo": 50, "Reference2": 11},
+    "Item": {"ItemCode": 50},  # OITM.ItemCode nvarchar(50)
     # ◐ Batch and serial numbers and their attributes: nvarchar(36) (OBTN.DistNumber, MnfSerial,
     # LotNumber; OSRN.DistNumber, MnfSerial), as SDK table references give them.
     "BatchNumber": {

@@ -389,3 +389,23 @@ def test_switch_enum_number_in_filter(make_client, numbers: bool) -> None:
             "'boposPlanned'-'P', 'boposReleased'-'R', 'boposClosed'-'L', 'boposCancelled'-'C'"
         )
         assert_error(client, answer, 400, 201, message)
+
+
+# -- creating items --------------------------------------------------------------------------------
+def test_post_item_creates_it_and_a_second_post_is_sap_s_duplicate_error(client: Client) -> None:
+    created = client.post("Items", {"ItemCode": "NEW'1", "ItemName": "New part", "ManageBatchNumbers": "N"})
+    assert created.status_code == 201, created.text
+    assert created.headers["Location"] == f"{client.sl.root(client.version)}/Items('NEW''1')"
+    body = created.json()
+    assert (body["ItemCode"], body["ItemName"], body["ManageBatchNumbers"]) == ("NEW'1", "New part", "tNO")
+    assert created.headers["ETag"] == 'W/"356A192B7913B04C54574D18C28D46E6395428AB"'  # DataVersion 1
+    assert client.get("Items('NEW''1')").json()["ItemName"] == "New part"
+    real = payload("error-400-batch-subrequest-item-exists_v1_sap-guide.json")  # SAP's own example text
+    again = client.post("Items", {"ItemCode": "NEW'1"})
+    assert_error(client, again, 400, -10, real["error"]["message"]["value"].replace("i002", "NEW'1"))
+    assert client.get("Items/$count").text == str(len(client.sl.store.rows("Items")))
+
+
+def test_post_item_without_a_code_is_refused(client: Client) -> None:
+    refused = client.post("Items", {"ItemName": "No code"})
+    assert_error(client, refused, 400, -5002, "Code undefined  [OITM.ItemCode]")
