@@ -244,8 +244,14 @@ SESSIONS = pytest.mark.parametrize("post_sessions", list(MACHINES), ids=lambda n
 @SESSIONS
 def test_exactly_once_whatever_confirmations_faults_and_crashes_come(post_sessions):
     STATS.clear()
+    # derandomize: the same draws on every run, so CI and a developer see the same result (a random
+    # run once drew no crash at all and failed the check below). Every fault and every crash point is
+    # also struck deterministically by the scripted tests below.
     run_state_machine_as_test(
-        MACHINES[post_sessions], settings=settings(max_examples=25, stateful_step_count=12, deadline=None)
+        MACHINES[post_sessions],
+        settings=settings(
+            max_examples=25, stateful_step_count=12, deadline=None, derandomize=True, database=None
+        ),
     )
     # Not vacuous: faults struck receipt POSTs and the worker died at crash points (per kind: the
     # scripted tests below; these totals depend on what Hypothesis drew).
