@@ -72,3 +72,23 @@ def sl_client(mock_sl, protocol, tmp_path) -> Iterator[Any]:
     with ServiceLayerClient(settings.sl, settings.retry) as client:
         client.login()
         yield client
+
+
+@pytest.fixture
+def endpoint(tmp_path) -> Any:
+    """The service's HTTP endpoint over an empty ledger, not serving yet (``endpoint.serve(...)``).
+
+    No Service Layer behind it: its settings only name one (port 9, discard)."""
+    from connector.endpoint import ServiceEndpoint
+    from connector.metrics import ServiceMetrics
+    from connector.settings import Settings
+
+    settings = Settings(
+        sl_url="http://127.0.0.1:9/b1s/v2",
+        company_db="SBODEMOUS",
+        username="manager",
+        password="1234",
+        ledger_path=tmp_path / "ledger.sqlite3",
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    return ServiceEndpoint(settings, ServiceMetrics())

@@ -18,8 +18,6 @@ import pytest
 
 from connector.bounded_http import BoundedThreadingHTTPServer
 from connector.endpoint import ServiceEndpoint
-from connector.metrics import ServiceMetrics
-from connector.settings import Settings
 
 #: Far above the dribble interval: the per-read timeout never fires for the dribbling client.
 TIMEOUT_S = 2.0
@@ -28,19 +26,6 @@ DRIBBLE_EVERY_S = 0.05
 #: How long the test dribbles before it gives up: without a deadline the client is never cut.
 DRIBBLE_AT_MOST_S = 10 * DEADLINE_S
 WATCHDOG = "b1bf-endpoint-watchdog"
-
-
-@pytest.fixture
-def endpoint(tmp_path) -> ServiceEndpoint:
-    settings = Settings(
-        sl_url="http://127.0.0.1:9/b1s/v2",
-        company_db="SBODEMOUS",
-        username="manager",
-        password="1234",
-        ledger_path=tmp_path / "ledger.sqlite3",
-        _env_file=None,
-    )  # type: ignore[call-arg]
-    return ServiceEndpoint(settings, ServiceMetrics())
 
 
 @pytest.fixture

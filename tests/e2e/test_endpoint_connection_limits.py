@@ -8,10 +8,6 @@ import socket
 import threading
 import time
 
-from connector.endpoint import ServiceEndpoint
-from connector.metrics import ServiceMetrics
-from connector.settings import Settings
-
 MAX_CONNECTIONS = 8
 TIMEOUT_S = 1.5
 IDLE_CLIENTS = 100  # below the listen backlog: no SYN retry slows the test down
@@ -38,16 +34,7 @@ def read_until_closed(s: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
-def test_idle_connections_are_capped_refused_and_timed_out(tmp_path):
-    settings = Settings(
-        sl_url="http://127.0.0.1:9/b1s/v2",
-        company_db="SBODEMOUS",
-        username="manager",
-        password="1234",
-        ledger_path=tmp_path / "ledger.sqlite3",
-        _env_file=None,
-    )  # type: ignore[call-arg]
-    endpoint = ServiceEndpoint(settings, ServiceMetrics())
+def test_idle_connections_are_capped_refused_and_timed_out(endpoint):
     threads_before = threading.active_count()
     stop = endpoint.serve("127.0.0.1", 0, max_connections=MAX_CONNECTIONS, connection_timeout_s=TIMEOUT_S)
     assert endpoint.address is not None

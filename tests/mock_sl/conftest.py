@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from connector.mock_sl.server import MockServiceLayer, MockSwitches
+from connector.mock_sl.store import load_data
+from tests.support.mock import DEMO
 from tests.support.raw_client import Client, start_mock
 
 
@@ -42,3 +44,16 @@ def make_client(protocol: str) -> Iterator[Any]:
     yield factory
     for mock in started:
         mock.stop()
+
+
+@pytest.fixture
+def reversed_orders(protocol: str) -> Iterator[Client]:
+    """The demo company with its production orders stored in descending key order (the mock must not
+    rely on storage order for key filters, ``$orderby`` or paging), and a logged-in client for it."""
+    data = load_data(DEMO)
+    data["ProductionOrders"] = list(reversed(data["ProductionOrders"]))
+    mock = MockServiceLayer(data, port=0).start()
+    client = Client(mock, protocol)
+    assert client.login().status_code == 200
+    yield client
+    mock.stop()

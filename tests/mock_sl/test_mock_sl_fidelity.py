@@ -27,18 +27,6 @@ def assert_error(client: Client, response: requests.Response, status: int, code:
     assert type(response.json()["error"]["code"]) is (int if client.version == "v1" else str)
 
 
-@pytest.fixture
-def reversed_orders_client(protocol: str) -> Iterator[Client]:
-    """The demo company with its production orders stored in descending key order."""
-    data = load_data(DEMO)
-    data["ProductionOrders"] = list(reversed(data["ProductionOrders"]))
-    sl = MockServiceLayer(data, port=0).start()
-    client = Client(sl, protocol)
-    assert client.login().status_code == 200
-    yield client
-    sl.stop()
-
-
 # -- keys and the fields SAP maintains -------------------------------------------------------------
 @pytest.mark.parametrize(
     ("path", "body"),
@@ -209,11 +197,11 @@ def test_an_omitted_mandatory_udf_gets_its_default(udf_client: Client) -> None:
 )
 @pytest.mark.parametrize("page", [None, "0", "4", "5"])
 def test_skip_paging_answers_as_a_full_scan(
-    reversed_orders_client: Client, query: dict[str, str], page: str | None
+    reversed_orders: Client, query: dict[str, str], page: str | None
 ) -> None:
     # Without a count the mock stops reading rows once the page is full; with one it reads them all.
     # Every page of both must hold the same rows and link on in the same way.
-    client = reversed_orders_client
+    client = reversed_orders
     count = {"$inlinecount": "allpages"} if client.version == "v1" else {"$count": "true"}
     headers = {"Prefer": f"odata.maxpagesize={page}"} if page is not None else {}
     link_key = "odata.nextLink" if client.version == "v1" else "@odata.nextLink"
@@ -241,9 +229,9 @@ def test_skip_paging_answers_as_a_full_scan(
     assert params is None
 
 
-def test_skip_paging_in_key_order_reads_one_page(reversed_orders_client: Client, monkeypatch) -> None:
+def test_skip_paging_in_key_order_reads_one_page(reversed_orders: Client, monkeypatch) -> None:
     # A company of many orders pages by $skip without the mock filtering every row for every page.
-    client = reversed_orders_client
+    client = reversed_orders
     visited: list[int] = []
     real = routes_module.evaluate
 

@@ -54,18 +54,6 @@ def same_answer(client: Client, path: str, condition: str, **options: Any) -> An
     return pinned
 
 
-@pytest.fixture
-def reversed_orders(protocol: str) -> Iterator[Client]:
-    """The demo company with its production orders stored in descending key order."""
-    data = load_data(DEMO)
-    data["ProductionOrders"] = list(reversed(data["ProductionOrders"]))
-    mock = MockServiceLayer(data, port=0).start()
-    client = Client(mock, protocol)
-    assert client.login().status_code == 200
-    yield client
-    mock.stop()
-
-
 @pytest.mark.parametrize(
     ("condition", "expected"),
     [
