@@ -123,6 +123,8 @@ class Worker:
     _facts_read: bool = field(default=False, init=False, repr=False)
     #: This company's receipts cancelled in SAP, by key: read once, before the worker's first receipt.
     _cancelled_in_sap: dict[str, dict[str, Any]] | None = field(default=None, init=False, repr=False)
+    #: SAP refused that read this cycle: not asked again (nor warned about again) until the next one.
+    _cancelled_read_refused: bool = field(default=False, init=False, repr=False)
     #: SAP refused a read of DocNums this cycle (``_read_receipt_numbers``).
     _docnum_read_refused: bool = field(default=False, init=False, repr=False)
 
@@ -174,6 +176,7 @@ class Worker:
         try:
             self._cancelled_in_sap = self.poster.cancelled_receipts(key_prefix(self.company))
         except SLError as exc:  # read again next cycle; the ledger still remembers what it posted
+            self._cancelled_read_refused = True
             report.warnings.append(
                 CycleWarning(
                     None,
@@ -204,6 +207,7 @@ class Worker:
         cycle_id = self.ledger.start_cycle(self.company, dry_run=dry_run)
         self._receipts_sent = 0
         self._docnum_read_refused = False
+        self._cancelled_read_refused = False
         status = "failed"
         try:
             if not dry_run:
@@ -405,7 +409,7 @@ class Worker:
             # whose orders have nothing to receive costs its pages and item reads, nothing more.
             self._read_facts(report)
             self._facts_read = True
-        if self._cancelled_in_sap is None and not dry_run:
+        if self._cancelled_in_sap is None and not self._cancelled_read_refused and not dry_run:
             self._read_cancelled_receipts(report)
         entries = [order.AbsoluteEntry for order in due]
         fresh: dict[int, ProductionOrder | OrderError] = {}

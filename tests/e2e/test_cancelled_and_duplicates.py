@@ -133,11 +133,25 @@ def test_a_connector_that_lost_its_ledger_does_not_post_a_cancelled_receipt_agai
     ]  # none posted again
 
 
-def test_when_sap_will_not_list_cancelled_receipts_the_cycle_warns_and_still_posts(mock_sl, worker_factory):
-    mock_sl.faults.fail_next(
-        "InventoryGenEntries", status=403, code=-1, message="No permission", method="GET"
-    )
-    first = worker_factory().run_cycle()
+def test_when_sap_will_not_list_cancelled_receipts_the_cycle_warns_once_and_still_posts(
+    mock_sl, worker_factory
+):
+    def cancelled_reads() -> int:
+        return sum("Cancelled eq" in r.query.get("$filter", "") for r in mock_sl.requests)
+
+    refusal = {"status": 403, "code": -1, "message": "No permission", "method": "GET"}
+    mock_sl.faults.fail_next("InventoryGenEntries", count=1000, **refusal)
+    worker = worker_factory(fresh_read_chunk=2)  # several chunks, each could ask again
+    first = worker.run_cycle()
     [warning] = [w for w in first.warnings if w.code == "CANCELLED_RECEIPTS_UNREAD"]
     assert "No permission" in warning.message and "read again next cycle" in warning.message
+    assert cancelled_reads() == 1  # not asked again in the cycle
     assert 101 in {p.order_entry for p in first.posted}
+
+    mock_sl.faults.clear()
+    mock_sl.store.patch("ProductionOrders", 116, {"U_ConfirmedQty": 8})  # something new to receive
+    second = worker.run_cycle()
+    assert "CANCELLED_RECEIPTS_UNREAD" not in {w.code for w in second.warnings}
+    assert cancelled_reads() == 2 and 116 in {p.order_entry for p in second.posted}
+    worker.run_cycle()
+    assert cancelled_reads() == 2  # read once it succeeded, for the life of the worker
