@@ -18,6 +18,7 @@ import pytest
 
 from connector.bounded_http import BoundedThreadingHTTPServer
 from connector.endpoint import ServiceEndpoint
+from tests.support.raw_http import get, read_until_closed
 
 #: Far above the dribble interval: the per-read timeout never fires for the dribbling client.
 TIMEOUT_S = 2.0
@@ -37,24 +38,6 @@ def serve(endpoint: ServiceEndpoint, **limits: float) -> tuple[tuple[str, int], 
     stop = endpoint.serve("127.0.0.1", 0, **limits)  # type: ignore[arg-type]
     assert endpoint.address is not None
     return endpoint.address, stop
-
-
-def get(address: tuple[str, int], path: str) -> bytes:
-    """A plain HTTP/1.0 GET; the whole answer (status line first)."""
-    with socket.create_connection(address, timeout=5) as s:
-        s.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
-        return read_until_closed(s)
-
-
-def read_until_closed(s: socket.socket) -> bytes:
-    s.settimeout(5)
-    chunks = []
-    try:
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-    except ConnectionResetError:
-        pass
-    return b"".join(chunks)
 
 
 def wait_for_threads(count: int) -> int:

@@ -8,30 +8,11 @@ import socket
 import threading
 import time
 
+from tests.support.raw_http import get, read_until_closed
+
 MAX_CONNECTIONS = 8
 TIMEOUT_S = 1.5
 IDLE_CLIENTS = 100  # below the listen backlog: no SYN retry slows the test down
-
-
-def get(address: tuple[str, int], path: str) -> bytes:
-    """A plain HTTP/1.0 GET; the whole answer (status line first)."""
-    with socket.create_connection(address, timeout=5) as s:
-        s.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
-        chunks = []
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def read_until_closed(s: socket.socket) -> bytes:
-    s.settimeout(TIMEOUT_S + 5)
-    chunks = []
-    try:
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-    except ConnectionResetError:
-        pass
-    return b"".join(chunks)
 
 
 def test_idle_connections_are_capped_refused_and_timed_out(endpoint):
@@ -55,7 +36,7 @@ def test_idle_connections_are_capped_refused_and_timed_out(endpoint):
             pass  # refused before its request arrived: just as fast, and as clear to a monitor
         assert time.monotonic() - started < 1.0
 
-        answers = [read_until_closed(s) for s in idle]
+        answers = [read_until_closed(s, TIMEOUT_S + 5) for s in idle]
         peak = max(peak, threading.active_count() - threads_before)
         held = [a for a in answers if a == b""]  # the slot holders: closed after the timeout, no answer
         refused = [a for a in answers if a.startswith(b"HTTP/1.0 503 Service Unavailable")]
