@@ -171,12 +171,14 @@ class Worker:
             facts=self._facts,
         )
 
-    def _read_cancelled_receipts(self, report: CycleReport) -> None:
+    def _read_cancelled_receipts(self, report: CycleReport | None) -> None:
         """The keys SAP holds only on cancelled receipts, so a lost ledger cannot post them again."""
         try:
             self._cancelled_in_sap = self.poster.cancelled_receipts(key_prefix(self.company))
         except SLError as exc:  # read again next cycle; the ledger still remembers what it posted
             self._cancelled_read_refused = True
+            if report is None:
+                return
             report.warnings.append(
                 CycleWarning(
                     None,
@@ -365,9 +367,9 @@ class Worker:
         """
         if not self._is_candidate(order, items):
             return False
-        unfinished = self.poster.unfinished_for_order(order.AbsoluteEntry)
+        unfinished = self._unfinished_posting(order)
         if unfinished is not None:
-            self._hold(report, order, [unfinished_posting(order, unfinished)])
+            self._hold(report, order, [unfinished])
             return False
         plan = plan_receipt(order, self.mapping.quantities)
         if not plan.nothing_to_receive:
@@ -505,7 +507,9 @@ class Worker:
             return
         if self._receipt_limit_reached(report):
             return
-        if self._received_before(report, assessment):
+        received = self._received_before(assessment)
+        if received is not None:
+            self._hold(report, order, [received])
             return
         # Decided before the POST is sent: what this receipt backflushes is no longer there for the
         # next order (else two orders sharing a scarce component both pass the stock check).
@@ -513,10 +517,15 @@ class Worker:
         self._receipts_sent += 1  # counted here, in the cycle's thread, when the receipt is handed over
         dispatch(assessment)
 
-    def _received_before(self, report: CycleReport, a: Assessment) -> bool:
-        """Hold the order ALREADY_POSTED if its key was posted before: a key SAP once had is never
-        posted again. The ledger remembers it; SAP's cancelled receipts cover a ledger that forgot it
-        (lost, or restored from a backup)."""
+    def _unfinished_posting(self, order: ProductionOrder) -> Reason | None:
+        """POSTING_UNCERTAIN or DUPLICATE_IN_SAP while an earlier posting of the order is not cleared."""
+        unfinished = self.poster.unfinished_for_order(order.AbsoluteEntry)
+        return None if unfinished is None else unfinished_posting(order, unfinished)
+
+    def _received_before(self, a: Assessment) -> Reason | None:
+        """ALREADY_POSTED if the receipt's key was posted before: a key SAP once had is never posted
+        again. The ledger remembers it; SAP's cancelled receipts cover a ledger that forgot it (lost,
+        or restored from a backup)."""
         assert a.key is not None
         earlier = self.poster.posting(a.key)
         cancelled = (self._cancelled_in_sap or {}).get(a.key)
@@ -525,11 +534,8 @@ class Worker:
         elif cancelled is not None:
             number, entry = cancelled.get("DocNum"), cancelled.get("DocEntry")
         else:
-            return False
-        self._hold(
-            report, a.order, [already_posted(a.order, a.plan, receipt_number=number, receipt_entry=entry)]
-        )
-        return True
+            return None
+        return already_posted(a.order, a.plan, receipt_number=number, receipt_entry=entry)
 
     def _receipt_limit_reached(self, report: CycleReport) -> bool:
         """B1_MAX_RECEIPTS_PER_CYCLE: once that many POSTs were sent, a ready order waits for the next
@@ -791,8 +797,17 @@ class Worker:
             assessment = Assessment(order, plan, Verdict(reasons=tuple(reasons)))
         else:
             assessment = self._assess(order, items)
+        # What the cycle decides from earlier postings besides the assessment, so that explain never
+        # answers POST for an order the cycle holds.
+        history = [self._unfinished_posting(order)]
+        if assessment.action is OrderAction.POST and assessment.key is not None:
+            if self._cancelled_in_sap is None:
+                self._read_cancelled_receipts(None)
+            history.append(self._received_before(assessment))
+        held_for = tuple(reason for reason in history if reason is not None)
         return replace(
             assessment,
+            verdict=Verdict(reasons=(*held_for, *assessment.verdict.reasons)),
             not_a_candidate=self._why_not_a_candidate(order, items),
             postings=tuple(self.poster.postings_for_order(order.AbsoluteEntry)),
         )

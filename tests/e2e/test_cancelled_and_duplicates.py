@@ -155,3 +155,25 @@ def test_when_sap_will_not_list_cancelled_receipts_the_cycle_warns_once_and_stil
     assert cancelled_reads() == 2 and 116 in {p.order_entry for p in second.posted}
     worker.run_cycle()
     assert cancelled_reads() == 2  # read once it succeeded, for the life of the worker
+
+
+def test_explain_gives_the_verdict_the_cycle_gives_for_what_the_ledger_and_sap_remember(
+    mock_sl, worker_factory, tmp_path
+):
+    # A consultant asks why an order is not posted: explain must not answer POST where the cycle holds.
+    worker = worker_factory()
+    mock_sl.faults.commit_then_drop("InventoryGenEntries", count=1, method="POST")
+    worker.run_cycle()  # order 101's answer lost
+    uncertain = worker.explain(absolute_entry=101)
+    assert (uncertain.action, [r.code for r in uncertain.verdict.blocking]) == ("hold", ["POSTING_UNCERTAIN"])
+
+    worker.run_cycle()  # settled: posted
+    [receipt] = receipts_for(mock_sl, 101)
+    cancel_in_sap(mock_sl, receipt, 101)
+    cycle = worker.run_cycle()
+    assert held_codes(cycle)[101] == ["ALREADY_POSTED"]
+    explained = worker.explain(absolute_entry=101)
+    assert (explained.action, [r.code for r in explained.verdict.blocking]) == ("hold", ["ALREADY_POSTED"])
+    # The same with the ledger lost: SAP's cancelled receipt is what remembers it.
+    forgetful = worker_factory(ledger_path=tmp_path / "new-ledger.sqlite3").explain(absolute_entry=101)
+    assert [r.code for r in forgetful.verdict.blocking] == ["ALREADY_POSTED"]
