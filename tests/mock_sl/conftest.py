@@ -29,7 +29,7 @@ def client(sl: MockServiceLayer, protocol: str) -> Client:
 
 @pytest.fixture
 def make_client(protocol: str) -> Iterator[Any]:
-    """Builds a mock with given switches/options and a logged-in client for it."""
+    """Builds a mock with given data, switches or options and a logged-in client for it."""
     started: list[MockServiceLayer] = []
 
     def factory(**kwargs: Any) -> Client:
@@ -47,13 +47,9 @@ def make_client(protocol: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def reversed_orders(protocol: str) -> Iterator[Client]:
+def reversed_orders(make_client: Any) -> Client:
     """The demo company with its production orders stored in descending key order (the mock must not
     rely on storage order for key filters, ``$orderby`` or paging), and a logged-in client for it."""
     data = load_data(DEMO)
     data["ProductionOrders"] = list(reversed(data["ProductionOrders"]))
-    mock = MockServiceLayer(data, port=0).start()
-    client = Client(mock, protocol)
-    assert client.login().status_code == 200
-    yield client
-    mock.stop()
+    return make_client(data=data)

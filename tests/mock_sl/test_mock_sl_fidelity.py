@@ -3,7 +3,7 @@ found (keys and fields SAP maintains, ETags on actions, UDF values), each pinned
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -11,7 +11,6 @@ import requests
 
 from connector.mock_sl import routes as routes_module
 from connector.mock_sl.cli import build_parser
-from connector.mock_sl.server import MockServiceLayer
 from connector.mock_sl.store import load_data
 from tests.support.mock import DEMO
 from tests.support.payloads import payload
@@ -108,7 +107,7 @@ def udf(table: str, name: str, kind: str, **extra: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def udf_client(protocol: str) -> Iterator[Client]:
+def udf_client(make_client: Any) -> Client:
     """The demo company with UDFs that have valid values, a number type and a mandatory default."""
     data = load_data(DEMO)
     data["UserFieldsMD"] += [
@@ -128,11 +127,7 @@ def udf_client(protocol: str) -> Iterator[Client]:
         ),
         udf("OWOR", "Station", "db_Alpha", ValidValuesMD=[{"Value": "S1", "Description": "Saw"}]),
     ]
-    sl = MockServiceLayer(data, port=0).start()
-    client = Client(sl, protocol)
-    assert client.login().status_code == 200
-    yield client
-    sl.stop()
+    return make_client(data=data)
 
 
 def test_a_udf_value_outside_its_valid_values_is_refused(udf_client: Client) -> None:

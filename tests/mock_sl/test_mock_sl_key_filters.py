@@ -9,7 +9,6 @@ errors. ``not (not (F))`` selects the same rows as ``F`` but names no key, so it
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -339,7 +338,7 @@ def stored_document(entry: int, number: int, series: int, order: int) -> dict[st
 
 
 @pytest.fixture
-def restarted(tmp_path: Path, protocol: str) -> Iterator[Client]:
+def restarted(tmp_path: Path, make_client: Any) -> Client:
     """A mock started from a data folder holding documents a previous run (or SAP) left there."""
     data = load_data(DEMO)
     data["InventoryGenEntries"] = [
@@ -352,11 +351,7 @@ def restarted(tmp_path: Path, protocol: str) -> Iterator[Client]:
     folder.mkdir()
     for name, rows in data.items():
         (folder / f"{name}.json").write_text(json.dumps(rows), encoding="utf-8")
-    mock = MockServiceLayer(folder, port=0).start()
-    client = Client(mock, protocol)
-    assert client.login().status_code == 200
-    yield client
-    mock.stop()
+    return make_client(data=folder)
 
 
 def test_numbers_continue_after_the_documents_already_stored(restarted: Client) -> None:

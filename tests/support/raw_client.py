@@ -54,8 +54,9 @@ class Client:
         return str(error["code"]), message
 
 
-def start_mock(**kwargs: Any) -> MockServiceLayer:
-    return MockServiceLayer(DEMO, port=0, **kwargs).start()
+def start_mock(data: Any = DEMO, **kwargs: Any) -> MockServiceLayer:
+    """A started mock on port 0 serving ``data`` (a company folder or its loaded data; the demo's)."""
+    return MockServiceLayer(data, port=0, **kwargs).start()
 
 
 def receipt(entry: int, quantity: float, **line: Any) -> dict[str, Any]:
