@@ -323,18 +323,22 @@ class Router:
                     201, f"Cannot expand invalid navigation property '{name}' for entity type '{type_name}'"
                 )
 
-    def _filtered(self, request: Request, entity_set: str) -> list[dict[str, Any]]:
+    def _filter_of(self, request: Request, entity_set: str) -> _Filter:
+        """The request's ``$filter``, parsed once, and the rows it pins, for every way of answering."""
         known = self._known(request, entity_set)
+        fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
         text = request.query.get("$filter")
         if not text:
-            return list(self.store.live_rows(entity_set))
+            return _Filter(None, known, fold)
         tree = parse_filter(text, known, enum_numbers=self.switches.enum_numbers_in_filter)
-        fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
-        pinned = self._pinned(entity_set, tree, known, fold)
-        if pinned is None:
-            return [row for row in self.store.live_rows(entity_set) if evaluate(tree, row, known, fold=fold)]
-        rows, rest = pinned
-        return rows if rest is None else [row for row in rows if evaluate(rest, row, known, fold=fold)]
+        return _Filter(tree, known, fold, self._pinned(entity_set, tree, known, fold))
+
+    def _filtered(self, entity_set: str, where: _Filter) -> list[dict[str, Any]]:
+        """Every row the filter selects, in store order."""
+        if where.pinned is None:
+            return [row for row in self.store.live_rows(entity_set) if where.matches(row)]
+        rows, rest = where.pinned
+        return [row for row in rows if where.narrowed(rest).matches(row)]
 
     def _pinned(
         self, entity_set: str, tree: Any, known: Mapping[str, str], fold: bool
@@ -363,7 +367,7 @@ class Router:
         return None
 
     def _first_matches(
-        self, request: Request, entity_set: str, order: list[tuple[str, bool]]
+        self, request: Request, entity_set: str, order: list[tuple[str, bool]], where: _Filter
     ) -> list[dict[str, Any]] | None:
         """Keyset paging (``... and (Key gt N)``, ``$orderby Key``, ``$top``) without filtering every row.
 
@@ -371,42 +375,31 @@ class Router:
         are dropped by one integer comparison, and the filter runs only until ``$skip + $top`` rows
         matched. None when the request is not of that shape (or asks for a count): filter everything.
         """
-        text, top = request.query.get("$filter"), request.query.get("$top")
-        if not text or not top or not top.isdigit() or len(order) != 1 or order[0][1]:
+        top = request.query.get("$top")
+        if where.tree is None or not top or not top.isdigit() or len(order) != 1 or order[0][1]:
             return None
-        if "$count" in request.query or "$inlinecount" in request.query:
+        if _counted(request):
             return None
-        known = self._known(request, entity_set)
-        tree = parse_filter(text, known, enum_numbers=self.switches.enum_numbers_in_filter)
-        floor = _key_floor(tree, order[0][0])
+        floor = _key_floor(where.tree, order[0][0])
         if floor is None:
             return None
         name = order[0][0]
-        fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
-        pinned = self._pinned(entity_set, tree, known, fold)
         candidates: Iterable[dict[str, Any]]
-        if pinned is not None:
-            rows, rest = pinned
+        if where.pinned is not None:
+            rows, rest = where.pinned
             above = (row for row in rows if _above(row.get(name), floor))
             candidates = sorted(above, key=lambda row: row[name])
-            tree = Literal(True) if rest is None else rest
+            where = where.narrowed(rest)
         elif self.store.key_names(entity_set) == [name] and self.store.keyed(entity_set):
             candidates = self.store.above(entity_set, floor)  # in key order, one page read
         else:
             above = (row for row in self.store.live_rows(entity_set) if _above(row.get(name), floor))
             candidates = sorted(above, key=lambda row: row[name])
         skip = request.query.get("$skip", "0")
-        wanted = int(top) + (int(skip) if skip.isdigit() else 0)
-        found: list[dict[str, Any]] = []
-        for row in candidates:
-            if evaluate(tree, row, known, fold=fold):
-                found.append(row)
-                if len(found) >= wanted:
-                    break
-        return found
+        return _first(candidates, where, int(top) + (int(skip) if skip.isdigit() else 0))
 
     def _first_in_order(
-        self, request: Request, entity_set: str, order: list[tuple[str, bool]]
+        self, request: Request, entity_set: str, order: list[tuple[str, bool]], where: _Filter
     ) -> list[dict[str, Any]] | None:
         """``$skip`` paging (no ``$orderby``, or the integer key ascending) without filtering every row.
 
@@ -415,17 +408,9 @@ class Router:
         when every row must be read: a count, another order, a filter that pins keys (already cheap) or
         one whose literals may fail on some row (the error must not depend on where reading stopped).
         """
-        if "$count" in request.query or "$inlinecount" in request.query:
+        if _counted(request) or where.pinned is not None:
             return None
-        known = self._known(request, entity_set)
-        text = request.query.get("$filter")
-        tree: Any = (
-            parse_filter(text, known, enum_numbers=self.switches.enum_numbers_in_filter)
-            if text
-            else Literal(True)
-        )
-        fold = request.headers.get("B1S-CaseInsensitive", "").lower() == "true"
-        if text and (not comparable(tree, known) or self._pinned(entity_set, tree, known, fold) is not None):
+        if where.tree is not None and not comparable(where.tree, where.known):
             return None
         candidates: Iterable[dict[str, Any]] | None
         if not order:
@@ -437,16 +422,10 @@ class Router:
         wanted = paging.rows_needed(request)
         if candidates is None or wanted is None:
             return None
-        found: list[dict[str, Any]] = []
-        for row in candidates:
-            if len(found) >= wanted:
-                break
-            if evaluate(tree, row, known, fold=fold):
-                found.append(row)
-        return found
+        return _first(candidates, where, wanted)
 
     def _count(self, request: Request, entity_set: str) -> Response:
-        count = len(self._filtered(request, entity_set))
+        count = len(self._filtered(entity_set, self._filter_of(request, entity_set)))
         headers = {"Content-Type": protocol.TEXT_PLAIN}
         if request.version == "v2":
             headers["OData-Version"] = "4.0"  # ◐ as on every v2 GET captured (§8)
@@ -473,11 +452,12 @@ class Router:
         select = parse_select(request.query.get("$select"), known, type_name)
         order = parse_orderby(request.query.get("$orderby"), known)
         self._check_expand(request, entity_set)
-        rows = self._first_matches(request, entity_set, order)
+        where = self._filter_of(request, entity_set)
+        rows = self._first_matches(request, entity_set, order, where)
         if rows is None:
-            rows = self._first_in_order(request, entity_set, order)
+            rows = self._first_in_order(request, entity_set, order, where)
         if rows is None:
-            rows = paging.sort(self._filtered(request, entity_set), order)
+            rows = paging.sort(self._filtered(entity_set, where), order)
         page = paging.page_of(request, rows)
         version = request.version
         body: dict[str, Any] = {
@@ -593,6 +573,41 @@ class Router:
                 if schema.complex_of(edm) in edmx.LINE_TYPES.values() and isinstance(out.get(name), list):
                     out[name] = [{**lines, **line} for line in out[name]]
         return out
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """A request's ``$filter`` parsed once: the tree (None without a filter), the properties it may
+    name, whether text compares case-insensitively (``B1S-CaseInsensitive``), and the rows it pins by
+    key with what must still hold for them (``Router._pinned``; None: every row must be visited)."""
+
+    tree: Any
+    known: Mapping[str, str]
+    fold: bool
+    pinned: tuple[list[dict[str, Any]], Any] | None = None
+
+    def matches(self, row: Mapping[str, Any]) -> bool:
+        return self.tree is None or bool(evaluate(self.tree, row, self.known, fold=self.fold))
+
+    def narrowed(self, rest: Any) -> _Filter:
+        """The filter left to check on the rows it pinned (``rest`` None: nothing)."""
+        return _Filter(rest, self.known, self.fold)
+
+
+def _counted(request: Request) -> bool:
+    """The answer carries a count, so every matching row must be found."""
+    return "$count" in request.query or "$inlinecount" in request.query
+
+
+def _first(candidates: Iterable[dict[str, Any]], where: _Filter, wanted: int) -> list[dict[str, Any]]:
+    """The first ``wanted`` candidates the filter selects, in the candidates' order."""
+    found: list[dict[str, Any]] = []
+    for row in candidates:
+        if len(found) >= wanted:
+            break
+        if where.matches(row):
+            found.append(row)
+    return found
 
 
 @dataclass(frozen=True)
