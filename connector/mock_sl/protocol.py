@@ -16,6 +16,8 @@ INVALID_SESSION = "Invalid session or session already timeout."
 LOGIN_FAILED = "Fail to NONE-SSO login from SLD."
 NOT_FOUND = "No matching records found (ODBC -2028)"
 NOT_SUPPORTED = "The requested action is not supported for this object."
+#: ASSUMPTION: SAP's text for a body that is not JSON (or not an object) was not captured.
+INVALID_JSON = "Invalid JSON body"
 ETAG_MISMATCH = (
     "Another user or another operation modified data; to continue, open the window again (ODBC -2039)"
 )

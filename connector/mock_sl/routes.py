@@ -550,7 +550,7 @@ class Router:
 
     def _checked_body(self, request: Request, entity_set: str) -> dict[str, Any]:
         if not isinstance(request.body, dict):
-            raise SapError(400, -1000, "Invalid JSON body")  # ASSUMPTION: text not captured
+            raise SapError(400, -1000, protocol.INVALID_JSON)
         type_name = schema.entity_type_of(entity_set) or ""
         known = self.store.header_props(entity_set, request.version)
         fields = _Fields(

@@ -217,8 +217,7 @@ class MockServiceLayer:
 
     def invalid_json(self, version: str) -> Response:
         """400 / -1000 for a body that is not JSON."""
-        # ASSUMPTION: SAP's text for an unparsable body was not captured.
-        return self.router.error(version, 400, -1000, "Invalid JSON body")
+        return self.router.error(version, 400, -1000, protocol.INVALID_JSON)
 
     def carry_out(self, request: Request) -> Response:
         """A request of an open session, past Login/Logout: a single request or one ``$batch`` sub-request."""
