@@ -797,17 +797,17 @@ class Worker:
             assessment = Assessment(order, plan, Verdict(reasons=tuple(reasons)))
         else:
             assessment = self._assess(order, items)
-        # What the cycle decides from earlier postings besides the assessment, so that explain never
-        # answers POST for an order the cycle holds.
-        history = [self._unfinished_posting(order)]
-        if assessment.action is OrderAction.POST and assessment.key is not None:
+        # What the cycle decides from earlier postings besides the assessment, in the cycle's order (an
+        # unfinished posting first, a key received before only for a receipt it would post), so that
+        # explain never answers POST for an order the cycle holds.
+        earlier = self._unfinished_posting(order)
+        if earlier is None and assessment.action is OrderAction.POST and assessment.key is not None:
             if self._cancelled_in_sap is None:
                 self._read_cancelled_receipts(None)
-            history.append(self._received_before(assessment))
-        held_for = tuple(reason for reason in history if reason is not None)
+            earlier = self._received_before(assessment)
         return replace(
             assessment,
-            verdict=Verdict(reasons=(*held_for, *assessment.verdict.reasons)),
+            verdict=Verdict(reasons=(*((earlier,) if earlier else ()), *assessment.verdict.reasons)),
             not_a_candidate=self._why_not_a_candidate(order, items),
             postings=tuple(self.poster.postings_for_order(order.AbsoluteEntry)),
         )
