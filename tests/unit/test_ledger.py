@@ -299,6 +299,35 @@ def test_a_repost_after_an_empty_lookup_is_rechecked_once_until_cleared(tmp_path
     assert ledger.to_recheck("SBO") == []
 
 
+def test_what_a_poster_settles_is_its_own_companys_and_status_sees_every_company(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    for company in ("SBO", "OTHER"):
+        key = f"{company}/101/C4/R0"
+        ledger.intend(Intent(key, 101, 2026000101, "FG", 4.0, 0.0, {}), company=company)
+        ledger.mark_void(key, message="not found twice", recheck=True)
+        ledger.intend(Intent(key, 101, 2026000101, "FG", 4.0, 0.0, {}), company=company)
+        ledger.mark_posted(key, receipt_entry=7, receipt_number=70)  # a re-posted key: looked up again
+        duplicate = f"{company}/102/C4/R0"
+        ledger.intend(Intent(duplicate, 102, 2026000102, "FG", 4.0, 0.0, {}), company=company)
+        ledger.mark_duplicate(duplicate, message="2 receipts carry the key")
+        ledger.intend(Intent(f"{company}/103/C4/R0", 103, 2026000103, "FG", 4.0, 0.0, {}), company=company)
+    assert [r.key for r in ledger.to_recheck("SBO")] == ["SBO/101/C4/R0"]
+    assert [r.key for r in ledger.duplicates("SBO")] == ["SBO/102/C4/R0"]
+    assert [r.key for r in ledger.in_flight("SBO")] == ["SBO/103/C4/R0"]
+    assert {r.key for r in ledger.in_flight()} == {"SBO/103/C4/R0", "OTHER/103/C4/R0"}
+    assert {r.key for r in ledger.duplicates()} == {"SBO/102/C4/R0", "OTHER/102/C4/R0"}
+
+
+def test_the_key_field_of_a_posting_is_read_from_the_body_it_was_sent_with(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    key = "SBO/101/C4/R0"
+    body = {"Comments": key, "U_Old": key, "U_Other": "x", "DocumentLines": []}
+    ledger.intend(Intent(key, 101, 2026000101, "FG", 4.0, 0.0, body), company="SBO")
+    ledger.intend(Intent("SBO/102/C4/R0", 102, 2026000102, "FG", 4.0, 0.0, {}), company="SBO")
+    assert ledger.get(key).key_field() == "U_Old"  # a UDF holding the key; never Comments
+    assert ledger.get("SBO/102/C4/R0").key_field() is None  # an old row: the mapping's field is used
+
+
 def test_a_version_1_ledger_gains_the_new_columns_in_place(tmp_path):
     path = tmp_path / "l.sqlite3"
     Ledger(path).close()
