@@ -182,14 +182,22 @@ OTHER_TESTS = st.sampled_from(
     ]
 )
 KEY_SETS = st.lists(KEY_TESTS, min_size=1, max_size=4).map(lambda tests: " or ".join(f"({t})" for t in tests))
-MIXED = st.recursive(
-    st.one_of(KEY_TESTS, OTHER_TESTS),
-    lambda inner: st.one_of(
+
+
+def and_or_not(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """One level more of a filter: two conditions and-ed or or-ed, or one negated.
+
+    A named function, not a lambda: Hypothesis reads ``st.recursive``'s extend function's source to
+    check that it recurses, and a multi-line lambda's source is not always found (a deprecation
+    warning, now and then).
+    """
+    return st.one_of(
         st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]}) {t[1]} ({t[2]})"),
         inner.map(lambda condition: f"not ({condition})"),
-    ),
-    max_leaves=5,
-)
+    )
+
+
+MIXED = st.recursive(st.one_of(KEY_TESTS, OTHER_TESTS), and_or_not, max_leaves=5)
 #: A conjunction, as the connector writes them: key sets, other tests and mixed shapes, and-ed.
 CONDITIONS = st.lists(st.one_of(KEY_SETS, OTHER_TESTS, MIXED), min_size=1, max_size=3).map(
     lambda parts: " and ".join(f"({part})" for part in parts)
@@ -290,16 +298,7 @@ DOCUMENT_TESTS = st.sampled_from(
     ]
 )
 DOCUMENT_CONDITIONS = st.lists(
-    st.recursive(
-        DOCUMENT_TESTS,
-        lambda inner: st.one_of(
-            st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(
-                lambda t: f"({t[0]}) {t[1]} ({t[2]})"
-            ),
-            inner.map(lambda condition: f"not ({condition})"),
-        ),
-        max_leaves=4,
-    ),
+    st.recursive(DOCUMENT_TESTS, and_or_not, max_leaves=4),
     min_size=1,
     max_size=3,
 ).map(lambda parts: " and ".join(f"({part})" for part in parts))
