@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="$filter reads an enum compared with a number as the member of that metadata Value "
         "(ProductionOrderStatus eq 1 = boposReleased; unconfirmed, refused with 201 by default)",
     )
+    parser.add_argument(
+        "--duplicate-key-guard",
+        metavar="UDF",
+        help="a company with b1-backflush's duplicate guard in SBO_SP_TransactionNotification: a "
+        "receipt whose UDF value (e.g. U_B1BF_Key) another receipt carries is refused "
+        "(b1-backflush mappings guard-sql)",
+    )
     return parser
 
 
@@ -147,6 +154,7 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         v2_error_details=not args.no_v2_error_details,
         v2_accepts_batch_number=args.v2_accepts_batch_number,
         enum_numbers_in_filter=args.enum_numbers_in_filter,
+        duplicate_key_guard=args.duplicate_key_guard,
     )
     problem = data_folder_problem(Path(args.data))
     if problem:

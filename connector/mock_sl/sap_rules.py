@@ -54,6 +54,11 @@ RETURN_BEYOND_ISSUED = "Returned quantity exceeds the issued quantity  [IGN1.Qua
 # ASSUMPTION: over-receipt is ❓ (§5.4); refused unless over_receipt="allow".
 OVER_RECEIPT = "Quantity exceeds planned quantity  [IGN1.Quantity][line: {n}]"
 
+#: What the duplicate guard consultants install (``b1-backflush mappings guard-sql``) makes SAP answer:
+#: its ``error`` and ``error_message``. ASSUMPTION (❓): the Service Layer passes a
+#: TransactionNotification error on as HTTP 400 with that number as ``code`` and the text unchanged.
+DUPLICATE_KEY_GUARD_CODE = 59059
+DUPLICATE_KEY_GUARD = "B1BF-DUPLICATE-KEY {key}"
 # ASSUMPTION: SAP's texts for a line in a missing or inactive warehouse were not captured. -5002 is the
 # class B1 uses for a document line it refuses (both real production captures), and the hint has B1's
 # ``[TABLE.Field][line: n]`` form. A mapping bug that names a wrong warehouse must fail here, not
@@ -93,6 +98,9 @@ class MockSwitches:
     #: §3.1 ❓: an enum compared with its metadata ``Value`` in ``$filter`` (``ProductionOrderStatus eq 1``)
     #: was never tried. False = refused like an unknown member name (201); True = that member.
     enum_numbers_in_filter: bool = False
+    #: A company with the connector's duplicate guard installed in SBO_SP_TransactionNotification (the
+    #: UDF it checks, e.g. ``U_B1BF_Key``); None = without it, as SAP ships. See ``duplicate_key_refusal``.
+    duplicate_key_guard: str | None = None
 
 
 def _order(store: Store, entry: Any, n: int) -> dict[str, Any]:
@@ -227,6 +235,29 @@ def _component_receipt(
     }
 
 
+def header_of(body: dict[str, Any]) -> dict[str, Any]:
+    """A document body without its lines."""
+    return {k: v for k, v in body.items() if k != "DocumentLines"}
+
+
+def duplicate_key_refusal(store: Store, header: dict[str, Any], switches: MockSwitches) -> None:
+    """The duplicate guard in SBO_SP_TransactionNotification, when the company has it installed.
+
+    SAP runs it after its own checks, inside the add's transaction: a receipt whose key another
+    receipt already carries is rolled back. A cancelled receipt still counts (a cancelled key is never
+    posted again); a cancellation document does not (SAP's cancel may copy the key, ❓). Callers hold
+    the store's lock, as SAP's numbering lock makes adds of one document kind take turns.
+    """
+    field = switches.duplicate_key_guard
+    key = header.get(field) if field else None
+    if not field or not isinstance(key, str) or not key:
+        return
+    holders = store.where_equal("InventoryGenEntries", field, [key])
+    assert holders is not None, "InventoryGenEntries keeps a value index (store.VALUE_INDEXED_SETS)"
+    if any(row.get("CancelStatus") != "csCancellation" for row in holders):
+        raise SapError(400, DUPLICATE_KEY_GUARD_CODE, DUPLICATE_KEY_GUARD.format(key=key)[:200])
+
+
 def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, today: date) -> dict[str, Any]:
     """POST InventoryGenEntries: finished goods in, backflush components out, one auto issue (§5.3, §5.4)."""
     lines = body.get("DocumentLines") or []
@@ -341,6 +372,7 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
         if bad is not None:
             order_no, line_no = exit_refs[bad]
             raise SapError(400, -5002, BACKFLUSH_STOCK.format(n=bad + 1, order=order_no, line=line_no))
+    duplicate_key_refusal(store, header_of(body), switches)
     # Nothing failed: apply every effect.
     stock.apply()
     for entry, delta in received.items():
@@ -367,7 +399,7 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
                 today,
             ),
         )
-    header = {k: v for k, v in body.items() if k != "DocumentLines"}
+    header = header_of(body)
     header.setdefault("JournalMemo", "Receipt from Production")
     document = _document(store, "InventoryGenEntries", header, out_lines, today)
     store.insert("InventoryGenEntries", document)

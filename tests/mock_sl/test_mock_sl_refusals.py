@@ -388,3 +388,49 @@ def test_base_line_on_a_receipt_refused_with_the_switch(make_client) -> None:
         "by-products and component returns are refused by this mock  [IGN1.BaseLine][line: 1]"
     )
     assert_refused(client, response, -5002, message)
+
+
+# -- 6. the duplicate guard in SBO_SP_TransactionNotification -----------------------------------------
+def test_with_the_duplicate_guard_a_second_receipt_with_a_key_is_refused_and_leaves_no_trace(
+    make_client,
+) -> None:
+    client = make_client(switches={"duplicate_key_guard": "U_B1BF_Key", "over_receipt": "allow"})
+    first = client.post("InventoryGenEntries", {**receipt(101, 1), "U_B1BF_Key": "SBODEMOUS/101/C4/R0"})
+    assert first.status_code == 201, first.text
+    before = untouched(client)
+    second = client.post("InventoryGenEntries", {**receipt(101, 1), "U_B1BF_Key": "SBODEMOUS/101/C4/R0"})
+    assert_refused(client, second, 59059, "B1BF-DUPLICATE-KEY SBODEMOUS/101/C4/R0")
+    assert untouched(client) == before
+    # Another key, no key, or an empty one: the guard has nothing to compare.
+    for header in ({"U_B1BF_Key": "SBODEMOUS/101/C5/R0"}, {}, {"U_B1BF_Key": ""}):
+        assert client.post("InventoryGenEntries", {**receipt(101, 1), **header}).status_code == 201
+
+
+def test_the_duplicate_guard_counts_a_cancelled_receipt_but_not_a_cancellation(make_client) -> None:
+    client = make_client(switches={"duplicate_key_guard": "U_B1BF_Key", "over_receipt": "allow"})
+    sl = client.sl
+    created = client.post("InventoryGenEntries", {**receipt(101, 1), "U_B1BF_Key": "K-cancelled"}).json()
+    sl.store.patch("InventoryGenEntries", created["DocEntry"], {"Cancelled": "tYES", "CancelStatus": "csYes"})
+    again = client.post("InventoryGenEntries", {**receipt(101, 1), "U_B1BF_Key": "K-cancelled"})
+    assert_refused(client, again, 59059, "B1BF-DUPLICATE-KEY K-cancelled")
+    # SAP's cancellation document may copy the key (❓): it is not a receipt of that key.
+    sl.store.insert(
+        "InventoryGenEntries",
+        {
+            **created,
+            "DocEntry": 900,
+            "DocNum": 900,
+            "U_B1BF_Key": "K-copied",
+            "CancelStatus": "csCancellation",
+        },
+    )
+    assert (
+        client.post("InventoryGenEntries", {**receipt(101, 1), "U_B1BF_Key": "K-copied"}).status_code == 201
+    )
+
+
+def test_without_the_duplicate_guard_sap_takes_a_second_receipt_with_a_key(make_client) -> None:
+    client = make_client(switches={"over_receipt": "allow"})
+    for _ in range(2):
+        response = client.post("InventoryGenEntries", {**receipt(101, 1), "U_B1BF_Key": "K"})
+        assert response.status_code == 201, response.text
