@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connector import __version__
+from connector import __version__, duplicate_guard
 from connector.composition import build_worker, logged_in_client
 from connector.console import safe_console_output
 from connector.errors import (
@@ -127,8 +127,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     msub.add_parser("schema", help="print the JSON Schema of mapping files (save it as schema.json)")
     msub.add_parser("default", help="print the default mapping, every key commented, to start a file from")
+    guard = msub.add_parser(
+        "guard-sql",
+        help="print SAP's duplicate guard for SBO_SP_TransactionNotification (refuses a second receipt "
+        "with the same posting key)",
+    )
+    guard.add_argument("file", nargs="?", type=Path, help="default: B1_MAPPING, else the built-in default")
+    guard.add_argument(
+        "--database",
+        choices=duplicate_guard.DIALECTS,
+        required=True,
+        help="the company's database: SAP HANA or SQL Server",
+    )
     check.add_argument("--json", action="store_true", help=JSON_HELP)
-    for command in [*(sub.choices[name] for name in READS_SETTINGS), check]:
+    for command in [*(sub.choices[name] for name in READS_SETTINGS), check, guard]:
         command.add_argument(
             "--env-file",
             type=Path,
@@ -301,7 +313,18 @@ def _mappings(args: argparse.Namespace) -> int:
         else:
             print(resources.default_mapping_for_a_new_file(), end="")
         return EXIT_OK
+    if args.mappings_command == "guard-sql":
+        return _guard_sql(args)
     return _mappings_check(args)
+
+
+def _guard_sql(args: argparse.Namespace) -> int:
+    """The guard's SQL, the mapping's key field filled in (docs/exactly-once.md: SAP's duplicate guard)."""
+    from connector.mapping.loader import load_mapping
+
+    mapping = load_mapping(args.file or load_mapping_setting(env_file=args.env_file))
+    print(duplicate_guard.transaction_notification_sql(args.database, mapping.idempotency.key_field), end="")
+    return EXIT_OK
 
 
 def _mappings_check(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeGuard
 
+from connector import duplicate_guard
 from connector.clock import REAL_CLOCK, Clock
 from connector.errors import Action, SLConnectionError, SLError
 from connector.ledger import Intent, Ledger, PostingRow
@@ -97,8 +98,8 @@ class KeyLocks:
 
 class PostingState(StrEnum):
     """A posting's state: the ledger's (``sending`` … ``duplicate``) and, for an outcome only,
-    ``ledger_error`` (the ledger refused the intent: nothing was sent). str-valued, so the ledger's
-    text and every JSON document stay the same."""
+    ``ledger_error`` (the ledger refused the intent: nothing was sent) and ``already_in_sap``.
+    str-valued, so the ledger's text and every JSON document stay the same."""
 
     SENDING = "sending"
     POSTED = "posted"
@@ -107,6 +108,9 @@ class PostingState(StrEnum):
     VOID = "void"
     DUPLICATE = "duplicate"
     LEDGER_ERROR = "ledger_error"
+    #: An outcome only: SAP's duplicate guard refused the receipt because another receipt carries its
+    #: key (the ledger then says ``posted``, pointing at that receipt).
+    ALREADY_IN_SAP = "already_in_sap"
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,8 @@ class Poster:
                 self.ledger.mark_uncertain(key, message=str(exc))
                 log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": str(exc)})
                 return PostOutcome(PostingState.UNCERTAIN, message=str(exc))
+            if exc.action is Action.HOLD_ORDER and duplicate_guard.is_refusal(exc.sap_message):
+                return self._refused_as_duplicate(intent, exc)
             if exc.action is Action.HOLD_ORDER:  # SAP refused the receipt with its own error
                 self.ledger.mark_rejected(key, code=exc.code, message=exc.sap_message or str(exc))
                 log.warning(
@@ -261,6 +267,63 @@ class Poster:
             extra={"order": order_number, "key": key, "receipt_entry": entry, "receipt_number": number},
         )
         return PostOutcome(PostingState.POSTED, receipt_entry=entry, receipt_number=number)
+
+    def _refused_as_duplicate(self, intent: Intent, refusal: SLError) -> PostOutcome:
+        """SAP's duplicate guard refused the receipt: another receipt already carries its key.
+
+        Posted by another connector on this company, or by an earlier attempt whose answer was lost
+        and whose commit came later than the quiet period. The ledger points at that receipt, so the
+        key is never sent again (connector/duplicate_guard.py).
+        """
+        key = intent.key
+        try:
+            found = self.lookup(key)
+        except SLError as exc:
+            message = (
+                f"SAP's duplicate guard refused the receipt ({refusal.sap_message}) and looking its key up "
+                f"failed ({exc}); the key is looked up again before anything is posted for the order"
+            )
+            self.ledger.mark_uncertain(key, message=message)
+            log.warning(
+                "posting_uncertain", extra={"order": intent.order_number, "key": key, "error": message}
+            )
+            return PostOutcome(PostingState.UNCERTAIN, message=message)
+        live = self._not_cancelled(found)
+        if len(live) > 1:
+            row = self.ledger.get(key)
+            assert row is not None  # its intent was committed above
+            return self._duplicate(row, found)
+        if not found:
+            # The guard saw the key on a receipt this look-up does not: it checks another UDF.
+            message = (
+                f"{refusal.sap_message}: SAP's duplicate guard refused the receipt, but no receipt carries "
+                f"key {key} in {self.key_field}; the guard in SBO_SP_TransactionNotification must check "
+                "the UDF named by idempotency.key_field (b1-backflush mappings guard-sql)"
+            )
+            self.ledger.mark_rejected(key, code=refusal.code, message=message)
+            log.warning(
+                "posting_rejected", extra={"order": intent.order_number, "key": key, "code": refusal.code}
+            )
+            return PostOutcome(PostingState.REJECTED, code=refusal.code, message=message)
+        document = (live or found)[0]
+        entry, number = int(document["DocEntry"]), document.get("DocNum")
+        self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number)
+        log.warning(
+            "duplicate_refused_by_sap",
+            extra={
+                "order": intent.order_number,
+                "key": key,
+                "receipt_entry": entry,
+                "receipt_number": number,
+            },
+        )
+        return PostOutcome(
+            PostingState.ALREADY_IN_SAP,
+            receipt_entry=entry,
+            receipt_number=number,
+            code=refusal.code,
+            message=refusal.sap_message,
+        )
 
     def _found_at_once(self, key: str) -> dict[str, Any] | None:
         """The one receipt SAP holds under ``key`` right after it said it created it, else None."""

@@ -49,6 +49,7 @@ from connector.production.assessment import (
     already_posted,
     assess,
     order_block,
+    refused_as_duplicate,
     unfinished_posting,
     unreadable_item_reasons,
 )
@@ -662,10 +663,9 @@ class Worker:
         """What one posting did, into the report (the cycle's thread only)."""
         order, plan, outcome = a.order, a.plan, sent.outcome
         self._progress()
-        if outcome.state not in (
-            PostingState.POSTED,
-            PostingState.UNCERTAIN,
-        ):  # uncertain: it may have been posted, count it
+        # Stock stays taken where a receipt exists or may: posted, uncertain, or SAP's guard naming
+        # the receipt already there (its backflush happened after this cycle read the stock).
+        if outcome.state not in (PostingState.POSTED, PostingState.UNCERTAIN, PostingState.ALREADY_IN_SAP):
             self._take_backflushed_stock(a, items, sign=-1.0)
         if sent.close_failed is not None:
             report.warnings.append(sent.close_failed)
@@ -689,6 +689,11 @@ class Worker:
             if outcome.receipt_number is None and outcome.receipt_entry is not None:
                 self._receipt_numbers.owe(a.key, outcome.receipt_entry)  # SAP answered 204
                 self._read_receipt_numbers(report)
+        elif outcome.state == PostingState.ALREADY_IN_SAP:
+            reason = refused_as_duplicate(
+                order, plan, receipt_number=outcome.receipt_number, receipt_entry=outcome.receipt_entry
+            )
+            self._hold(report, order, [reason])
         elif outcome.state == PostingState.REJECTED:
             self._hold(
                 report,

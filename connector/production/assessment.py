@@ -138,6 +138,21 @@ def already_posted(
     )
 
 
+def refused_as_duplicate(
+    order: ProductionOrder, plan: ReceiptPlan, *, receipt_number: int | None, receipt_entry: int | None
+) -> Reason:
+    """ALREADY_POSTED: SAP's duplicate guard refused the receipt, its key being on another receipt."""
+    return order_block(
+        order,
+        rc.ALREADY_POSTED,
+        f"Order {order.DocumentNumber}: SAP refused a second receipt for this confirmation "
+        f"({q(plan.good)} good, {q(plan.rejected)} rejected): its duplicate guard found the posting key "
+        f"on receipt DocNum {receipt_number} (DocEntry {receipt_entry}), posted by another connector for "
+        "this company or by an earlier attempt whose answer was lost. Nothing was posted twice; if two "
+        "connectors run for this company, stop one.",
+    )
+
+
 def unreadable_item_reasons(order: ProductionOrder, unreadable: dict[str, str]) -> list[Reason]:
     """INVALID_ITEM_DATA for the product and each component line whose item master SAP sent unreadable."""
     help_text = "Ask the consultant to check this item in SAP; the order is evaluated again next cycle."

@@ -172,7 +172,9 @@ REASON_HELP: dict[str, ReasonHelp] = {
         "SAP's order shows less received than the connector posted for this confirmation, usually "
         "because the receipt named in the message was cancelled. The connector never posts one "
         "confirmation twice: receive the goods by hand in SAP if they must be received again, or "
-        "correct the confirmed quantity on the order.",
+        "correct the confirmed quantity on the order. When the message says SAP's duplicate guard "
+        "refused a second receipt, nothing needs doing, unless two connectors run for this company: "
+        "then stop one.",
     ),
     OVER_RECEIVED_IN_SAP: ReasonHelp(
         "SAP has received more for the order than was confirmed",
