@@ -118,6 +118,15 @@ def _parser() -> argparse.ArgumentParser:
         help="serve the mock Service Layer (demo, consultants' dry runs); see `b1-backflush mock-sl --help`",
     )
 
+    deploy = sub.add_parser("deploy", help="write the service recipe this installation carries")
+    dsub = deploy.add_subparsers(dest="deploy_command", required=True, metavar="KIND")
+    systemd = dsub.add_parser(
+        "systemd",
+        help="write install.sh, the template unit b1-backflush@.service, its sysusers file, "
+        "verify-units.sh and env.example into DIR (Debian/Ubuntu; then: sudo DIR/install.sh COMPANY WHEEL)",
+    )
+    systemd.add_argument("folder", type=Path, metavar="DIR", help="a new or empty folder")
+
     mappings = sub.add_parser("mappings", help="mapping file tools")
     msub = mappings.add_subparsers(dest="mappings_command", required=True, metavar="SUBCOMMAND")
     check = msub.add_parser("check", help="validate a mapping file (offline; --online also asks SAP)")
@@ -218,6 +227,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _demo(args)
     if args.command == "mappings":
         return _mappings(args)
+    if args.command == "deploy":
+        return _deploy_systemd(args.folder)
     if args.command == "status":  # the ledger alone: no SAP settings needed
         ledger_settings = load_ledger_settings(env_file=args.env_file)
         configure_logging(ledger_settings.log_level, ledger_settings.log_format)
@@ -301,6 +312,21 @@ def _status(ledger_path: Path, company: str | None, *, as_json: bool) -> int:
     finally:
         ledger.close()
     _emit("status", data, status_text(data), as_json=as_json)
+    return EXIT_OK
+
+
+def _deploy_systemd(folder: Path) -> int:
+    """The systemd recipe from the wheel, so IT installs the service without a checkout."""
+    from connector.deploy import write_recipe
+
+    folder = folder.resolve()  # the next step runs as root, maybe from elsewhere: name it in full
+    written = write_recipe(folder)
+    print(f"Wrote the systemd recipe of b1-backflush {__version__} to {folder}:")
+    for path in written:
+        print(f"  {path}")
+    print("Next, as root (the wheel is the one this program was installed from):")
+    print(f"  {folder / 'install.sh'} COMPANY /path/to/b1_backflush-{__version__}-py3-none-any.whl")
+    print("then fill in /etc/b1-backflush/COMPANY.env and: systemctl start b1-backflush@COMPANY")
     return EXIT_OK
 
 

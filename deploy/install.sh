@@ -1,13 +1,15 @@
 #!/bin/sh
 # Installs (or upgrades) b1-backflush as the systemd service b1-backflush@COMPANY on Debian/Ubuntu.
 #
-#   sudo deploy/install.sh COMPANY [PACKAGE]
+#   sudo deploy/install.sh COMPANY [PACKAGE]         (from a checkout)
+#   sudo DIR/install.sh COMPANY WHEEL                (from the recipe `b1-backflush deploy systemd DIR` wrote)
 #
 # COMPANY  names the instance: settings /etc/b1-backflush/COMPANY.env, ledger /var/lib/b1-backflush/COMPANY/
 #          (lower-case letters, digits, '-' and '_').
 # PACKAGE  what pip installs into /opt/b1-backflush: a wheel, or a checkout folder (default: the
-#          checkout this script is in). pip's own settings apply (PIP_INDEX_URL, PIP_FIND_LINKS,
-#          PIP_NO_INDEX for an offline install from a folder of wheels).
+#          checkout this script is in; a recipe written from the wheel has none, so name the wheel).
+#          pip's own settings apply (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX for an offline
+#          install from a folder of wheels).
 #
 # Run again for each further company, or with a newer PACKAGE to upgrade: settings and ledgers stay.
 # Nothing is started: edit the settings first, then `systemctl start b1-backflush@COMPANY`.
@@ -16,10 +18,21 @@
 # offline (`systemd-sysusers --root`, `systemctl --root`).
 set -eu
 
-usage="usage: deploy/install.sh COMPANY [PACKAGE]"
+usage="usage: install.sh COMPANY [PACKAGE]"
 company=${1:?$usage}
 here=$(cd "$(dirname "$0")" && pwd)
-package=${2:-$(dirname "$here")}
+if [ -n "${2:-}" ]; then
+  package=$2
+elif [ -f "$here/../pyproject.toml" ]; then
+  package=$(dirname "$here")
+else
+  echo "install.sh: name the wheel to install, e.g. install.sh $company ./b1_backflush-<version>-py3-none-any.whl" >&2
+  exit 2
+fi
+# The settings every instance starts from: env.example beside this script (the recipe from the wheel),
+# else the checkout's .env.example.
+example=$here/env.example
+[ -f "$example" ] || example=$here/../.env.example
 root=${ROOT:-}
 
 case $company in
@@ -46,7 +59,7 @@ env_file="$root/etc/b1-backflush/$company.env"
 if [ ! -e "$env_file" ]; then
   umask 077
   sed -e "s|^B1_LEDGER_PATH=.*|B1_LEDGER_PATH=/var/lib/b1-backflush/$company/ledger.sqlite3|" \
-    "$here/../.env.example" > "$env_file"
+    "$example" > "$env_file"
   chmod 0600 "$env_file"
 fi
 

@@ -2,6 +2,9 @@
 service user, venv with the wheel, /etc/b1-backflush, the settings file, the enabled template unit),
 and deploy/verify-units.sh passes on it (`systemd-analyze verify` clean, `security` OK or better).
 
+The recipe is run as IT gets it from the wheel alone (``b1-backflush deploy systemd DIR``, written into
+a folder outside the checkout); the wheel's copies are the checkout's ``deploy/`` files byte for byte.
+
 What the machine does not allow here: starting the unit (no systemd as PID 1 in CI). The contract the
 unit relies on (READY=1, WATCHDOG=1, exit codes) is tested in tests/e2e/test_service_sd_notify.py.
 """
@@ -25,6 +28,46 @@ UNIT = DEPLOY / "b1-backflush@.service"
 HOST_UNITS = Path("/usr/lib/systemd/system")
 
 
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The recipe the wheel carries, written where IT would put it: no checkout around it."""
+    from connector.deploy import write_recipe
+
+    folder = tmp_path_factory.mktemp("recipe")
+    write_recipe(folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        (name, DEPLOY / name)
+        for name in ("install.sh", "verify-units.sh", "b1-backflush@.service", "b1-backflush.sysusers")
+    ]
+    + [("env.example", ROOT / ".env.example")],
+)
+def test_the_wheel_carries_the_checkout_s_recipe(name, source, recipe) -> None:
+    assert (recipe / name).read_bytes() == source.read_bytes(), (
+        f"connector/deploy/{name} must be a copy of {source.relative_to(ROOT)}: "
+        f"cp {source.relative_to(ROOT)} connector/deploy/{name}"
+    )
+    runs = name.endswith(".sh")
+    assert os.access(recipe / name, os.X_OK) == runs
+
+
+def test_the_recipe_from_the_wheel_asks_for_the_wheel(recipe, tmp_path) -> None:
+    # A checkout's install.sh installs the checkout by default; the wheel's has none to fall back on.
+    result = subprocess.run(
+        [str(recipe / "install.sh"), "acme"],
+        env={**os.environ, "ROOT": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "name the wheel to install" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
 def unit_settings(path: Path = UNIT) -> dict[str, list[str]]:
     settings: dict[str, list[str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -40,10 +83,10 @@ class Installed:
     output: str
 
 
-def install(root: Path, wheel: Path, company: str = "acme") -> str:
+def install(root: Path, wheel: Path, recipe: Path, company: str = "acme") -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("B1_", "PYTHON"))}
     result = subprocess.run(
-        [str(DEPLOY / "install.sh"), company, str(wheel)],
+        [str(recipe / "install.sh"), company, str(wheel)],
         env={**env, "ROOT": str(root)},
         capture_output=True,
         text=True,
@@ -54,14 +97,16 @@ def install(root: Path, wheel: Path, company: str = "acme") -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+def installed(
+    built_wheel: Path, recipe: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Installed]:
     assert shutil.which("systemd-analyze") and HOST_UNITS.is_dir(), (
         "systemd's tools are needed (.ci/run installs them): apt-get install -y systemd"
     )
     root = tmp_path_factory.mktemp("debian-root")
     # What a fresh Debian already has: systemd's own units (targets the template unit depends on).
     shutil.copytree(HOST_UNITS, root / HOST_UNITS.relative_to("/"), symlinks=True)
-    yield Installed(root, install(root, built_wheel))
+    yield Installed(root, install(root, built_wheel, recipe))
 
 
 def test_the_recipe_creates_the_user_config_folder_settings_and_enabled_unit(installed) -> None:
@@ -110,16 +155,16 @@ def test_the_installed_unit_passes_systemd_analyze(installed) -> None:
     assert result.stdout.rstrip().split()[-2] in {"OK", "SAFE", "PERFECT"}, result.stdout
 
 
-def test_running_the_recipe_again_upgrades_and_keeps_the_settings(installed, built_wheel) -> None:
+def test_running_the_recipe_again_upgrades_and_keeps_the_settings(installed, built_wheel, recipe) -> None:
     env_file = installed.root / "etc/b1-backflush/acme.env"
     env_file.write_text("B1_PASSWORD=the-real-one\n", encoding="utf-8")
-    install(installed.root, built_wheel)
+    install(installed.root, built_wheel, recipe)
     assert env_file.read_text(encoding="utf-8") == "B1_PASSWORD=the-real-one\n"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
 
 
-def test_a_second_company_is_a_second_instance(installed, built_wheel) -> None:
-    install(installed.root, built_wheel, company="plant2")
+def test_a_second_company_is_a_second_instance(installed, built_wheel, recipe) -> None:
+    install(installed.root, built_wheel, recipe, company="plant2")
     wants = installed.root / "etc/systemd/system/multi-user.target.wants"
     assert {"b1-backflush@acme.service", "b1-backflush@plant2.service"} <= {p.name for p in wants.iterdir()}
     assert (installed.root / "etc/b1-backflush/plant2.env").is_file()

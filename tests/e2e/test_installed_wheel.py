@@ -97,6 +97,26 @@ def test_the_wheel_carries_the_demo_company_the_default_mapping_and_the_schema(i
     assert "connector/mock_sl/metadata.json" in names
 
 
+def test_the_installed_program_writes_the_service_recipe_it_carries(installed) -> None:
+    # IT with the wheel alone gets install.sh, the unit and the settings template (tests/deploy runs them).
+    result = installed.run("deploy", "systemd", "recipe")
+    assert result.returncode == 0, result.stderr
+    recipe = installed.work / "recipe"
+    assert {p.name for p in recipe.iterdir()} == {
+        "install.sh",
+        "verify-units.sh",
+        "b1-backflush@.service",
+        "b1-backflush.sysusers",
+        "env.example",
+    }
+    assert (recipe / "b1-backflush@.service").read_bytes() == (
+        ROOT / "deploy" / "b1-backflush@.service"
+    ).read_bytes()
+    assert f"{recipe / 'install.sh'} COMPANY" in result.stdout
+    again = installed.run("deploy", "systemd", "recipe")
+    assert again.returncode == 2 and "already holds install.sh" in again.stderr
+
+
 def test_the_installed_package_is_the_one_that_runs(installed) -> None:
     where = subprocess.run(
         [installed.venv / "bin" / "python", "-c", "import connector; print(connector.__file__)"],
