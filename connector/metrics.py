@@ -8,6 +8,8 @@ later several companies) never share a counter. Suggested alerts, in PromQL:
 * a lost answer that will not settle: ``b1bf_postings_unsettled > 0`` for 30 minutes
 * SAP refuses the credentials: ``b1bf_login_refusals > 0``
 * the hourly reconciliation found SAP and the ledger disagreeing: ``sum(b1bf_reconcile_differences) > 0``
+* SAP's duplicate guard refused a second receipt (another connector posts for this company, or SAP
+  committed a receipt very late): ``increase(b1bf_receipts_refused_by_duplicate_guard_total[1h]) > 0``
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class ServiceMetrics:
             "b1bf_cycles", "Cycles run, by outcome (ok, stopped, failed)", ["outcome"], registry=r
         )
         self.receipts = Counter("b1bf_receipts_posted", "Receipts from Production posted", registry=r)
+        self.refused_by_guard = Counter(
+            "b1bf_receipts_refused_by_duplicate_guard",
+            "Receipts SAP's duplicate guard refused: another receipt already carries their posting key",
+            registry=r,
+        )
         self.held = Gauge(
             "b1bf_orders_held",
             "Orders held by the last completed cycle, by reason code",
@@ -82,6 +89,7 @@ class ServiceMetrics:
         """After a cycle that ran to its end (or was stopped between postings)."""
         self.cycles.labels(outcome="stopped" if report.aborted else "ok").inc()
         self.receipts.inc(report.posted_count)
+        self.refused_by_guard.inc(report.refused_by_duplicate_guard)
         self.held.clear()  # codes that no longer apply must not linger at their old count
         for code, count in Tally(reason["code"] for held in report.held for reason in held.reasons).items():
             self.held.labels(code=code).set(count)

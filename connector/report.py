@@ -149,6 +149,9 @@ class CycleReport:
     #: post it left for the next cycle.
     receipt_limit: int | None = None
     deferred: int = 0
+    #: Receipts SAP's duplicate guard refused because another receipt carries their key (each order
+    #: is also held ALREADY_POSTED): another connector posts for this company, or a commit came late.
+    refused_by_duplicate_guard: int = 0
 
     def add_posted(self, posted: Posted) -> None:
         """Count a receipt; list it while the sample is not full."""

@@ -690,6 +690,7 @@ class Worker:
                 self._receipt_numbers.owe(a.key, outcome.receipt_entry)  # SAP answered 204
                 self._read_receipt_numbers(report)
         elif outcome.state == PostingState.ALREADY_IN_SAP:
+            report.refused_by_duplicate_guard += 1
             reason = refused_as_duplicate(
                 order, plan, receipt_number=outcome.receipt_number, receipt_entry=outcome.receipt_entry
             )

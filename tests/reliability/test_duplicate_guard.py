@@ -16,6 +16,7 @@ from contextlib import ExitStack
 
 from connector import posting
 from connector.composition import build_worker
+from connector.metrics import ServiceMetrics
 from connector.mock_sl.sap_rules import MockSwitches
 from connector.mock_sl.server import MockServiceLayer
 from connector.production import reasons as rc
@@ -73,6 +74,15 @@ def test_two_connectors_with_their_own_ledgers_post_each_key_once_with_the_guard
             assert (row.state, row.receipt_entry) == ("posted", winner.receipt_entry)
     refused = _held(first_report, rc.ALREADY_POSTED).keys() | _held(second_report, rc.ALREADY_POSTED).keys()
     assert refused, "the race never happened: no POST met the guard"
+    # IT sees it on /metrics: another connector posts for this company.
+    refusals = first_report.refused_by_duplicate_guard + second_report.refused_by_duplicate_guard
+    assert refusals == len(_held(first_report, rc.ALREADY_POSTED)) + len(
+        _held(second_report, rc.ALREADY_POSTED)
+    )
+    metrics = ServiceMetrics()
+    for report in (first_report, second_report):
+        metrics.cycle_finished(report, duration_s=1.0, finished_at=0.0, postings_by_state={})
+    assert metrics.registry.get_sample_value("b1bf_receipts_refused_by_duplicate_guard_total") == refusals
 
     # Next cycle both see SAP's quantities: nothing more is posted, nothing is held for the race.
     for worker in (first, second):
