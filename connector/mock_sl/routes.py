@@ -267,6 +267,11 @@ class Router:
             order_rules.change_status(order, order_rules.CANCELLED, self.today())
             self.store.touch(entity_set, key)
             return Response(204)
+        if rest == "Cancel" and method == "POST" and entity_set == "InventoryGenEntries" and key is not None:
+            self._existing(entity_set, key)
+            self._check_if_match(request, entity_set, key)
+            sap_rules.cancel_receipt(self.store, key, self.switches, self.today())
+            return Response(204)
         if rest is not None:
             raise SapError(400, SERVICE_NOT_FOUND_CODE, "Service Not Found")
         if method == "GET":

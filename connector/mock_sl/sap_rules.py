@@ -176,6 +176,7 @@ def _document(
         # ASSUMPTION: inventory documents are created closed in B1 (no follow-up document exists).
         "DocumentStatus": "bost_Close",
         "Cancelled": "tNO",
+        "CancelStatus": "csNo",
         "CreationDate": today.isoformat(),
         "UpdateDate": today.isoformat(),
         "DataVersion": 1,
@@ -405,6 +406,85 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
     store.insert("InventoryGenEntries", document)
     batch_numbers.register(store, out_lines, document["DocDate"])
     return document
+
+
+# ASSUMPTION: SAP's texts for a refused cancellation were not captured; -5002 as for the documents it
+# refuses, B1's "negative inventory" wording for the finished good a cancellation would take out.
+ALREADY_CANCELLED = "Document is already cancelled or is a cancellation  [OIGN.CANCELED]"
+CANCEL_CLOSED_ORDER = (
+    "Cannot cancel: production order {order} is closed or cancelled  [IGN1.BaseEntry][line: {n}]"
+)
+CANCEL_STOCK = "Quantity falls into negative inventory  [IGN1.ItemCode][line: {n}]"
+
+
+def cancel_receipt(store: Store, key: Any, switches: MockSwitches, today: date) -> None:
+    """POST InventoryGenEntries(k)/Cancel: what a person does to a receipt posted twice (§5.7; SAP lists
+    the bound action but documents nothing of what it does).
+
+    ASSUMPTIONS, as B1's cancellation documents behave in the client: the receipt becomes
+    ``Cancelled`` tYES / ``CancelStatus`` csYes, and a cancellation document (csCancellation) with the
+    same header, UDFs included, and lines, numbered from the series, takes its quantities back: the
+    finished good leaves the warehouse and the order's Completed/RejectedQuantity go down. The
+    components the receipt backflushed stay issued (their Issue for Production is a document of its
+    own); a component the receipt returned (a line with ``BaseLine``) counts as issued again.
+    Refused: a receipt already cancelled or a cancellation, a receipt of a closed or cancelled order,
+    and a finished good no longer in stock (unless negative stock is allowed).
+    """
+    receipt = store.live("InventoryGenEntries", key)
+    assert receipt is not None  # the route answered 404 already
+    if receipt.get("Cancelled") == "tYES" or receipt.get("CancelStatus") in ("csYes", "csCancellation"):
+        raise SapError(400, -5002, ALREADY_CANCELLED)
+    stock = StockLedger(store)
+    received: dict[int, dict[str, float]] = defaultdict(
+        lambda: {"CompletedQuantity": 0.0, "RejectedQuantity": 0.0}
+    )
+    returned: dict[tuple[int, int], float] = defaultdict(float)
+    lines = receipt.get("DocumentLines") or []
+    for n, line in enumerate(lines, 1):
+        quantity = float(line.get("Quantity") or 0)
+        if line.get("BaseType") == PRODUCTION_ORDER and line.get("BaseLine") is None:
+            order = store.live("ProductionOrders", line.get("BaseEntry"))
+            if order is None or order.get("ProductionOrderStatus") != "boposReleased":
+                number = (order or {}).get("DocumentNumber", line.get("BaseEntry"))
+                raise SapError(400, -5002, CANCEL_CLOSED_ORDER.format(order=number, n=n))
+            field = (
+                "RejectedQuantity" if line.get("TransactionType") == "botrntReject" else "CompletedQuantity"
+            )
+            received[int(order["AbsoluteEntry"])][field] += quantity
+        elif line.get("BaseType") == PRODUCTION_ORDER:  # a component returned: it counts as issued again
+            returned[(int(line["BaseEntry"]), int(line["BaseLine"]))] += quantity
+        stock.move(str(line.get("ItemCode")), str(line.get("WarehouseCode")), -quantity)
+    if not switches.allow_negative_stock:
+        bad = stock.first_negative([(str(ln.get("ItemCode")), str(ln.get("WarehouseCode"))) for ln in lines])
+        if bad is not None:
+            raise SapError(400, -5002, CANCEL_STOCK.format(n=bad + 1))
+    # Nothing failed: apply every effect.
+    stock.apply()
+    for entry, delta in received.items():
+        order = store.live("ProductionOrders", entry)
+        assert order is not None
+        for name, value in delta.items():
+            order[name] = float(order.get(name) or 0) - value
+        store.touch("ProductionOrders", entry)
+    for (entry, line_number), value in returned.items():
+        order = store.live("ProductionOrders", entry)
+        assert order is not None
+        for ol in order.get("ProductionOrderLines") or []:
+            if int(ol["LineNumber"]) == line_number:
+                ol["IssuedQuantity"] = float(ol.get("IssuedQuantity") or 0) + value
+        store.touch("ProductionOrders", entry)
+    receipt.update(Cancelled="tYES", CancelStatus="csYes")
+    store.touch("InventoryGenEntries", key)
+    kept = {k: v for k, v in header_of(receipt).items() if k not in _NUMBERED_BY_SAP}
+    cancellation = _document(store, "InventoryGenEntries", kept, [dict(ln) for ln in lines], today)
+    cancellation["CancelStatus"] = "csCancellation"  # its Cancelled stays tNO (ASSUMPTION: B1's 'C')
+    store.insert("InventoryGenEntries", cancellation)
+
+
+#: What a new document gets from SAP, never from the document it copies.
+_NUMBERED_BY_SAP = frozenset(
+    {"DocEntry", "DocNum", "CreationDate", "UpdateDate", "DataVersion", "Cancelled", "CancelStatus"}
+)
 
 
 def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today: date) -> dict[str, Any]:

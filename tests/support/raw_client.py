@@ -75,3 +75,15 @@ def stock(sl: MockServiceLayer, item: str, warehouse: str) -> float:
     return next(
         float(w["InStock"]) for w in row["ItemWarehouseInfoCollection"] if w["WarehouseCode"] == warehouse
     )
+
+
+def assert_refused(client: Client, response: requests.Response, code: int, message: str) -> None:
+    """400, ``code`` as a number (v1) or a string (v2), ``message`` verbatim."""
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    if client.version == "v1":
+        assert type(error["code"]) is int and error["code"] == code
+        assert error["message"] == {"lang": "en-us", "value": message}
+    else:
+        assert error["code"] == str(code)
+        assert error["message"] == message
