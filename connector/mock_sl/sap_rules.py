@@ -35,7 +35,7 @@ BACKFLUSH_BATCH = (
     "'Production Order no: {order} Line: {line}'"
 )
 # ◐ practitioner text; exact spacing ❓ (§2.3).
-NEGATIVE_INVENTORY = "Quantity falls into negative inventory [IGE1.ItemCode][line: {n}]"
+NEGATIVE_INVENTORY = "Quantity falls into negative inventory [{table}.ItemCode][line: {n}]"
 # ASSUMPTION: exact code and text not found (§2.3 last row, §4.5 "Status rules").
 NOT_RELEASED = "Production order is not released"
 # ◐ [NEST-PROD] gave only "...field should be empty if the document is referenced..."; the rest is ours.
@@ -236,6 +236,26 @@ def _component_receipt(
     }
 
 
+def _book_on_orders(
+    store: Store, received: dict[int, dict[str, float]], issued: dict[tuple[int, int], float]
+) -> None:
+    """What a document did to its production orders: ``received`` adds to each order's Completed/
+    RejectedQuantity, ``issued`` to each order line's IssuedQuantity (a negative amount takes back)."""
+    for entry, delta in received.items():
+        order = store.live("ProductionOrders", entry)
+        assert order is not None
+        for name, value in delta.items():
+            order[name] = float(order.get(name) or 0) + value
+    for (entry, line_number), value in issued.items():
+        order = store.live("ProductionOrders", entry)
+        assert order is not None
+        for ol in order.get("ProductionOrderLines") or []:
+            if int(ol["LineNumber"]) == line_number:
+                ol["IssuedQuantity"] = float(ol.get("IssuedQuantity") or 0) + value
+    for entry in {*received, *(e for e, _ in issued)}:
+        store.touch("ProductionOrders", entry)
+
+
 def header_of(body: dict[str, Any]) -> dict[str, Any]:
     """A document body without its lines."""
     return {k: v for k, v in body.items() if k != "DocumentLines"}
@@ -376,19 +396,7 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
     duplicate_key_refusal(store, header_of(body), switches)
     # Nothing failed: apply every effect.
     stock.apply()
-    for entry, delta in received.items():
-        received_order = store.live("ProductionOrders", entry)
-        assert received_order is not None
-        for name, value in delta.items():
-            received_order[name] = float(received_order.get(name) or 0) + value
-    for (entry, line_number), value in issued.items():
-        issued_order = store.live("ProductionOrders", entry)
-        assert issued_order is not None
-        for ol in issued_order.get("ProductionOrderLines") or []:
-            if int(ol["LineNumber"]) == line_number:
-                ol["IssuedQuantity"] = float(ol.get("IssuedQuantity") or 0) + value
-    for entry in {*received, *(e for e, _ in issued)}:
-        store.touch("ProductionOrders", entry)
+    _book_on_orders(store, received, issued)
     if exit_lines:
         store.insert(
             "InventoryGenExits",
@@ -409,12 +417,11 @@ def post_receipt(store: Store, body: dict[str, Any], switches: MockSwitches, tod
 
 
 # ASSUMPTION: SAP's texts for a refused cancellation were not captured; -5002 as for the documents it
-# refuses, B1's "negative inventory" wording for the finished good a cancellation would take out.
+# refuses (a finished good no longer in stock: NEGATIVE_INVENTORY, -10, as for an issue).
 ALREADY_CANCELLED = "Document is already cancelled or is a cancellation  [OIGN.CANCELED]"
 CANCEL_CLOSED_ORDER = (
     "Cannot cancel: production order {order} is closed or cancelled  [IGN1.BaseEntry][line: {n}]"
 )
-CANCEL_STOCK = "Quantity falls into negative inventory  [IGN1.ItemCode][line: {n}]"
 
 
 def cancel_receipt(store: Store, key: Any, switches: MockSwitches, today: date) -> None:
@@ -450,29 +457,17 @@ def cancel_receipt(store: Store, key: Any, switches: MockSwitches, today: date) 
             field = (
                 "RejectedQuantity" if line.get("TransactionType") == "botrntReject" else "CompletedQuantity"
             )
-            received[int(order["AbsoluteEntry"])][field] += quantity
+            received[int(order["AbsoluteEntry"])][field] -= quantity
         elif line.get("BaseType") == PRODUCTION_ORDER:  # a component returned: it counts as issued again
             returned[(int(line["BaseEntry"]), int(line["BaseLine"]))] += quantity
         stock.move(str(line.get("ItemCode")), str(line.get("WarehouseCode")), -quantity)
     if not switches.allow_negative_stock:
         bad = stock.first_negative([(str(ln.get("ItemCode")), str(ln.get("WarehouseCode"))) for ln in lines])
         if bad is not None:
-            raise SapError(400, -5002, CANCEL_STOCK.format(n=bad + 1))
+            raise SapError(400, -10, NEGATIVE_INVENTORY.format(table="IGN1", n=bad + 1))
     # Nothing failed: apply every effect.
     stock.apply()
-    for entry, delta in received.items():
-        order = store.live("ProductionOrders", entry)
-        assert order is not None
-        for name, value in delta.items():
-            order[name] = float(order.get(name) or 0) - value
-        store.touch("ProductionOrders", entry)
-    for (entry, line_number), value in returned.items():
-        order = store.live("ProductionOrders", entry)
-        assert order is not None
-        for ol in order.get("ProductionOrderLines") or []:
-            if int(ol["LineNumber"]) == line_number:
-                ol["IssuedQuantity"] = float(ol.get("IssuedQuantity") or 0) + value
-        store.touch("ProductionOrders", entry)
+    _book_on_orders(store, received, returned)
     receipt.update(Cancelled="tYES", CancelStatus="csYes")
     store.touch("InventoryGenEntries", key)
     kept = {k: v for k, v in header_of(receipt).items() if k not in _NUMBERED_BY_SAP}
@@ -545,7 +540,7 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
         batch_serial_complete(item, line, quantity)
         stock.move(str(item_code), whs, -quantity)
         if not switches.allow_negative_stock and stock.first_negative([(str(item_code), whs)]) is not None:
-            raise SapError(400, -10, NEGATIVE_INVENTORY.format(n=n))
+            raise SapError(400, -10, NEGATIVE_INVENTORY.format(table="IGE1", n=n))
         out.update(
             ItemCode=item_code,
             ItemDescription=item.get("ItemName"),
