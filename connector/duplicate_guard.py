@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from connector.errors import ConfigError
+
 #: The text the guard's message starts with; a refusal is recognised by it (see the module's note).
 MARKER = "B1BF-DUPLICATE-KEY"
 
@@ -87,9 +89,9 @@ def transaction_notification_sql(dialect: Dialect, key_field: str) -> str:
     ``key_field`` is the mapping's ``idempotency.key_field`` (a UDF on the receipt, ``U_…``).
     """
     if not _UDF_COLUMN.fullmatch(key_field):
-        raise ValueError(
+        raise ConfigError(
             f"idempotency.key_field {key_field!r} is not a user-defined field (U_ and letters, digits or _): "
-            "the guard reads the key from that column of OIGN"
+            "the guard reads the key from that column of OIGN; name the key UDF like that"
         )
     template = {"hana": _HANA, "mssql": _MSSQL}[dialect]
     return template.format(key_field=key_field, error_number=ERROR_NUMBER, marker=MARKER)

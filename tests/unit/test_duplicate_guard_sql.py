@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from connector import duplicate_guard
+from connector.errors import ConfigError
 from connector.mock_sl import sap_rules
 
 
@@ -31,7 +32,7 @@ def test_the_guard_checks_the_mapping_s_key_field_on_receipts_being_added(dialec
 
 @pytest.mark.parametrize("field", ["Reference2", "U_Key'; DROP TABLE OIGN; --", "U_", "U_Key]"])
 def test_only_a_udf_name_is_written_into_the_sql(field) -> None:
-    with pytest.raises(ValueError, match="is not a user-defined field"):
+    with pytest.raises(ConfigError, match="is not a user-defined field"):
         duplicate_guard.transaction_notification_sql("hana", field)
 
 
@@ -59,3 +60,15 @@ def test_mappings_guard_sql_fills_in_the_key_field_of_the_mapping_in_use(
     monkeypatch.setenv("B1_MAPPING", str(mapping))
     assert main(["mappings", "guard-sql", "--database", "hana"]) == 0
     assert capsys.readouterr().out == duplicate_guard.transaction_notification_sql("hana", "U_Acme_PostKey")
+
+
+def test_mappings_guard_sql_names_a_key_field_it_cannot_write_into_sql(capsys, tmp_path) -> None:
+    from connector.cli import main
+
+    mapping = tmp_path / "acme.yaml"
+    mapping.write_text('version: 1\nidempotency:\n  key_field: "U_Key-1"\n', encoding="utf-8")
+    assert main(["mappings", "guard-sql", "--database", "hana", str(mapping)]) == 2
+    captured = capsys.readouterr()
+    assert (
+        captured.out == "" and "idempotency.key_field 'U_Key-1' is not a user-defined field" in captured.err
+    )
