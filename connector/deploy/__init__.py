@@ -38,8 +38,13 @@ def write_recipe(folder: Path) -> list[Path]:
         raise ConfigError(
             f"{folder} already holds {', '.join(present)}: choose an empty folder, or remove them first"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in targets:
-        path.write_text(recipe_text(path.name), encoding="utf-8")
-        path.chmod(RECIPE[path.name])
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in targets:
+            path.write_text(recipe_text(path.name), encoding="utf-8")
+            path.chmod(RECIPE[path.name])
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the recipe into {folder}: {exc.strerror or exc}; choose a folder you can write to"
+        ) from None
     return targets

@@ -273,3 +273,16 @@ def test_the_installed_service_starts_as_the_unit_runs_it(installed, mock_sl) ->
                 service.communicate()
     assert service.returncode == 0, err
     assert Path(env["B1_LEDGER_PATH"]).is_file()
+
+
+def test_the_recipe_is_never_written_over_nor_into_a_place_that_cannot_hold_it(
+    recipe, tmp_path, capsys
+) -> None:
+    from connector.cli import main
+
+    assert main(["deploy", "systemd", str(recipe)]) == 2
+    assert "already holds install.sh" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    assert main(["deploy", "systemd", str(blocker / "recipe")]) == 2
+    assert f"cannot write the recipe into {blocker / 'recipe'}" in capsys.readouterr().err
