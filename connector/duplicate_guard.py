@@ -11,7 +11,9 @@ carries, so SAP itself keeps one receipt per key, whoever sends the second.
 
 * The check reads the company database, so it sees receipts of every connector and every lost
   answer; SAP adds documents of one kind one at a time (the numbering row stays locked until the
-  document commits, ◐ practitioners), so two adds of one key cannot both pass it.
+  document commits, ◐ practitioners), so two adds of one key cannot both pass it. It compares keys
+  only: two connectors that read different confirmations of an order plan different keys, and both
+  pass (docs/exactly-once.md says what would close that).
 * The new document is skipped when it is a cancellation (``CANCELED`` = 'C': SAP's cancellation of a
   receipt may copy the key, ❓) so people can still cancel; a cancelled receipt (``CANCELED`` = 'Y')
   still counts, as a cancelled key is never posted again (docs/exactly-once.md).
