@@ -555,7 +555,6 @@ def post_issue(store: Store, body: dict[str, Any], switches: MockSwitches, today
         ol["IssuedQuantity"] = float(ol.get("IssuedQuantity") or 0) + quantity
     for entry in touched:
         store.touch("ProductionOrders", entry)
-    header = {k: v for k, v in body.items() if k != "DocumentLines"}
-    document = _document(store, "InventoryGenExits", header, out_lines, today)
+    document = _document(store, "InventoryGenExits", header_of(body), out_lines, today)
     store.insert("InventoryGenExits", document)
     return document

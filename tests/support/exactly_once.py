@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from connector.ledger import Ledger
@@ -51,8 +52,6 @@ def skip_quiet_periods(worker) -> None:
     """The worker's settling no longer waits out a quiet period in real time: its wall clock jumps
     ahead by each wait instead. For tests where nothing lands in SAP meanwhile (a lost answer SAP never
     committed), so the second look-up sees what it would have seen after the wait."""
-    from dataclasses import replace
-
     ahead = [0.0]
 
     def wall() -> float:
