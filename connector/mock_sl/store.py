@@ -104,55 +104,54 @@ class Store:
     # -- types -----------------------------------------------------------------------------------
     def udfs(self, entity_set: str, *, lines: bool = False) -> Mapping[str, str]:
         """``U_<Name>`` → EDM type of the UDFs defined on the set's header (or line) tables (read-only)."""
-        return self._cached(
-            ("udfs", entity_set, "lines" if lines else "header"),
-            lambda: _first_of_each(
-                (f"U_{row['Name']}", schema.udf_edm(str(row.get("Type", ""))))
-                for row in self._udf_rows(entity_set, lines)
-            ),
-        )
+        return self._per_udf("udfs", entity_set, lines, lambda row: schema.udf_edm(str(row.get("Type", ""))))
 
     def udf_sizes(self, entity_set: str, *, lines: bool = False) -> Mapping[str, int]:
         """``U_<Name>`` → UserFieldsMD ``Size`` of the set's alphanumeric header (or line) UDFs."""
-        return self._cached(
-            ("udf_sizes", entity_set, "lines" if lines else "header"),
-            lambda: _first_of_each(
-                (f"U_{row['Name']}", row["Size"])
-                for row in self._udf_rows(entity_set, lines)
-                if str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
-                and isinstance(row.get("Size"), int)
-                and row["Size"] > 0
-            ),
-        )
+
+        def size(row: dict[str, Any]) -> int | None:
+            sized = str(row.get("Type", "")) in schema.SIZED_UDF_TYPES
+            return row["Size"] if sized and isinstance(row.get("Size"), int) and row["Size"] > 0 else None
+
+        return self._per_udf("udf_sizes", entity_set, lines, size)
 
     def udf_valid_values(
         self, entity_set: str, *, lines: bool = False
     ) -> Mapping[str, tuple[tuple[str, str], ...]]:
         """``U_<Name>`` → its ``ValidValuesMD`` as (Value, Description), for the UDFs that have some."""
-        return self._cached(
-            ("udf_values", entity_set, "lines" if lines else "header"),
-            lambda: _first_of_each(
-                (
-                    f"U_{row['Name']}",
-                    tuple(
-                        (str(v.get("Value")), str(v.get("Description") or ""))
-                        for v in row["ValidValuesMD"]
-                        if isinstance(v, Mapping)
-                    ),
-                )
-                for row in self._udf_rows(entity_set, lines)
-                if isinstance(row.get("ValidValuesMD"), list) and row["ValidValuesMD"]
-            ),
-        )
+
+        def valid_values(row: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+            values = row.get("ValidValuesMD")
+            if not isinstance(values, list) or not values:
+                return None
+            return tuple(
+                (str(v.get("Value")), str(v.get("Description") or ""))
+                for v in values
+                if isinstance(v, Mapping)
+            )
+
+        return self._per_udf("udf_values", entity_set, lines, valid_values)
 
     def udf_defaults(self, entity_set: str, *, lines: bool = False) -> Mapping[str, Any]:
         """``U_<Name>`` → ``DefaultValue`` of the mandatory UDFs (a POST that omits them gets it)."""
+
+        def default(row: dict[str, Any]) -> Any:
+            mandatory = row.get("Mandatory") in ("tYES", "Y")
+            return row["DefaultValue"] if mandatory and row.get("DefaultValue") not in (None, "") else None
+
+        return self._per_udf("udf_defaults", entity_set, lines, default)
+
+    def _per_udf(
+        self, what: str, entity_set: str, lines: bool, value_of: Callable[[dict[str, Any]], Any]
+    ) -> Mapping[str, Any]:
+        """``U_<Name>`` → ``value_of(row)`` for the set's header (or line) UDFs where it is not None, the
+        first row of a name winning; cached until UserFieldsMD changes."""
         return self._cached(
-            ("udf_defaults", entity_set, "lines" if lines else "header"),
+            (what, entity_set, "lines" if lines else "header"),
             lambda: _first_of_each(
-                (f"U_{row['Name']}", row["DefaultValue"])
+                (f"U_{row['Name']}", value)
                 for row in self._udf_rows(entity_set, lines)
-                if row.get("Mandatory") in ("tYES", "Y") and row.get("DefaultValue") not in (None, "")
+                if (value := value_of(row)) is not None
             ),
         )
 
