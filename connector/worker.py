@@ -401,11 +401,14 @@ class Worker:
         *,
         dry_run: bool,
     ) -> None:
-        """Read the chunk's orders again, lines included, in one request; then assess each and hand
-        its receipt to ``dispatch``.
+        """Read the chunk's orders again, lines included, in one request; decide each, then hand the
+        chunk's receipts to ``dispatch``.
 
         Right before posting: an order may have been closed, or received by a user, since the poll
-        (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive).
+        (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive). The whole chunk is decided
+        before its first receipt is sent: deciding is CPU work, and run between two POSTs it would
+        start from caches the wait for SAP's answer has cooled (about twice the CPU, issue 11). It
+        changes no window: every decision rests on the chunk's one re-read either way.
         """
         if not self._facts_read:
             # Only receipts are checked against them (warehouses, series, UDF sizes), so a cycle
@@ -433,6 +436,7 @@ class Worker:
             rows_read = False
         readable = [order for order in fresh.values() if isinstance(order, ProductionOrder)]
         fetch_items(self.client, item_codes(readable), items, self._unreadable_items)
+        ready: list[Assessment] = []
         for order in due:
             if self._stopping():
                 break
@@ -454,7 +458,15 @@ class Worker:
             elif isinstance(now, OrderError):
                 self._hold(report, order, [order_block(order, now.reason_code, str(now))])
             else:
-                self._guarded(now, report, self._decide, now, items, report, dry_run, dispatch)
+                decided = self._guarded(now, report, self._decide, now, items, report, dry_run)
+                if decided is not None:
+                    ready.append(decided)
+        for a in ready:
+            if self._stopping():  # decided, never sent: its stock goes back, its order is decided next cycle
+                self._take_backflushed_stock(a, items, sign=-1.0)
+                self._receipts_sent -= 1
+            else:
+                self._guarded(a.order, report, dispatch, a)
 
     def _read_fresh(self, entries: list[int], fresh: dict[int, ProductionOrder | OrderError]) -> None:
         """Read ``entries`` with their lines into ``fresh``, pages sized by the lines orders have."""
@@ -489,34 +501,33 @@ class Worker:
         items: dict[str, ItemMaster],
         report: CycleReport,
         dry_run: bool,
-        dispatch: Callable[[Assessment], None],
-    ) -> None:
-        """The whole order as SAP has it now: hold it, or hand its receipt to ``dispatch``."""
+    ) -> Assessment | None:
+        """The whole order as SAP has it now: hold it, or return the receipt to send (stock taken)."""
         unreadable = unreadable_item_reasons(order, self._unreadable_items)
         if unreadable:
             self._hold(report, order, unreadable)
-            return
+            return None
         assessment = self._assess(order, items)
         if assessment.action is OrderAction.HOLD:
             self._hold(report, order, list(assessment.verdict.blocking))
-            return
+            return None
         self._note_warnings(report, order, assessment.verdict)
         if assessment.action is OrderAction.NOTHING or assessment.built is None or assessment.key is None:
-            return
+            return None
         if dry_run:
             report.would_post.append(self._would_post(assessment))
-            return
+            return None
         if self._receipt_limit_reached(report):
-            return
+            return None
         received = self._received_before(assessment)
         if received is not None:
             self._hold(report, order, [received])
-            return
+            return None
         # Decided before the POST is sent: what this receipt backflushes is no longer there for the
         # next order (else two orders sharing a scarce component both pass the stock check).
         self._take_backflushed_stock(assessment, items)
-        self._receipts_sent += 1  # counted here, in the cycle's thread, when the receipt is handed over
-        dispatch(assessment)
+        self._receipts_sent += 1  # counted here, in the cycle's thread, when the receipt is decided
+        return assessment
 
     def _unfinished_posting(self, order: ProductionOrder) -> Reason | None:
         """POSTING_UNCERTAIN or DUPLICATE_IN_SAP while an earlier posting of the order is not cleared."""
@@ -578,8 +589,9 @@ class Worker:
     ) -> Iterator[Callable[[Assessment], None]]:
         """Where decided receipts go: posted at once (one session), or by the posting pool's sessions.
 
-        With a pool, up to two receipts per session are handed over: while the cycle's thread reads
-        the next chunk, every session still finds one waiting. The outcomes are recorded here, in the
+        With a pool, up to a chunk plus two receipts per session are handed over: the cycle's thread
+        hands over a whole chunk at once (``_post_chunk``), and while it reads and decides the next
+        one, every session still finds receipts waiting. The outcomes are recorded here, in the
         cycle's thread. When a posting raises (SAP or the ledger unusable), or the worker is told to
         stop, the receipts not yet started are taken back (nothing was sent: their orders are decided
         afresh next cycle), the ones being posted are waited for and recorded, then the first error
@@ -589,7 +601,7 @@ class Worker:
         if pool is None:
             yield lambda a: self._record(report, a, items, self._send(self.poster, a))
             return
-        backlog = 2 * pool.size
+        backlog = 2 * pool.size + self.fresh_read_chunk
         in_flight: dict[Future[Sent], Assessment] = {}
         failures: list[BaseException] = []
 

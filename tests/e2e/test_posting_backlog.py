@@ -1,4 +1,5 @@
-"""Posting sessions are handed up to two receipts each; a stop takes back the ones not yet started.
+"""A chunk's receipts are decided, then handed to the posting sessions; a stop takes back every
+receipt no session has started: the ones queued in the pool and the ones not handed over yet.
 
 Nothing of a receipt taken back was sent (no intent was written either), so its order is decided
 afresh next cycle, and the components reserved for it are free again for the rest of the cycle.
@@ -17,7 +18,7 @@ from tests.support.demo import DEMO_POSTS, receipt_posts
 def test_a_stop_takes_back_the_receipts_no_session_started_and_the_next_cycle_posts_them(
     mock_sl, worker_factory, monkeypatch
 ):
-    worker = worker_factory(post_sessions=2)  # 2 sessions: up to 4 receipts handed over
+    worker = worker_factory(post_sessions=2)
     stop = threading.Event()
     worker.stop_event = stop
     sessions_may_post = threading.Event()
@@ -28,7 +29,7 @@ def test_a_stop_takes_back_the_receipts_no_session_started_and_the_next_cycle_po
 
     def counting_submit(pool: PostingPool, fn: Any, a: Any) -> Any:
         handed_over.append(a.order.AbsoluteEntry)
-        if len(handed_over) == 4:  # the backlog is full: stop (SIGTERM, in the service)
+        if len(handed_over) == 4:  # stop (SIGTERM, in the service) with the chunk half handed over
             stop.set()
         return submit(pool, fn, a)
 
@@ -45,17 +46,31 @@ def test_a_stop_takes_back_the_receipts_no_session_started_and_the_next_cycle_po
         take(a, items, sign=sign)
         if sign < 0:
             given_back.append(a.order.AbsoluteEntry)
-            if len(given_back) == 2:  # both queued receipts were taken back: let the sessions post
+            if len(given_back) == len(decided) - 2:  # all but the two started: let the sessions post
                 sessions_may_post.set()
 
     monkeypatch.setattr(PostingPool, "submit", counting_submit)
     monkeypatch.setattr(Worker, "_send", held_send)
     monkeypatch.setattr(Worker, "_take_backflushed_stock", staticmethod(noting_give_back))
 
+    decided: list[int] = []
+    decide = Worker._decide
+
+    def noting_decide(self: Worker, *args: Any) -> Any:
+        a = decide(self, *args)
+        if a is not None:
+            decided.append(a.order.AbsoluteEntry)
+        return a
+
+    monkeypatch.setattr(Worker, "_decide", noting_decide)
+
     report = worker.run_cycle()
 
     assert report.aborted == "stop requested"
-    assert len(handed_over) == 4 and len(given_back) == 2
+    # The whole chunk was decided before the first receipt was handed over, and a stop mid-chunk
+    # takes back the two queued in the pool and the ones the cycle had not handed over yet.
+    assert len(decided) == len(DEMO_POSTS) and decided[:4] == handed_over
+    assert len(handed_over) == 4 and sorted(given_back) == sorted(decided[2:])
     posted = {p.order_entry for p in report.posted}
     assert posted == set(handed_over) - set(given_back) and len(posted) == 2
     assert {e for r in receipt_posts(mock_sl) for e in _bases(r.body)} == posted
