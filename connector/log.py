@@ -23,16 +23,19 @@ from typing import Any
 
 import structlog
 
-_SECRET_PATTERNS = [
-    re.compile(r"(B1SESSION=)[^;,\s\"']+", re.IGNORECASE),
-    re.compile(r"(ROUTEID=)[^;,\s\"']+", re.IGNORECASE),
-    re.compile(r"(\"?Password\"?\s*[:=]\s*\"?)[^\"',}\s]+", re.IGNORECASE),
-    re.compile(r"(\"?SessionId\"?\s*[:=]\s*\"?)[^\"',}\s]+", re.IGNORECASE),
-]
+#: A session cookie (``B1SESSION=…``, ``ROUTEID=…``) or a ``Password``/``SessionId`` value, in one
+#: pattern: every field of every line goes through it, and one pass costs a quarter of four.
+_SECRETS = re.compile(
+    r"(B1SESSION=|ROUTEID=)[^;,\s\"']+"
+    r"|(\"?(?:Password|SessionId)\"?\s*[:=]\s*\"?)[^\"',}\s]+",
+    re.IGNORECASE,
+)
 _extra_secrets: set[str] = set()
 
 #: The fields every line starts with, in this order; the event's own fields follow as logged.
 FIRST_FIELDS = ("ts", "level", "logger", "event")
+#: Fields the formatter writes itself (a time, a level, a module's name): no secret can be in them.
+_WRITTEN_BY_US = frozenset({"ts", "level", "logger"})
 
 
 def register_secret(value: str | None) -> None:
@@ -43,11 +46,14 @@ def register_secret(value: str | None) -> None:
 
 def redact(text: str) -> str:
     """Return ``text`` with every known secret replaced by ``***``."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(r"\1***", text)
+    text = _SECRETS.sub(_masked, text)
     for secret in _extra_secrets:
         text = text.replace(secret, "***")
     return text
+
+
+def _masked(match: re.Match[str]) -> str:
+    return (match.group(1) or match.group(2)) + "***"
 
 
 def _redact_value(value: Any) -> Any:
@@ -65,7 +71,7 @@ def _redact_value(value: Any) -> Any:
 def _redact_fields(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
     """Mask secrets in each value before rendering (a JSON renderer would escape the quotes the
     ``"Password": …`` pattern looks for)."""
-    return {k: _redact_value(v) for k, v in event.items()}
+    return {k: v if k in _WRITTEN_BY_US else _redact_value(v) for k, v in event.items()}
 
 
 def _redact_line(_logger: Any, _method: str, line: Any) -> str:
