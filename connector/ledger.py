@@ -360,43 +360,40 @@ class Ledger:
         now = _now_text()
         sent_at = self._clock()
         with self._tx() as db:
-            row = db.execute("SELECT state FROM postings WHERE key=?", (key,)).fetchone()
             try:
-                if row is None:
-                    db.execute(
-                        "INSERT INTO postings (key, company, order_entry, order_number, item, quantity,"
-                        " rejected_quantity, payload, state, created_at, updated_at, sent_at)"
-                        " VALUES (?,?,?,?,?,?,?,?,'sending',?,?,?)",
-                        (
-                            key,
-                            company,
-                            intent.order_entry,
-                            intent.order_number,
-                            intent.item,
-                            intent.quantity,
-                            intent.rejected_quantity,
-                            payload,
-                            now,
-                            now,
-                            sent_at,
-                        ),
-                    )
-                elif row["state"] in ("rejected", "void"):
-                    db.execute(
-                        "UPDATE postings SET state='sending', payload=?, attempts=attempts+1, sl_code=NULL,"
-                        " sl_message=NULL, uncertain_since=NULL, updated_at=?, sent_at=? WHERE key=?",
-                        (payload, now, sent_at, key),
-                    )
-                else:
-                    raise LedgerConflictError(
-                        f"posting {key} is already {row['state']}; it must not be sent again"
-                    )
+                # One statement: a new key is inserted; a rejected or void one is sent again; any
+                # other state changes nothing (rowcount 0) and is refused below.
+                cursor = db.execute(
+                    "INSERT INTO postings (key, company, order_entry, order_number, item, quantity,"
+                    " rejected_quantity, payload, state, created_at, updated_at, sent_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,'sending',?,?,?)"
+                    " ON CONFLICT (key) DO UPDATE SET state='sending', payload=excluded.payload,"
+                    " attempts=attempts+1, sl_code=NULL, sl_message=NULL, uncertain_since=NULL,"
+                    " updated_at=excluded.updated_at, sent_at=excluded.sent_at"
+                    " WHERE state IN ('rejected', 'void')",
+                    (
+                        key,
+                        company,
+                        intent.order_entry,
+                        intent.order_number,
+                        intent.item,
+                        intent.quantity,
+                        intent.rejected_quantity,
+                        payload,
+                        now,
+                        now,
+                        sent_at,
+                    ),
+                )
             except sqlite3.IntegrityError:
                 raise LedgerConflictError(
                     f"order {intent.order_number} (AbsoluteEntry {intent.order_entry}) already has a posting"
                     " in flight; "
                     "it is settled before anything new is posted"
                 ) from None
+            if cursor.rowcount != 1:
+                (state,) = db.execute("SELECT state FROM postings WHERE key=?", (key,)).fetchone()
+                raise LedgerConflictError(f"posting {key} is already {state}; it must not be sent again")
 
     def _set(self, key: str, state: str, **columns: Any) -> None:
         with self._tx():
