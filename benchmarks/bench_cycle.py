@@ -169,6 +169,32 @@ def bare_request_cpu_ms(root: str, rounds: int = 200) -> float:
         return 1000 * (time.process_time() - started) / rounds
 
 
+def lean_post_cpu_ms(root: str, rounds: int = 200) -> float:
+    """This process's CPU per receipt of the leanest client there is, against the same mock.
+
+    One ``requests`` POST per receipt and nothing else: no poll, no validation, no ledger, no
+    retries; SAP is asked not to send the receipt back (``Prefer: return-no-content``), as the
+    connector does. The receipt is a plain one (the template order's product, no base document), so
+    the mock's orders are left alone. Any client that posts receipts with ``requests`` pays at least
+    this: ``connector_cpu_vs_lean_post`` says how much more the connector pays on the same machine.
+    """
+    import requests  # only here: the connector's own requests go through connector/sl
+
+    template = next(
+        o for o in load_data(DEMO_COMPANY)["ProductionOrders"] if o["AbsoluteEntry"] == TEMPLATE_ORDER
+    )
+    line = {"ItemCode": template["ItemNo"], "Quantity": 1, "WarehouseCode": template["Warehouse"]}
+    with requests.Session() as session:
+        login = {"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "1234"}
+        session.post(f"{root}/Login", json=login, timeout=60).raise_for_status()
+        url, prefer = f"{root}/InventoryGenEntries", {"Prefer": "return-no-content"}
+        started = time.process_time()
+        for n in range(rounds):
+            receipt = {"U_B1BF_Key": f"lean-{n}", "DocumentLines": [line]}
+            session.post(url, json=receipt, headers=prefer, timeout=60).raise_for_status()
+        return 1000 * (time.process_time() - started) / rounds
+
+
 def run(args: argparse.Namespace) -> dict:
     configure_logging("WARNING")
     counter = RequestCounter()
@@ -251,6 +277,7 @@ def run(args: argparse.Namespace) -> dict:
         idle_kinds, _idle_http_cpu = counter.take()
         rss_after = rss_mb()
         bare_cpu_ms = bare_request_cpu_ms(settings.sl_url)
+        lean_cpu_ms = lean_post_cpu_ms(settings.sl_url)
     requests = sum(first_kinds.values())
     first_summary, second_summary = first.summary(), second.summary()
     done = first_summary["would_post" if args.dry_run else "posted"]
@@ -282,6 +309,10 @@ def run(args: argparse.Namespace) -> dict:
         # The same figure for a bare requests round trip to the same mock: the floor on this machine
         # (waiting on a socket makes the next work run from cold caches, so latency raises both).
         "bare_request_cpu_ms": round(bare_cpu_ms, 3),
+        # What the leanest client pays per receipt here (one POST, nothing else), and the connector's
+        # CPU per receipt as a multiple of it: the figure to carry from one machine to another.
+        "lean_post_cpu_ms": round(lean_cpu_ms, 3),
+        "connector_cpu_vs_lean_post": round(1000 * cpu / done / lean_cpu_ms, 2) if done else None,
         "connector_cpu_ms_per_order": (
             round(1000 * cpu / first_summary["orders_seen"], 3) if first_summary["orders_seen"] else None
         ),
