@@ -30,6 +30,9 @@ _SECRETS = re.compile(
     r"|(\"?(?:Password|SessionId)\"?\s*[:=]\s*\"?)[^\"',}\s]+",
     re.IGNORECASE,
 )
+#: What ``_SECRETS`` needs to find in a text (case-folded) before it can match. Looking for them
+#: first costs a microsecond; the pattern itself costs 25 on a log line it finds nothing in.
+_SECRET_NAMES = ("b1session=", "routeid=", "password", "sessionid")
 _extra_secrets: set[str] = set()
 
 #: The fields every line starts with, in this order; the event's own fields follow as logged.
@@ -46,7 +49,9 @@ def register_secret(value: str | None) -> None:
 
 def redact(text: str) -> str:
     """Return ``text`` with every known secret replaced by ``***``."""
-    text = _SECRETS.sub(_masked, text)
+    folded = text.casefold()
+    if any(name in folded for name in _SECRET_NAMES):
+        text = _SECRETS.sub(_masked, text)
     for secret in _extra_secrets:
         text = text.replace(secret, "***")
     return text

@@ -105,6 +105,23 @@ def test_registered_secrets_and_session_cookies_never_reach_the_line(captured, f
         json.loads(text)  # masking keeps the line valid JSON
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Cookie: B1SESSION=abc-123; ROUTEID=.node1", "Cookie: B1SESSION=***; ROUTEID=***"),
+        ("cookie: b1session=abc-123", "cookie: b1session=***"),
+        ('{"Password": "hunter22", "SessionId": "0a1b"}', '{"Password": "***", "SessionId": "***"}'),
+        ("PASSWORD=hunter22, sessionid: 0a1b", "PASSWORD=***, sessionid: ***"),
+        ("posted key=SBODEMOUS-10001-C1.000000-R0.000000", "posted key=SBODEMOUS-10001-C1.000000-R0.000000"),
+    ],
+)
+def test_every_spelling_of_a_session_or_password_is_masked_and_other_text_left_alone(
+    text: str, masked: str
+) -> None:
+    # Case does not matter: SAP, proxies and people write these names in every case.
+    assert connector_log.redact(text) == masked
+
+
 def test_configure_logging_quiets_apscheduler_at_info_but_not_its_warnings() -> None:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
