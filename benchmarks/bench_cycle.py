@@ -23,6 +23,7 @@ import copy
 import cProfile
 import io
 import json
+import logging
 import os
 import pstats
 import resource
@@ -196,10 +197,16 @@ def lean_post_cpu_ms(root: str, rounds: int = 200) -> float:
 
 
 def run(args: argparse.Namespace) -> dict:
-    configure_logging("WARNING")
+    configure_logging(args.log_level)
     counter = RequestCounter()
     counter.install()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        # The service's own log lines (one per receipt at INFO, its default) are part of its CPU:
+        # they are written, to /dev/null rather than into the terminal.
+        handler = logging.getLogger().handlers[0]
+        sink = stack.enter_context(open(os.devnull, "w"))
+        stack.callback(handler.setStream, sys.stderr)  # type: ignore[attr-defined]
+        handler.setStream(sink)  # type: ignore[attr-defined]
         folder = Path(tmp) / "company"
         folder.mkdir()
         # In a child process, so building the data does not count towards the connector's peak RSS.
@@ -288,6 +295,7 @@ def run(args: argparse.Namespace) -> dict:
         "page_size": args.page_size,
         "protocol": args.protocol,
         "latency_ms": args.latency_ms,
+        "log_level": args.log_level,
         "post_sessions": extra.get("post_sessions", 1),
         "dry_run": args.dry_run,
         "orders_seen": first_summary["orders_seen"],
@@ -351,6 +359,12 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=0, help="component lines per order (default: demo's 2)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="the mock's delay per request")
     parser.add_argument("--post-sessions", type=int, default=1, help="B1_POST_SESSIONS")
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        default="INFO",
+        help="B1_LOG_LEVEL (default: the service's, INFO); the lines go to /dev/null",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the first cycle; print the top entries"
     )
