@@ -13,6 +13,8 @@ already received up to the confirmation; ``--lines N``: N component lines each),
 the CPU and memory figures are the connector's alone, runs one cycle, then a second one with nothing
 left to do (the idle poll), and prints the figures as JSON. Figures, not assertions: speed targets
 live here, not in the test suite. The machine's other load shows in them: run it more than once.
+CPU figures differ threefold between days of one machine: ``connector_cpu_vs_lean_post`` (the
+connector against the leanest client, measured in the same run) is the one to compare.
 """
 
 from __future__ import annotations
