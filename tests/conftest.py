@@ -20,6 +20,23 @@ def _no_ambient_b1_settings(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs a command in-process (``configure_logging``) leaves the logging it found.
+
+    Otherwise the root logger keeps a handler on that test's captured stderr, closed once the test
+    ends, and every later test in the process gets a "Logging error" traceback on its own stderr.
+    """
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("", "urllib3", "apscheduler")]
+    saved = [(logger, list(logger.handlers), logger.level) for logger in loggers]
+    yield
+    for logger, handlers, level in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+
+
 @pytest.fixture(params=["v1", "v2"])
 def protocol(request: pytest.FixtureRequest) -> str:
     """Every SL-facing test runs on /b1s/v1 and /b1s/v2."""
