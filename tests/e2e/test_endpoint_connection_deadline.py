@@ -94,7 +94,7 @@ def test_a_dribbling_client_is_cut_at_the_deadline_and_its_slot_serves_the_next(
     assert "endpoint_connection_cut" in caplog.messages
 
 
-def test_a_normal_request_within_the_deadline_is_served(endpoint):
+def test_a_normal_request_within_the_deadline_is_served(endpoint, threads_before):
     address, stop = serve(
         endpoint, max_connections=2, connection_timeout_s=TIMEOUT_S, connection_deadline_s=1.0
     )
@@ -109,9 +109,12 @@ def test_a_normal_request_within_the_deadline_is_served(endpoint):
             slow.sendall(b"Host: x\r\n\r\n")
             assert read_until_closed(slow).startswith(b"HTTP/1.0 200 OK")
         # Many connections in a row, each ended by its handler before its deadline: the slots are
-        # released once each (never cut, never over-released), so both still serve afterwards.
+        # released once each (never cut, never over-released), so both still serve afterwards. A slot
+        # is free once its thread has ended, a moment after the client saw the answer: that moment
+        # is waited for (on a busy machine it is long enough for two more connections to arrive).
         for _ in range(20):
             assert get(address, "/healthz").startswith(b"HTTP/1.0 200 OK")
+            assert wait_for_threads(threads_before + 2) == threads_before + 2  # serving + watchdog
     finally:
         stop()
 
