@@ -415,7 +415,7 @@ class Worker:
             # whose orders have nothing to receive costs its pages and item reads, nothing more.
             self._read_facts(report)
             self._facts_read = True
-        if self._cancelled_in_sap is None and not self._cancelled_read_refused and not dry_run:
+        if self._cancelled_in_sap is None and not self._cancelled_read_refused:
             self._read_cancelled_receipts(report)
         entries = [order.AbsoluteEntry for order in due]
         fresh: dict[int, ProductionOrder | OrderError] = {}
@@ -514,18 +514,19 @@ class Worker:
         self._note_warnings(report, order, assessment.verdict)
         if assessment.action is OrderAction.NOTHING or assessment.built is None or assessment.key is None:
             return None
-        if dry_run:
-            report.would_post.append(self._would_post(assessment))
-            return None
-        if self._receipt_limit_reached(report):
+        if not dry_run and self._receipt_limit_reached(report):
             return None
         received = self._received_before(assessment)
         if received is not None:
             self._hold(report, order, [received])
             return None
         # Decided before the POST is sent: what this receipt backflushes is no longer there for the
-        # next order (else two orders sharing a scarce component both pass the stock check).
+        # next order (else two orders sharing a scarce component both pass the stock check). A dry
+        # run takes it too (from this cycle's cache only), so that it holds what a real cycle holds.
         self._take_backflushed_stock(assessment, items)
+        if dry_run:
+            report.would_post.append(self._would_post(assessment))
+            return None
         self._receipts_sent += 1  # counted here, in the cycle's thread, when the receipt is decided
         return assessment
 

@@ -173,3 +173,16 @@ def test_explain_gives_the_verdict_the_cycle_gives_for_what_the_ledger_and_sap_r
     # The same with the ledger lost: SAP's cancelled receipt is what remembers it.
     forgetful = worker_factory(ledger_path=tmp_path / "new-ledger.sqlite3").explain(absolute_entry=101)
     assert [r.code for r in forgetful.verdict.blocking] == ["ALREADY_POSTED"]
+
+
+def test_a_dry_run_holds_a_cancelled_confirmation_as_the_cycle_does(mock_sl, worker_factory, tmp_path):
+    # A consultant's dry run predicts the real cycle: it must not list as "would post" a confirmation
+    # the ledger, or SAP's cancelled receipt, says was received before.
+    worker_factory().run_cycle()
+    [receipt] = receipts_for(mock_sl, 101)
+    cancel_in_sap(mock_sl, receipt)
+    for ledger in ("ledger.sqlite3", "new-ledger.sqlite3"):  # the ledger remembers; then SAP does
+        dry = worker_factory(ledger_path=tmp_path / ledger).run_cycle(dry_run=True)
+        assert held_codes(dry)[101] == ["ALREADY_POSTED"]
+        assert 101 not in {w["order_entry"] for w in dry.would_post}
+    assert len(receipts_for(mock_sl, 101)) == 2  # the receipt and SAP's cancellation: nothing posted

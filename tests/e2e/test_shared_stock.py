@@ -46,3 +46,19 @@ def test_stock_taken_is_per_cycle_and_the_next_cycle_reads_sap_again(mock_sl, wo
     set_stock(mock_sl, "WOOD-LEG", "02", 1000)  # a goods receipt arrived
     second = worker.run_cycle()
     assert {p.order_entry for p in second.posted} == {116, 118}
+
+
+def test_a_dry_run_holds_for_stock_what_the_cycle_would_hold(mock_sl, worker_factory):
+    # A dry run counts what the receipts it would post consume, as the cycle does: 116 and 118 are
+    # held for stock in the dry run too, not listed as receipts the real cycle would then refuse.
+    set_stock(mock_sl, "WOOD-LEG", "02", 30)
+    worker = worker_factory()
+    dry = worker.run_cycle(dry_run=True)
+    held = {h.order_entry: [r["code"] for r in h.reasons] for h in dry.held}
+    assert 101 in {w["order_entry"] for w in dry.would_post}
+    assert held[116] == ["INSUFFICIENT_STOCK"] and held[118] == ["INSUFFICIENT_STOCK"]
+    assert not any(r.method == "POST" and r.path.startswith("InventoryGenEntries") for r in mock_sl.requests)
+
+    real = worker.run_cycle()  # the stock a dry run took was its own cycle's only
+    assert {w["order_entry"] for w in dry.would_post} == {p.order_entry for p in real.posted}
+    assert {h.order_entry: [r["code"] for r in h.reasons] for h in real.held} == held
