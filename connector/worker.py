@@ -407,7 +407,7 @@ class Worker:
         Right before posting: an order may have been closed, or received by a user, since the poll
         (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive). The whole chunk is decided
         before its first receipt is sent: deciding is CPU work, and run between two POSTs it would
-        start from caches the wait for SAP's answer has cooled (about twice the CPU, issue 11). It
+        start from caches the wait for SAP's answer has cooled (measured: about twice the CPU). It
         changes no window: every decision rests on the chunk's one re-read either way.
         """
         if not self._facts_read:
