@@ -401,13 +401,12 @@ class Worker:
         *,
         dry_run: bool,
     ) -> None:
-        """Read the chunk's orders again, lines included, in one request; decide each, then hand the
-        chunk's receipts to ``dispatch``.
+        """Read the chunk's orders again, lines included, in one request; decide each, and hand its
+        receipt to ``dispatch``: with one session once the whole chunk is decided, with posting
+        sessions at once.
 
         Right before posting: an order may have been closed, or received by a user, since the poll
-        (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive). The whole chunk is decided
-        before its first receipt is sent: deciding is CPU work, and run between two POSTs it would
-        start from caches the wait for SAP's answer has cooled (measured: about twice the CPU). It
+        (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive). Deciding the chunk first
         changes no window: every decision rests on the chunk's one re-read either way.
         """
         if not self._facts_read:
@@ -436,6 +435,10 @@ class Worker:
             rows_read = False
         readable = [order for order in fresh.values() if isinstance(order, ProductionOrder)]
         fetch_items(self.client, item_codes(readable), items, self._unreadable_items)
+        # One session: the whole chunk is decided before its first POST (deciding right after a wait
+        # for SAP's answer costs twice the CPU). Posting sessions: each receipt is handed over as soon
+        # as it is decided, so that no session waits for the rest of the chunk's decisions.
+        at_once = self.posting_pool is not None
         ready: list[Assessment] = []
         for order in due:
             if self._stopping():
@@ -461,12 +464,26 @@ class Worker:
                 decided = self._guarded(now, report, self._decide, now, items, report, dry_run)
                 if decided is not None:
                     ready.append(decided)
+                    if at_once:
+                        self._hand_over(ready, items, report, dispatch)
+        self._hand_over(ready, items, report, dispatch)
+
+    def _hand_over(
+        self,
+        ready: list[Assessment],
+        items: dict[str, ItemMaster],
+        report: CycleReport,
+        dispatch: Callable[[Assessment], None],
+    ) -> None:
+        """Send the decided receipts (``dispatch``), emptying ``ready``; once the worker is told to
+        stop, the rest are given back instead: never sent, their orders are decided next cycle."""
         for a in ready:
-            if self._stopping():  # decided, never sent: its stock goes back, its order is decided next cycle
+            if self._stopping():
                 self._take_backflushed_stock(a, items, sign=-1.0)
                 self._receipts_sent -= 1
             else:
                 self._guarded(a.order, report, dispatch, a)
+        ready.clear()
 
     def _read_fresh(self, entries: list[int], fresh: dict[int, ProductionOrder | OrderError]) -> None:
         """Read ``entries`` with their lines into ``fresh``, pages sized by the lines orders have."""
@@ -590,19 +607,20 @@ class Worker:
     ) -> Iterator[Callable[[Assessment], None]]:
         """Where decided receipts go: posted at once (one session), or by the posting pool's sessions.
 
-        With a pool, up to a chunk plus two receipts per session are handed over: the cycle's thread
-        hands over a whole chunk at once (``_post_chunk``), and while it reads and decides the next
-        one, every session still finds receipts waiting. The outcomes are recorded here, in the
-        cycle's thread. When a posting raises (SAP or the ledger unusable), or the worker is told to
-        stop, the receipts not yet started are taken back (nothing was sent: their orders are decided
-        afresh next cycle), the ones being posted are waited for and recorded, then the first error
-        stops the cycle as it would sequentially.
+        With a pool, up to two receipts per session are handed over: while the cycle's thread reads
+        the next chunk, every session still finds one waiting. No more: a chunk read while many of the
+        last one's receipts still wait would widen the window between a chunk's read and its POSTs
+        (docs/exactly-once.md). The outcomes are recorded here, in the cycle's thread. When a posting
+        raises (SAP or the ledger unusable), or the worker is told to stop, the receipts not yet
+        started are taken back (nothing was sent: their orders are decided afresh next cycle), the
+        ones being posted are waited for and recorded, then the first error stops the cycle as it
+        would sequentially.
         """
         pool = self.posting_pool
         if pool is None:
             yield lambda a: self._record(report, a, items, self._send(self.poster, a))
             return
-        backlog = 2 * pool.size + self.fresh_read_chunk
+        backlog = 2 * pool.size
         in_flight: dict[Future[Sent], Assessment] = {}
         failures: list[BaseException] = []
 

@@ -1,5 +1,5 @@
-"""A chunk's receipts are decided, then handed to the posting sessions; a stop takes back every
-receipt no session has started: the ones queued in the pool and the ones not handed over yet.
+"""Posting sessions are handed up to two receipts each; a stop takes back the ones not yet started.
+With one session, the chunk is decided first and a stop gives back the decided receipts not sent.
 
 Nothing of a receipt taken back was sent (no intent was written either), so its order is decided
 afresh next cycle, and the components reserved for it are free again for the rest of the cycle.
@@ -18,7 +18,7 @@ from tests.support.demo import DEMO_POSTS, receipt_posts
 def test_a_stop_takes_back_the_receipts_no_session_started_and_the_next_cycle_posts_them(
     mock_sl, worker_factory, monkeypatch
 ):
-    worker = worker_factory(post_sessions=2)
+    worker = worker_factory(post_sessions=2)  # 2 sessions: up to 4 receipts handed over
     stop = threading.Event()
     worker.stop_event = stop
     sessions_may_post = threading.Event()
@@ -29,7 +29,7 @@ def test_a_stop_takes_back_the_receipts_no_session_started_and_the_next_cycle_po
 
     def counting_submit(pool: PostingPool, fn: Any, a: Any) -> Any:
         handed_over.append(a.order.AbsoluteEntry)
-        if len(handed_over) == 4:  # stop (SIGTERM, in the service) with the chunk half handed over
+        if len(handed_over) == 4:  # the backlog is full: stop (SIGTERM, in the service)
             stop.set()
         return submit(pool, fn, a)
 
@@ -46,31 +46,17 @@ def test_a_stop_takes_back_the_receipts_no_session_started_and_the_next_cycle_po
         take(a, items, sign=sign)
         if sign < 0:
             given_back.append(a.order.AbsoluteEntry)
-            if len(given_back) == len(decided) - 2:  # all but the two started: let the sessions post
+            if len(given_back) == 2:  # both queued receipts were taken back: let the sessions post
                 sessions_may_post.set()
 
     monkeypatch.setattr(PostingPool, "submit", counting_submit)
     monkeypatch.setattr(Worker, "_send", held_send)
     monkeypatch.setattr(Worker, "_take_backflushed_stock", staticmethod(noting_give_back))
 
-    decided: list[int] = []
-    decide = Worker._decide
-
-    def noting_decide(self: Worker, *args: Any) -> Any:
-        a = decide(self, *args)
-        if a is not None:
-            decided.append(a.order.AbsoluteEntry)
-        return a
-
-    monkeypatch.setattr(Worker, "_decide", noting_decide)
-
     report = worker.run_cycle()
 
     assert report.aborted == "stop requested"
-    # The whole chunk was decided before the first receipt was handed over, and a stop mid-chunk
-    # takes back the two queued in the pool and the ones the cycle had not handed over yet.
-    assert len(decided) == len(DEMO_POSTS) and decided[:4] == handed_over
-    assert len(handed_over) == 4 and sorted(given_back) == sorted(decided[2:])
+    assert len(handed_over) == 4 and len(given_back) == 2
     posted = {p.order_entry for p in report.posted}
     assert posted == set(handed_over) - set(given_back) and len(posted) == 2
     assert {e for r in receipt_posts(mock_sl) for e in _bases(r.body)} == posted
@@ -87,3 +73,58 @@ def test_a_stop_takes_back_the_receipts_no_session_started_and_the_next_cycle_po
 
 def _bases(body: dict[str, Any]) -> set[int]:
     return {line["BaseEntry"] for line in body.get("DocumentLines") or [] if line.get("BaseType") == 202}
+
+
+def test_one_session_decides_the_whole_chunk_first_and_a_stop_gives_back_what_it_did_not_send(
+    mock_sl, worker_factory, monkeypatch
+):
+    # With one session the chunk's orders are all decided (stock taken) before the first POST. A stop
+    # during that POST: the rest of the chunk is given back, never sent, and posted by the next cycle.
+    worker = worker_factory()
+    stop = threading.Event()
+    worker.stop_event = stop
+    events: list[tuple[str, int]] = []
+
+    decide = Worker._decide
+
+    def noting_decide(self: Worker, *args: Any) -> Any:
+        a = decide(self, *args)
+        if a is not None:
+            events.append(("decided", a.order.AbsoluteEntry))
+        return a
+
+    send = Worker._send
+
+    def stopping_send(self: Worker, poster: Any, a: Any) -> Any:
+        events.append(("sent", a.order.AbsoluteEntry))
+        stop.set()  # SIGTERM, in the service, while the first POST is on its way
+        return send(self, poster, a)
+
+    take = Worker._take_backflushed_stock
+
+    def noting_give_back(a: Any, items: Any, *, sign: float = 1.0) -> None:
+        take(a, items, sign=sign)
+        if sign < 0:
+            events.append(("given back", a.order.AbsoluteEntry))
+
+    monkeypatch.setattr(Worker, "_decide", noting_decide)
+    monkeypatch.setattr(Worker, "_send", stopping_send)
+    monkeypatch.setattr(Worker, "_take_backflushed_stock", staticmethod(noting_give_back))
+
+    report = worker.run_cycle()
+
+    decided = [entry for what, entry in events if what == "decided"]
+    assert sorted(decided) == sorted(DEMO_POSTS)  # the demo's receipts fit in one chunk
+    first = decided[0]
+    assert events == [
+        *(("decided", entry) for entry in decided),
+        ("sent", first),
+        *(("given back", entry) for entry in decided[1:]),
+    ]
+    assert report.aborted == "stop requested" and [p.order_entry for p in report.posted] == [first]
+    assert {e for r in receipt_posts(mock_sl) for e in _bases(r.body)} == {first}
+
+    stop.clear()
+    monkeypatch.setattr(Worker, "_send", send)
+    again = worker.run_cycle()
+    assert sorted(p.order_entry for p in again.posted) == sorted(set(DEMO_POSTS) - {first})
