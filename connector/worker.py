@@ -401,9 +401,9 @@ class Worker:
         *,
         dry_run: bool,
     ) -> None:
-        """Read the chunk's orders again, lines included, in one request; decide each, and hand its
-        receipt to ``dispatch``: with one session once the whole chunk is decided, with posting
-        sessions at once.
+        """Read the chunk's orders again, lines included, in one request; decide each, and hand the
+        receipts to ``dispatch`` in batches: the whole chunk with one session, one receipt per session
+        with posting sessions.
 
         Right before posting: an order may have been closed, or received by a user, since the poll
         (ORDER_NOT_RELEASED; a stale CompletedQuantity would over-receive). Deciding the chunk first
@@ -435,10 +435,12 @@ class Worker:
             rows_read = False
         readable = [order for order in fresh.values() if isinstance(order, ProductionOrder)]
         fetch_items(self.client, item_codes(readable), items, self._unreadable_items)
-        # One session: the whole chunk is decided before its first POST (deciding right after a wait
-        # for SAP's answer costs twice the CPU). Posting sessions: each receipt is handed over as soon
-        # as it is decided, so that no session waits for the rest of the chunk's decisions.
-        at_once = self.posting_pool is not None
+        # Deciding right after a wait for SAP's answer costs twice the CPU, so receipts are decided in
+        # batches, back to back: with one session the whole chunk before its first POST; with posting
+        # sessions one receipt per session at a time, which the backlog of two per session absorbs
+        # (no session waits for the rest of the chunk's decisions).
+        pool = self.posting_pool
+        batch = pool.size if pool is not None else len(due)
         ready: list[Assessment] = []
         for order in due:
             if self._stopping():
@@ -464,7 +466,7 @@ class Worker:
                 decided = self._guarded(now, report, self._decide, now, items, report, dry_run)
                 if decided is not None:
                     ready.append(decided)
-                    if at_once:
+                    if len(ready) >= batch:
                         self._hand_over(ready, items, report, dispatch)
         self._hand_over(ready, items, report, dispatch)
 
