@@ -211,23 +211,11 @@ class Poster:
             # What the error's class says the caller does (connector/errors.py) decides the state.
             may_be_in_sap = isinstance(exc, SLConnectionError) and exc.request_sent
             if exc.action is Action.OUTCOME_UNKNOWN or may_be_in_sap:
-                self.ledger.mark_uncertain(key, message=str(exc))
-                log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": str(exc)})
-                return PostOutcome(PostingState.UNCERTAIN, message=str(exc))
+                return self._uncertain(intent, str(exc))
             if exc.action is Action.HOLD_ORDER and duplicate_guard.is_refusal(exc.sap_message):
                 return self._refused_as_duplicate(intent, exc)
             if exc.action is Action.HOLD_ORDER:  # SAP refused the receipt with its own error
-                self.ledger.mark_rejected(key, code=exc.code, message=exc.sap_message or str(exc))
-                log.warning(
-                    "posting_rejected",
-                    extra={
-                        "order": order_number,
-                        "key": key,
-                        "code": exc.code,
-                        "sap_message": exc.sap_message,
-                    },
-                )
-                return PostOutcome(PostingState.REJECTED, code=exc.code, message=exc.sap_message or str(exc))
+                return self._rejected(intent, exc.code, exc.sap_message or str(exc))
             if isinstance(exc, SLConnectionError):  # nothing was sent: the order may be posted again
                 self.ledger.mark_void(key, message=f"not sent: {exc}")
                 return PostOutcome(PostingState.VOID, message=str(exc))
@@ -251,13 +239,11 @@ class Poster:
             if found is not None:
                 entry, number = int(found["DocEntry"]), found.get("DocNum")
             else:
-                message = (
+                return self._uncertain(
+                    intent,
                     f"SAP created the receipt without naming a usable DocEntry ({entry!r}); "
-                    "the key is looked up in SAP"
+                    "the key is looked up in SAP",
                 )
-                self.ledger.mark_uncertain(key, message=message)
-                log.warning("posting_uncertain", extra={"order": order_number, "key": key, "error": message})
-                return PostOutcome(PostingState.UNCERTAIN, message=message)
         # Written with the next intent, not a commit of its own: a crash that loses this mark leaves
         # the row ``sending``, and settling looks the key up in SAP and finds this receipt
         # (docs/exactly-once.md).
@@ -267,6 +253,23 @@ class Poster:
             extra={"order": order_number, "key": key, "receipt_entry": entry, "receipt_number": number},
         )
         return PostOutcome(PostingState.POSTED, receipt_entry=entry, receipt_number=number)
+
+    def _uncertain(self, intent: Intent, message: str) -> PostOutcome:
+        """The POST may have reached SAP: its key is looked up before anything more is posted."""
+        self.ledger.mark_uncertain(intent.key, message=message)
+        log.warning(
+            "posting_uncertain", extra={"order": intent.order_number, "key": intent.key, "error": message}
+        )
+        return PostOutcome(PostingState.UNCERTAIN, message=message)
+
+    def _rejected(self, intent: Intent, code: str | None, message: str) -> PostOutcome:
+        """SAP refused the receipt and created nothing: the order is held with SAP's word."""
+        self.ledger.mark_rejected(intent.key, code=code, message=message)
+        log.warning(
+            "posting_rejected",
+            extra={"order": intent.order_number, "key": intent.key, "code": code, "sap_message": message},
+        )
+        return PostOutcome(PostingState.REJECTED, code=code, message=message)
 
     def _refused_as_duplicate(self, intent: Intent, refusal: SLError) -> PostOutcome:
         """SAP's duplicate guard refused the receipt: another receipt already carries its key.
@@ -279,15 +282,11 @@ class Poster:
         try:
             found = self.lookup(key)
         except SLError as exc:
-            message = (
+            return self._uncertain(
+                intent,
                 f"SAP's duplicate guard refused the receipt ({refusal.sap_message}) and looking its key up "
-                f"failed ({exc}); the key is looked up again before anything is posted for the order"
+                f"failed ({exc}); the key is looked up again before anything is posted for the order",
             )
-            self.ledger.mark_uncertain(key, message=message)
-            log.warning(
-                "posting_uncertain", extra={"order": intent.order_number, "key": key, "error": message}
-            )
-            return PostOutcome(PostingState.UNCERTAIN, message=message)
         live = self._not_cancelled(found)
         if len(live) > 1:
             row = self.ledger.get(key)
@@ -295,16 +294,13 @@ class Poster:
             return self._duplicate(row, found)
         if not found:
             # The guard saw the key on a receipt this look-up does not: it checks another UDF.
-            message = (
+            return self._rejected(
+                intent,
+                refusal.code,
                 f"{refusal.sap_message}: SAP's duplicate guard refused the receipt, but no receipt carries "
                 f"key {key} in {self.key_field}; the guard in SBO_SP_TransactionNotification must check "
-                "the UDF named by idempotency.key_field (b1-backflush mappings guard-sql)"
+                "the UDF named by idempotency.key_field (b1-backflush mappings guard-sql)",
             )
-            self.ledger.mark_rejected(key, code=refusal.code, message=message)
-            log.warning(
-                "posting_rejected", extra={"order": intent.order_number, "key": key, "code": refusal.code}
-            )
-            return PostOutcome(PostingState.REJECTED, code=refusal.code, message=message)
         document = (live or found)[0]
         entry, number = int(document["DocEntry"]), document.get("DocNum")
         self.ledger.mark_posted(key, receipt_entry=entry, receipt_number=number)
